@@ -1,0 +1,35 @@
+# dcs-backup: `make run` invokes the function on a sample timer event; `make test` runs all checks.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FUZZ_EXAMPLES ?= 5000
+
+.PHONY: run test lint typecheck fuzz bench package clean
+
+$(BIN)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: requirements-dev.txt requirements.txt $(BIN)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.runtime
+	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m dcs_backup invoke events/timer.json
+
+lint: $(BIN)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/.dev
+	$(BIN)/mypy
+
+test: lint typecheck
+	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m pytest
+
+fuzz: $(BIN)/.dev
+	NO_PROXY=127.0.0.1,localhost FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests -m fuzz -p no:randomly
+
+clean:
+	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .hypothesis

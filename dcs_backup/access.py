@@ -1,0 +1,75 @@
+"""Who the function acts as and where: agency credentials, project and region."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dcs_backup.config import Settings
+from dcs_backup.errors import ConfigurationError
+
+
+@dataclass(frozen=True, repr=False)
+class DcsAccess:
+    """Temporary credentials of the function's agency plus the DCS location to call.
+
+    Built anew on every invocation: agency keys expire after 24 hours and a warm
+    container can outlive them.
+    """
+
+    access_key: str
+    secret_key: str
+    security_token: str | None
+    project_id: str
+    region: str | None
+    endpoint: str | None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a log line, error or response."""
+        return tuple(s for s in (self.access_key, self.secret_key, self.security_token) if s)
+
+    def __repr__(self) -> str:
+        return f"DcsAccess(project_id={self.project_id!r}, region={self.region!r}, endpoint={self.endpoint!r})"
+
+
+def resolve_access(context: Any, settings: Settings, env: Mapping[str, str]) -> DcsAccess:
+    """Collect credentials and location, failing with one message that names all that is missing.
+
+    An empty access key must never reach the SDK: it would quietly ask the ECS metadata
+    service for keys instead of failing.
+    """
+    access_key = _context_value(context, "getSecurityAccessKey")
+    secret_key = _context_value(context, "getSecuritySecretKey")
+    token = _context_value(context, "getSecurityToken")
+    project_id = settings.project_id or _context_value(context, "getProjectID") or env.get("RUNTIME_PROJECT_ID", "")
+    missing = []
+    if not access_key or not secret_key:
+        missing.append(
+            "credentials: the function has no agency keys; attach an agency that may back up DCS instances "
+            "(template/ creates one) or, locally, set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK"
+        )
+    if not project_id:
+        missing.append("project id: set DCS_PROJECT_ID to the project of the DCS instances' region")
+    if not settings.region and not settings.endpoint:
+        missing.append("region: set DCS_REGION (e.g. cn-north-4) or DCS_ENDPOINT")
+    if missing:
+        raise ConfigurationError("missing configuration: " + "; ".join(missing))
+    return DcsAccess(
+        access_key=access_key,
+        secret_key=secret_key,
+        security_token=token or None,
+        project_id=project_id.strip(),
+        region=settings.region,
+        endpoint=settings.endpoint,
+    )
+
+
+def _context_value(context: Any, method: str) -> str:
+    """A context getter's value, or "" when the runtime does not offer that method."""
+    getter = getattr(context, method, None)
+    if getter is None:
+        return ""
+    value = getter()
+    return value.strip() if isinstance(value, str) else ""

@@ -1,0 +1,67 @@
+"""The errors the function raises to the platform.
+
+FunctionGraph reports an unhandled exception as ``{"errorMessage", "errorType"}``; the
+type names below are the only ones callers (workflow error branches, async retry
+policies) ever see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """What is wrong with one field of a request, and what would be accepted."""
+
+    field: str
+    problem: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "problem": self.problem}
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
+
+
+class DcsBackupError(Exception):
+    """Base of every error the function raises on purpose."""
+
+
+class InvalidRequestError(DcsBackupError):
+    """The request cannot be executed as given; nothing was sent to DCS.
+
+    ``http_status`` is the answer an HTTP caller gets (400, or 403/405/413/415 for
+    the transport-level refusals); ``headers`` carries e.g. ``Allow`` for 405.
+    """
+
+    def __init__(
+        self,
+        problems: Sequence[FieldProblem],
+        *,
+        http_status: int = 400,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.problems = tuple(problems)
+        self.http_status = http_status
+        self.headers = dict(headers or {})
+        super().__init__("invalid request: " + "; ".join(str(p) for p in self.problems))
+
+
+class ConfigurationError(DcsBackupError):
+    """The function is deployed without something it needs (region, project, credentials)."""
+
+
+class BackupFailedError(DcsBackupError):
+    """At least one targeted instance was not backed up; the message carries the result."""
+
+
+class InternalError(DcsBackupError):
+    """An unexpected fault inside the function; details are in the log under the request id."""
+
+
+def show_value(value: object) -> str:
+    """A short rendering of a rejected value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

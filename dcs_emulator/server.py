@@ -1,0 +1,293 @@
+"""The emulator's HTTP front: routing, signature and project checks, faults, JSON answers."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from dcs_emulator import signature
+from dcs_emulator.faults import FaultInjector, FaultKind
+from dcs_emulator.state import DcsApiError, EmulatorState
+
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+_ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances$"), "ListInstances"),
+    ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)$"), "ShowInstance"),
+    ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups$"), "ListBackupRecords"),
+    ("POST", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups$"), "CreateBackup"),
+    (
+        "DELETE",
+        re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups/(?P<backup>[^/]+)$"),
+        "DeleteBackup",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the emulator received it, for tests to inspect."""
+
+    route: str
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    signature_valid: bool
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, emulator: DcsEmulator, port: int) -> None:
+        self.emulator = emulator
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Injected resets make the socket layer complain; that is the point, so stay quiet."""
+
+
+class DcsEmulator:
+    """Loopback DCS API server; use as a context manager or start()/stop()."""
+
+    def __init__(self, state: EmulatorState, port: int = 0) -> None:
+        self.state = state
+        self.faults = FaultInjector()
+        self.requests: list[RecordedRequest] = []
+        self._requests_lock = threading.Lock()
+        self._server = _Server(self, port)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="dcs-emulator", daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> DcsEmulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> DcsEmulator:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._requests_lock:
+            self.requests.append(request)
+
+    def requests_for(self, route: str) -> list[RecordedRequest]:
+        with self._requests_lock:
+            return [r for r in self.requests if r.route == route]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: tests read the recorded requests instead."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        emulator = self.server.emulator
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        url = urlsplit(self.path)
+        query = parse_qsl(url.query, keep_blank_values=True)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        route, params = _match(self.command, url.path)
+        auth_error = _check_signature(emulator.state, self.command, url.path, query, headers, body)
+        emulator.record(
+            RecordedRequest(route or "", self.command, url.path, dict(query), headers, body, auth_error is None)
+        )
+        if route is None:
+            self._answer(404, {"error_code": "APIG.0101", "error_msg": "The API does not exist or has not been published."})
+            return
+        try:
+            if auth_error is not None:
+                raise auth_error
+            _check_project(emulator.state, params["project"], headers)
+            fault = emulator.faults.next_fault(route)
+            if fault is not None and fault.kind is FaultKind.RESET:
+                self._reset()
+                return
+            if fault is not None and fault.kind is FaultKind.LATENCY:
+                time.sleep(fault.delay_s)
+            if fault is not None and fault.kind is FaultKind.THROTTLE:
+                extra = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.retry_after_s is not None else {}
+                self._answer(429, _error_body("APIG.0308", "The throttling threshold has been reached."), extra)
+                return
+            if fault is not None and fault.kind in (FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE):
+                status = 500 if fault.kind is FaultKind.SERVER_ERROR else 503
+                self._answer(status, _error_body("DCS.5000", "Internal service error."))
+                return
+            status, payload = _dispatch(emulator.state, route, params, query, body)
+            if fault is not None and fault.kind is FaultKind.LOST_RESPONSE:
+                self._reset()
+                return
+            self._answer(status, payload)
+        except DcsApiError as error:
+            self._answer(error.status, _error_body(error.code, error.message))
+
+    def _answer(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
+        data = b"" if payload is None else json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("X-Request-Id", uuid.uuid4().hex)
+        for name, value in (extra_headers or {}).items():
+            self.send_header(name, value)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _reset(self) -> None:
+        """Drop the connection with a TCP reset, so the client never sees an answer."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+
+def _error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error_code": code, "error_msg": message, "error_ext_msg": None}
+
+
+def _match(method: str, path: str) -> tuple[str | None, dict[str, str]]:
+    for route_method, pattern, name in _ROUTES:
+        found = pattern.match(path)
+        if found and route_method == method:
+            return name, found.groupdict()
+    return None, {}
+
+
+def _check_signature(
+    state: EmulatorState, method: str, path: str, query: list[tuple[str, str]], headers: dict[str, str], body: bytes
+) -> DcsApiError | None:
+    """The API gateway's AK/SK check: APIG.0301 for anything that does not verify."""
+    rejected = DcsApiError(401, "APIG.0301", "Incorrect IAM authentication information: verify aksk signature fail")
+    parts = signature.parse_authorization(headers.get("authorization", ""))
+    if parts is None or parts["Access"] not in state.credentials:
+        return rejected
+    sdk_date = headers.get("x-sdk-date", "")
+    try:
+        signed_at = datetime.strptime(sdk_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return rejected
+    if abs(datetime.now(timezone.utc) - signed_at) > MAX_CLOCK_SKEW:
+        return DcsApiError(401, "APIG.0301", "Incorrect IAM authentication information: x-sdk-date expired")
+    signed_headers = parts["SignedHeaders"].split(";")
+    if "host" not in signed_headers or any(name not in headers for name in signed_headers):
+        return rejected
+    token = state.security_tokens.get(parts["Access"])
+    if token is not None and (headers.get("x-security-token") != token or "x-security-token" not in signed_headers):
+        return rejected
+    canonical = signature.canonical_request(method, path, query, headers, signed_headers, body)
+    expected = signature.signature(state.credentials[parts["Access"]], sdk_date, canonical)
+    return None if expected == parts["Signature"] else rejected
+
+
+def _check_project(state: EmulatorState, project_in_path: str, headers: dict[str, str]) -> None:
+    if project_in_path != state.project_id or headers.get("x-project-id", project_in_path) != project_in_path:
+        raise DcsApiError(401, "DCS.1004", "Project ID does not match the token.")
+
+
+def _dispatch(
+    state: EmulatorState, route: str, params: dict[str, str], query: list[tuple[str, str]], body: bytes
+) -> tuple[int, Any]:
+    args = dict(query)
+    if route == "ShowInstance":
+        return 200, state.instance_json(state.instance(params["instance"]))
+    if route == "ListInstances":
+        return 200, _list_instances(state, args)
+    if route == "ListBackupRecords":
+        return _list_backups(state, params["instance"], args)
+    if route == "CreateBackup":
+        request = _json_object(body)
+        backup = state.create_backup(
+            params["instance"], str(request.get("remark") or ""), str(request.get("backup_format") or "rdb")
+        )
+        return 200, {"backup_id": backup.backup_id}
+    state.delete_backup(params["instance"], params["backup"])
+    return 204, None
+
+
+def _list_instances(state: EmulatorState, args: dict[str, str]) -> dict[str, Any]:
+    offset, limit = _paging(args)
+    wanted_tags = dict(pair.split("=", 1) for pair in args.get("tags", "").split(",") if "=" in pair)
+    name = args.get("name")
+    matches = [
+        i
+        for i in state.instances.values()
+        if (not args.get("instance_id") or i.instance_id == args["instance_id"])
+        and (not name or (i.name == name if args.get("name_equal") == "true" else name in i.name))
+        and (not args.get("status") or i.status == args["status"])
+        and all(i.tags.get(k) == v for k, v in wanted_tags.items())
+    ]
+    page = matches[offset : offset + limit]
+    return {"instance_num": len(matches), "instances": [state.instance_json(i) for i in page]}
+
+
+def _list_backups(state: EmulatorState, instance_id: str, args: dict[str, str]) -> tuple[int, Any]:
+    offset, limit = _paging(args)
+    begin, end = _time_arg(args, "begin_time"), _time_arg(args, "end_time")
+    records = [
+        b
+        for b in state.backups(instance_id)
+        if (begin is None or b.created_at >= begin) and (end is None or b.created_at <= end)
+    ]
+    if not records:
+        return 204, None
+    page = records[offset : offset + limit]
+    return 200, {"total_num": len(records), "backup_record_response": [state.backup_json(b) for b in page]}
+
+
+def _paging(args: dict[str, str]) -> tuple[int, int]:
+    offset, limit = args.get("offset", "0"), args.get("limit", "10")
+    if not offset.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        raise DcsApiError(400, "111400005", "The message body contains invalid characters or is not in JSON format.")
+    return int(offset), int(limit)
+
+
+def _time_arg(args: dict[str, str], name: str) -> float | None:
+    if not args.get(name):
+        return None
+    try:
+        return datetime.strptime(args[name], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        raise DcsApiError(400, "111400005", f"Invalid {name}: use yyyyMMddHHmmss.") from None
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body) if body else {}
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise DcsApiError(400, "111400005", "The message body contains invalid characters or is not in JSON format.")
+    return value
