@@ -75,7 +75,7 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     except ConfigurationError as error:
         log.error("configuration error", error=str(error))
         return responses.fail(trigger, error, request_id)
-    except Exception as error:  # noqa: BLE001 - nothing unexpected may escape with internals in it
+    except Exception as error:
         log.exception("unexpected error")
         return responses.fail(trigger, error, request_id)
     return responses.respond(trigger, document, request.raise_on_failure)

@@ -48,7 +48,10 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
     backup_format = payload.get("backup_format", settings.default_backup_format)
     if backup_format not in BACKUP_FORMATS:
         problems.append(
-            FieldProblem("backup_format", f"must be one of {', '.join(map(repr, BACKUP_FORMATS))} (got {show_value(backup_format)})")
+            FieldProblem(
+                "backup_format",
+                f"must be one of {', '.join(map(repr, BACKUP_FORMATS))} (got {show_value(backup_format)})",
+            )
         )
     remark = payload.get("remark", DEFAULT_REMARK)
     if not isinstance(remark, str) or len(remark) > MAX_REMARK_LENGTH:
@@ -110,4 +113,3 @@ def _check_allowed(instance_ids: tuple[str, ...], settings: Settings) -> None:
             [FieldProblem("instance_ids", f"not allowed by DCS_ALLOWED_INSTANCE_IDS: {', '.join(refused)}")],
             http_status=403,
         )
-

@@ -50,7 +50,7 @@ class RetryPolicy:
 
     def delay_before(self, attempt: int, *, throttled: bool, retry_after_s: float | None) -> float:
         """How long to wait before attempt number ``attempt`` (2 for the first retry)."""
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 2))
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 2))
         delay = ceiling * (0.5 + self.jitter() / 2)
         if throttled:
             low, high = self.throttle_delay_s

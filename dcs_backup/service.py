@@ -66,11 +66,8 @@ class BackupService:
             if instance.cache_mode == "single":
                 return BackupOutcome(instance_id, OutcomeStatus.SKIPPED, reason=SINGLE_NODE_REASON)
             if instance.status != BACKUP_READY_STATUS:
-                return BackupOutcome(
-                    instance_id,
-                    OutcomeStatus.SKIPPED,
-                    reason=f"instance status is {instance.status}; only {BACKUP_READY_STATUS} instances can be backed up",
-                )
+                reason = f"instance status is {instance.status}; only {BACKUP_READY_STATUS} instances can be backed up"
+                return BackupOutcome(instance_id, OutcomeStatus.SKIPPED, reason=reason)
             existing = self._find_existing(instance_id, tag)
             if existing is not None:
                 return BackupOutcome(instance_id, OutcomeStatus.CREATED, backup_id=existing, reused=True)

@@ -13,7 +13,9 @@ from dcs_emulator.state import DEFAULT_SEED, EmulatorState
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m dcs_emulator", description="Local DCS v2 API emulator.")
     parser.add_argument("--port", type=int, default=8089, help="port on 127.0.0.1 (0 picks a free one)")
-    parser.add_argument("--seed", type=Path, default=DEFAULT_SEED, help="JSON file with project, credentials, instances")
+    parser.add_argument(
+        "--seed", type=Path, default=DEFAULT_SEED, help="JSON file with project, credentials, instances"
+    )
     parser.add_argument("--waiting-s", type=float, default=5.0, help="seconds a new backup stays 'waiting'")
     parser.add_argument("--backuping-s", type=float, default=30.0, help="seconds a backup stays 'backuping'")
     args = parser.parse_args()

@@ -73,8 +73,7 @@ class DcsEmulator:
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def start(self) -> DcsEmulator:
         self._thread.start()
@@ -127,7 +126,9 @@ class _Handler(BaseHTTPRequestHandler):
             RecordedRequest(route or "", self.command, url.path, dict(query), headers, body, auth_error is None)
         )
         if route is None:
-            self._answer(404, {"error_code": "APIG.0101", "error_msg": "The API does not exist or has not been published."})
+            self._answer(
+                404, {"error_code": "APIG.0101", "error_msg": "The API does not exist or has not been published."}
+            )
             return
         try:
             if auth_error is not None:

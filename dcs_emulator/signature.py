@@ -26,7 +26,9 @@ def canonical_request(
         uri += "/"
     query_string = "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in sorted(query))
     canonical_headers = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed_headers)
-    payload_hash = headers.get("x-sdk-content-sha256") or (hashlib.sha256(body).hexdigest() if body else EMPTY_BODY_HASH)
+    payload_hash = headers.get("x-sdk-content-sha256") or (
+        hashlib.sha256(body).hexdigest() if body else EMPTY_BODY_HASH
+    )
     return "\n".join([method.upper(), uri, query_string, canonical_headers, ";".join(signed_headers), payload_hash])
 
 

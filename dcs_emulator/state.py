@@ -44,7 +44,9 @@ class Instance:
 
     @property
     def spec_code(self) -> str:
-        mode = {"ha_rw_split": "ha", "proxy": "proxy", "cluster": "cluster", "single": "single"}.get(self.cache_mode, "ha")
+        mode = {"ha_rw_split": "ha", "proxy": "proxy", "cluster": "cluster", "single": "single"}.get(
+            self.cache_mode, "ha"
+        )
         return f"redis.{mode}.xu1.large.r2.{self.capacity}"
 
 
@@ -118,7 +120,9 @@ class EmulatorState:
                 400, "DCS.4098", "The value of the remark parameter must be 0 to 128 characters in length."
             )
         if backup_format not in ("aof", "rdb"):
-            raise DcsApiError(400, "111400005", "The message body contains invalid characters or is not in JSON format.")
+            raise DcsApiError(
+                400, "111400005", "The message body contains invalid characters or is not in JSON format."
+            )
         with self._lock:
             instance = self.instance(instance_id)
             if instance.cache_mode not in BACKUPABLE_MODES:
@@ -189,4 +193,6 @@ class EmulatorState:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
+    return (
+        datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
+    )

@@ -72,9 +72,7 @@ def _body_bytes(body: Any, is_base64: bool) -> bytes:
 
 
 def _too_large() -> InvalidRequestError:
-    return InvalidRequestError(
-        [FieldProblem("body", f"is larger than {MAX_BODY_BYTES // 1024} KB")], http_status=413
-    )
+    return InvalidRequestError([FieldProblem("body", f"is larger than {MAX_BODY_BYTES // 1024} KB")], http_status=413)
 
 
 def _is_json_media_type(content_type: str) -> bool:
@@ -86,4 +84,3 @@ def _lower_keys(headers: Any) -> dict[str, str]:
     if not isinstance(headers, dict):
         return {}
     return {str(k).lower(): v for k, v in headers.items() if isinstance(v, str)}
-

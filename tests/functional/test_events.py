@@ -1,0 +1,66 @@
+"""Every sample event in events/, run through the handler, the real SDK and the emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ACCESS_KEY, CLUSTER_ID, EVENTS_DIR, HA_ID, PROJECT_ID, FunctionHarness, load_event
+
+EVENT_FILES = sorted(p.name for p in Path(EVENTS_DIR).glob("*.json"))
+# DCS_INSTANCE_IDS supplies the targets of events that carry none (e.g. an empty timer user_event).
+DEFAULT_TARGETS = f"{HA_ID},{CLUSTER_ID}"
+
+
+def _document(answer: dict[str, Any]) -> dict[str, Any]:
+    """The result document, whichever trigger answered."""
+    document: dict[str, Any] = json.loads(answer["body"]) if "statusCode" in answer else answer
+    return document
+
+
+@pytest.mark.parametrize("event_file", EVENT_FILES)
+def test_sample_event_backs_up_every_target(function: FunctionHarness, event_file: str) -> None:
+    # GIVEN a sample event exactly as its trigger delivers it
+    event = load_event(event_file)
+    # WHEN the function handles it
+    result = function.invoke(event, DCS_INSTANCE_IDS=DEFAULT_TARGETS)
+    # THEN nothing failed and every backupable target got a backup that exists in DCS
+    assert result.error is None, result.error
+    document = _document(result.answer)
+    assert document["status"] == "succeeded"
+    created = [r for r in document["results"] if r["status"] == "created"]
+    assert created
+    for outcome in created:
+        backups = function.emulator.state.backups(outcome["instance_id"])
+        assert [b.backup_id for b in backups] == [outcome["backup_id"]]
+
+
+@pytest.mark.parametrize("event_file", EVENT_FILES)
+def test_sample_event_requests_are_signed_for_the_project(function: FunctionHarness, event_file: str) -> None:
+    function.invoke(load_event(event_file), DCS_INSTANCE_IDS=DEFAULT_TARGETS)
+    received = function.emulator.requests
+    assert received
+    assert all(r.signature_valid for r in received)
+    assert all(r.path.startswith(f"/v2/{PROJECT_ID}/instances/") for r in received)
+    assert all(f"Access={ACCESS_KEY}" in r.headers["authorization"] for r in received)
+
+
+def test_timer_event_sends_format_and_tagged_remark(function: FunctionHarness) -> None:
+    function.invoke(load_event("timer.json"))
+    posts = function.emulator.requests_for("CreateBackup")
+    assert {p.path.split("/")[4] for p in posts} == {HA_ID, CLUSTER_ID}
+    for post in posts:
+        body = post.json()
+        assert body["backup_format"] == "rdb"
+        assert body["remark"].startswith("nightly [dcsb:")
+
+
+def test_api_gateway_base64_event_answers_202_with_aof_backup(function: FunctionHarness) -> None:
+    result = function.invoke(load_event("apig-base64.json"))
+    assert result.answer["statusCode"] == 202
+    assert set(result.answer) == {"statusCode", "headers", "body", "isBase64Encoded"}
+    (post,) = function.emulator.requests_for("CreateBackup")
+    assert post.json()["backup_format"] == "aof"

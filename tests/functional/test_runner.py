@@ -1,0 +1,56 @@
+"""The local runner, as a user runs it: ``python -m dcs_backup invoke EVENT_FILE``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import EVENTS_DIR
+
+REPO = EVENTS_DIR.parent
+
+
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "HUAWEICLOUD_SDK_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "dcs_backup", *args],
+        cwd=REPO,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_demo_mode_backs_up_the_sample_timer_event() -> None:
+    result = _run("invoke", str(EVENTS_DIR / "timer.json"))
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "succeeded"
+    assert document["counts"] == {"created": 2, "skipped": 1, "failed": 0, "total": 3}
+    log_lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert any("demo mode" in line["message"] for line in log_lines)
+
+
+def test_a_failed_target_exits_1_with_the_platform_error_shape(tmp_path: Path) -> None:
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"instance_ids": ["no-such-instance"]}))
+    result = _run("invoke", str(event))
+    assert result.returncode == 1
+    error = json.loads(result.stdout)
+    assert error["errorType"] == "BackupFailedError"
+    assert "DCS.3022" in error["errorMessage"]
+
+
+def test_unreadable_event_file_exits_2(tmp_path: Path) -> None:
+    result = _run("invoke", str(tmp_path / "missing.json"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+
+
+def test_bad_command_line_exits_2() -> None:
+    assert _run("backup-everything").returncode == 2

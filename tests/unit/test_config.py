@@ -1,0 +1,55 @@
+"""Configuration from the environment and credential resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from dcs_backup.access import resolve_access
+from dcs_backup.config import Settings
+from dcs_backup.errors import ConfigurationError
+from tests.conftest import FakeContext
+
+
+class TestSettings:
+    def test_defaults(self) -> None:
+        settings = Settings.from_env({})
+        assert (settings.default_backup_format, settings.max_concurrency, settings.log_level) == ("rdb", 4, "INFO")
+        assert settings.default_instance_ids == ()
+
+    def test_instance_ids_are_split_trimmed_and_deduplicated(self) -> None:
+        assert Settings.from_env({"DCS_INSTANCE_IDS": " a, b,,a "}).default_instance_ids == ("a", "b")
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("DCS_BACKUP_FORMAT", "zip"),
+            ("DCS_MAX_CONCURRENCY", "0"),
+            ("DCS_MAX_CONCURRENCY", "many"),
+            ("LOG_LEVEL", "LOUD"),
+            ("DCS_ENDPOINT", "ftp://x"),
+        ],
+    )
+    def test_bad_values_name_the_variable(self, name: str, value: str) -> None:
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env({name: value})
+
+
+class TestAccess:
+    def test_everything_missing_is_named_at_once(self) -> None:
+        with pytest.raises(ConfigurationError) as caught:
+            resolve_access(FakeContext(access_key="", secret_key=""), Settings(), {})
+        message = str(caught.value)
+        assert "agency" in message and "DCS_PROJECT_ID" in message and "DCS_REGION" in message
+
+    def test_project_falls_back_to_runtime_project_id(self) -> None:
+        access = resolve_access(FakeContext(), Settings(region="cn-north-4"), {"RUNTIME_PROJECT_ID": "p1"})
+        assert access.project_id == "p1"
+
+    def test_configured_project_wins_over_context(self) -> None:
+        settings = Settings(region="cn-north-4", project_id="p-config")
+        assert resolve_access(FakeContext(project_id="p-ctx"), settings, {}).project_id == "p-config"
+
+    def test_repr_hides_credentials(self) -> None:
+        access = resolve_access(FakeContext(security_token="tok-123"), Settings(region="r", project_id="p"), {})
+        assert access.secret_key not in repr(access)
+        assert access.secrets == (access.access_key, access.secret_key, "tok-123")

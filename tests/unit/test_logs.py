@@ -1,0 +1,44 @@
+"""Redaction and the JSON line format."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import structlog
+
+from dcs_backup.logs import REDACTED, SecretRedactor, configure_logging, redactor
+
+
+def test_known_secret_values_are_masked_inside_text() -> None:
+    masker = SecretRedactor()
+    masker.remember(["s3cr3t-value"])
+    cleaned = masker(None, "info", {"message": "failed with key s3cr3t-value in it"})
+    assert cleaned["message"] == f"failed with key {REDACTED} in it"
+
+
+def test_credential_like_keys_are_masked_at_any_depth() -> None:
+    cleaned = SecretRedactor()(
+        None, "info", {"headers": {"Authorization": "x", "X-Security-Token": "y"}, "items": [{"secret_key": "z"}]}
+    )
+    assert cleaned["headers"] == {"Authorization": REDACTED, "X-Security-Token": REDACTED}
+    assert cleaned["items"] == [{"secret_key": REDACTED}]
+
+
+def test_signature_parts_in_text_are_masked() -> None:
+    text = "Authorization: SDK-HMAC-SHA256 Access=AKEXAMPLE, SignedHeaders=host, Signature=abc123"
+    cleaned = SecretRedactor().redact_text(text)
+    assert "AKEXAMPLE" not in cleaned and "abc123" not in cleaned
+
+
+def test_structlog_and_sdk_records_are_one_json_object_per_line() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    redactor.remember(["another-secret-0001"])
+    structlog.get_logger("t").info("hello", detail="with another-secret-0001")
+    logging.getLogger("HuaweiCloud-SDK-DcsClient").error("ConnectionException occurred. %s", "reset")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["message"] for line in lines] == ["hello", "ConnectionException occurred. reset"]
+    assert lines[0]["detail"] == f"with {REDACTED}"
+    assert all({"timestamp", "level"} <= line.keys() for line in lines)

@@ -1,0 +1,101 @@
+"""Request validation: each rule, defaults, and the allowlist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dcs_backup.config import Settings
+from dcs_backup.errors import InvalidRequestError
+from dcs_backup.request import DEFAULT_REMARK, parse_backup_request
+
+SETTINGS = Settings(default_instance_ids=("default-1",), default_backup_format="aof")
+
+
+def _problems(payload: Any, settings: Settings = SETTINGS) -> dict[str, str]:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_backup_request(payload, settings)
+    return {p.field: p.problem for p in caught.value.problems}
+
+
+class TestDefaults:
+    def test_empty_request_uses_configured_defaults(self) -> None:
+        request = parse_backup_request({}, SETTINGS)
+        assert request.instance_ids == ("default-1",)
+        assert request.backup_format == "aof"
+        assert request.remark == DEFAULT_REMARK
+        assert request.raise_on_failure is True
+
+    def test_backup_format_falls_back_to_rdb(self) -> None:
+        assert parse_backup_request({"instance_ids": ["a"]}, Settings()).backup_format == "rdb"
+
+
+class TestRules:
+    def test_unknown_fields_are_named_with_the_allowed_ones(self) -> None:
+        assert "allowed fields are instance_ids" in _problems({"instances": ["a"]})["instances"]
+
+    @pytest.mark.parametrize("ids", [[], "a", [""], [1], ["a b"], ["x" * 65], [f"i{n}" for n in range(101)]])
+    def test_instance_ids_shape_is_enforced(self, ids: Any) -> None:
+        assert "instance_ids" in _problems({"instance_ids": ids})
+
+    def test_duplicate_ids_are_named(self) -> None:
+        assert "repeated: a" in _problems({"instance_ids": ["a", "b", "a"]})["instance_ids"]
+
+    def test_missing_ids_without_defaults_say_how_to_configure(self) -> None:
+        assert "DCS_INSTANCE_IDS" in _problems({}, Settings())["instance_ids"]
+
+    def test_backup_format_lists_allowed_values(self) -> None:
+        assert "'rdb', 'aof'" in _problems({"backup_format": "RDB"})["backup_format"]
+
+    def test_remark_over_128_characters_is_rejected(self) -> None:
+        assert "128" in _problems({"remark": "r" * 129})["remark"]
+
+    def test_remark_of_128_characters_is_accepted(self) -> None:
+        assert len(parse_backup_request({"remark": "r" * 128}, SETTINGS).remark) == 128
+
+    def test_raise_on_failure_must_be_boolean(self) -> None:
+        assert "raise_on_failure" in _problems({"raise_on_failure": "false"})
+
+    def test_every_offending_field_is_reported_at_once(self) -> None:
+        problems = _problems({"instance_ids": [], "backup_format": 1, "remark": 2, "raise_on_failure": None, "x": 0})
+        assert set(problems) == {"instance_ids", "backup_format", "remark", "raise_on_failure", "x"}
+
+    def test_non_object_request_is_rejected(self) -> None:
+        assert "request" in _problems(["a"])
+
+
+class TestAllowlist:
+    ALLOWED = Settings(allowed_instance_ids=frozenset({"a", "b"}))
+
+    def test_listed_instances_pass(self) -> None:
+        assert parse_backup_request({"instance_ids": ["a"]}, self.ALLOWED).instance_ids == ("a",)
+
+    def test_any_unlisted_instance_refuses_the_whole_request_with_403(self) -> None:
+        with pytest.raises(InvalidRequestError) as caught:
+            parse_backup_request({"instance_ids": ["a", "c", "d"]}, self.ALLOWED)
+        assert caught.value.http_status == 403
+        assert "c, d" in str(caught.value)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
+FIELDS = st.sampled_from(["instance_ids", "backup_format", "remark", "raise_on_failure", "idempotency_key", "other"])
+
+
+@given(st.dictionaries(FIELDS, JSON | st.lists(st.text(max_size=70), max_size=5)))
+def test_any_payload_is_accepted_or_rejected_with_named_fields(payload: dict[str, Any]) -> None:
+    try:
+        request = parse_backup_request(payload, SETTINGS)
+    except InvalidRequestError as error:
+        assert error.problems
+        assert all(problem.field and problem.problem for problem in error.problems)
+    else:
+        assert 1 <= len(request.instance_ids) <= 100
+        assert request.backup_format in ("rdb", "aof")
+        assert len(request.remark) <= 128
