@@ -14,6 +14,7 @@ import structlog
 from dcs_backup import SERVICE_NAME, __version__, responses
 from dcs_backup.access import resolve_access
 from dcs_backup.config import Settings
+from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.idempotency import idempotency_tag
@@ -37,6 +38,7 @@ class Runtime:
     clock: Clock = time.monotonic
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     log_stream: TextIO | None = None
+    dcs_timeouts: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
     cold_start: bool = True
 
 
@@ -110,7 +112,7 @@ def _back_up(
         deduplicated=key is not None,
         remaining_ms=remaining_ms,
     )
-    gateway = DcsGateway(access, Deadline.from_remaining_ms(remaining_ms, rt.clock), rt.policy)
+    gateway = DcsGateway(access, Deadline.from_remaining_ms(remaining_ms, rt.clock), rt.policy, rt.dcs_timeouts)
     outcomes = BackupService(gateway, settings.max_concurrency).back_up(request, tag)
     document = summarize(outcomes, trigger.value, request_id)
     log.info("backup finished", status=document.status.value, counts=document.counts)

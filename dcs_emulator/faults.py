@@ -38,6 +38,7 @@ class FaultInjector:
         self._kinds: tuple[FaultKind, ...] = ()
         self._routes: frozenset[str] | None = None
         self._random = random.Random(0)
+        self._latency_s = 0.05
         self._lock = threading.Lock()
         self.injected: Counter[tuple[str, FaultKind]] = Counter()
 
@@ -46,9 +47,17 @@ class FaultInjector:
             self._scripts.setdefault(route, deque()).extend(faults)
 
     def set_random(
-        self, rate: float, kinds: Iterable[FaultKind], *, seed: int, routes: Iterable[str] | None = None
+        self,
+        rate: float,
+        kinds: Iterable[FaultKind],
+        *,
+        seed: int,
+        routes: Iterable[str] | None = None,
+        latency_s: float = 0.05,
     ) -> None:
+        """Inject one of ``kinds`` into a ``rate`` share of requests, reproducibly for a given ``seed``."""
         with self._lock:
+            self._latency_s = latency_s
             self._rate = rate
             self._kinds = tuple(kinds)
             self._random = random.Random(seed)
@@ -66,7 +75,7 @@ class FaultInjector:
                 fault: Fault | None = script.popleft()
             elif self._rate and (self._routes is None or route in self._routes) and self._random.random() < self._rate:
                 kind = self._random.choice(self._kinds)
-                fault = Fault(kind, retry_after_s=1.0 if kind is FaultKind.THROTTLE else None, delay_s=0.05)
+                fault = Fault(kind, retry_after_s=1.0 if kind is FaultKind.THROTTLE else None, delay_s=self._latency_s)
             else:
                 fault = None
             if fault is not None:

@@ -73,10 +73,6 @@ class FakeContext:
         return "latest"
 
 
-def no_sleep(_: float) -> None:
-    """Retry waits are skipped in tests; the retry policy's arithmetic is unit-tested."""
-
-
 @dataclass
 class Invocation:
     """The result of one handler call: the answer or the raised error, and the log lines."""
@@ -101,7 +97,9 @@ class FunctionHarness:
     def __init__(self, emulator: DcsEmulator) -> None:
         self.emulator = emulator
         self.env: dict[str, str] = {"DCS_ENDPOINT": emulator.endpoint, "DCS_PROJECT_ID": PROJECT_ID}
-        self.policy = RetryPolicy(sleep=no_sleep)
+        # Retry waits are recorded, not slept; the retry policy's arithmetic is unit-tested.
+        self.sleeps: list[float] = []
+        self.policy = RetryPolicy(sleep=self.sleeps.append)
         self.all_logs: list[str] = []
         self.runtime = Runtime(env=self.env, policy=self.policy)
 

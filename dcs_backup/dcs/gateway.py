@@ -58,11 +58,13 @@ class DcsGateway:
         access: DcsAccess,
         deadline: Deadline,
         policy: RetryPolicy,
+        timeouts: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
         client_factory: Callable[[DcsAccess], tuple[DcsClient, HttpConfig]] = build_dcs_client,
     ) -> None:
         self._access = access
         self._deadline = deadline
         self._policy = policy
+        self._connect_timeout_s, self._read_timeout_s = timeouts
         self._client_factory = client_factory
         self._local = threading.local()
 
@@ -165,7 +167,7 @@ class DcsGateway:
         if getattr(self._local, "client", None) is None:
             self._local.client, self._local.config = self._client_factory(self._access)
         remaining = self._deadline.remaining()
-        self._local.config.timeout = (min(CONNECT_TIMEOUT_S, remaining), min(READ_TIMEOUT_S, remaining))
+        self._local.config.timeout = (min(self._connect_timeout_s, remaining), min(self._read_timeout_s, remaining))
         client: DcsClient = self._local.client
         return client
 
