@@ -1,0 +1,138 @@
+"""Build dist/dcs-backup-<version>.zip, the exact artifact FunctionGraph runs.
+
+The function code and its pinned runtime dependencies (wheels for Linux x86_64, CPython
+3.12) sit at the zip root, with bytecode compiled by CPython 3.12 so a cold start does
+not compile hundreds of SDK modules. The same sources always give the same zip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ZIP_LIMIT_BYTES = 40 * 1024 * 1024  # the console's upload limit for a code zip
+FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+# Installed-package metadata the runtime never reads; METADATA stays for importlib.metadata.
+DROPPED_METADATA = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "WHEEL", "entry_points.txt"}
+DROPPED_DIRS = {"__pycache__", "bin", "tests", "test"}
+FUNCTION_SOURCES = ("handler.py", "dcs_backup")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--python312", required=True, help="a CPython 3.12 interpreter to compile bytecode")
+    parser.add_argument("--out-dir", type=Path, default=REPO / "dist")
+    args = parser.parse_args()
+    version = _version()
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work) / "package"
+        _install_dependencies(root)
+        _copy_function(root)
+        _prune(root)
+        _compile(root, args.python312)
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        target = args.out_dir / f"dcs-backup-{version}.zip"
+        count = _write_zip(root, target)
+    size = target.stat().st_size
+    print(f"{target.relative_to(REPO) if target.is_relative_to(REPO) else target}: {size} bytes, {count} files")
+    if size > ZIP_LIMIT_BYTES:
+        print(f"error: the zip is larger than the {ZIP_LIMIT_BYTES} byte console limit", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _version() -> str:
+    namespace: dict[str, str] = {}
+    exec((REPO / "dcs_backup" / "__init__.py").read_text(encoding="utf-8"), namespace)
+    return namespace["__version__"]
+
+
+def _install_dependencies(root: Path) -> None:
+    """Wheels for the target runtime, never whatever this machine would build."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--target",
+            str(root),
+            "--platform",
+            "manylinux2014_x86_64",
+            "--implementation",
+            "cp",
+            "--python-version",
+            "3.12",
+            "--only-binary=:all:",
+            "-r",
+            str(REPO / "requirements.txt"),
+        ],
+        check=True,
+    )
+
+
+def _copy_function(root: Path) -> None:
+    for name in FUNCTION_SOURCES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, root / name)
+
+
+def _prune(root: Path) -> None:
+    for path in sorted(root.rglob("*"), reverse=True):
+        if path.is_dir() and path.name in DROPPED_DIRS and path.parent.name.endswith(".dist-info") is False:
+            shutil.rmtree(path)
+        elif path.is_file() and path.parent.name.endswith(".dist-info") and path.name in DROPPED_METADATA:
+            path.unlink()
+
+
+def _compile(root: Path, python312: str) -> None:
+    """Unchecked-hash pycs stay valid whatever timestamps the platform gives the extracted files.
+
+    The build directory is stripped from the paths recorded in the bytecode, so two builds
+    in different temporary directories give identical files.
+    """
+    subprocess.run(
+        [
+            python312,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(root),
+            str(root),
+        ],
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+
+
+def _write_zip(root: Path, target: Path) -> int:
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), date_time=FIXED_TIMESTAMP)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+    return len(files)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+locals {
+  http_path = "/dcs-backup/backups"
+
+  # Every variable the function reads (see README "Configuration").
+  function_env = {
+    DCS_REGION               = var.region
+    DCS_ENDPOINT             = var.dcs_endpoint
+    DCS_PROJECT_ID           = var.project_id
+    DCS_INSTANCE_IDS         = join(",", var.instance_ids)
+    DCS_ALLOWED_INSTANCE_IDS = join(",", var.allowed_instance_ids)
+    DCS_BACKUP_FORMAT        = var.backup_format
+    DCS_MAX_CONCURRENCY      = tostring(var.max_concurrency)
+    LOG_LEVEL                = var.log_level
+  }
+}
+
+# Least privilege: only the DCS actions the function calls.
+resource "huaweicloud_identity_role" "dcs_backup" {
+  name        = "${var.function_name}-dcs-backup"
+  description = "Read DCS instances and their backup records, and start backups."
+  type        = "XA"
+  policy = jsonencode({
+    Version = "1.1"
+    Statement = [{
+      Effect = "Allow"
+      Action = [
+        "dcs:instance:get",
+        "dcs:instance:backupData",
+        "dcs:instance:getDataBackupLog",
+      ]
+    }]
+  })
+}
+
+resource "huaweicloud_identity_agency" "function" {
+  name                   = "${var.function_name}-agency"
+  description            = "Lets the dcs-backup function back up DCS instances."
+  delegated_service_name = "op_svc_cff"
+
+  project_role {
+    project = var.region
+    roles   = [huaweicloud_identity_role.dcs_backup.name]
+  }
+}
+
+resource "huaweicloud_lts_group" "function" {
+  group_name  = "${var.function_name}-logs"
+  ttl_in_days = var.log_ttl_days
+}
+
+resource "huaweicloud_lts_stream" "function" {
+  group_id    = huaweicloud_lts_group.function.id
+  stream_name = var.function_name
+}
+
+resource "huaweicloud_fgs_function" "dcs_backup" {
+  name                  = var.function_name
+  app                   = "default"
+  description           = "Backs up DCS (Redis) instances on a schedule, over HTTP and from workflows."
+  runtime               = "Python3.12"
+  handler               = "handler.handler"
+  memory_size           = var.memory_size
+  timeout               = var.timeout
+  code_type             = "zip"
+  code_filename         = basename(var.package_path)
+  func_code             = filebase64(var.package_path)
+  agency                = huaweicloud_identity_agency.function.name
+  functiongraph_version = "v2"
+  user_data             = jsonencode(local.function_env)
+
+  enable_lts_log  = true
+  log_group_id    = huaweicloud_lts_group.function.id
+  log_group_name  = huaweicloud_lts_group.function.group_name
+  log_stream_id   = huaweicloud_lts_stream.function.id
+  log_stream_name = huaweicloud_lts_stream.function.stream_name
+}
+
+resource "huaweicloud_fgs_function_trigger" "schedule" {
+  function_urn = huaweicloud_fgs_function.dcs_backup.urn
+  type         = "TIMER"
+  status       = "ACTIVE"
+  event_data = jsonencode({
+    name          = "${var.function_name}-schedule"
+    schedule_type = "Cron"
+    schedule      = var.schedule
+    # Targets come from DCS_INSTANCE_IDS; the user event carries the per-schedule choices.
+    user_event = jsonencode({
+      backup_format = var.backup_format
+      remark        = var.timer_remark
+    })
+  })
+}
+
+resource "huaweicloud_fgs_async_invoke_configuration" "dcs_backup" {
+  function_urn                   = huaweicloud_fgs_function.dcs_backup.urn
+  max_async_retry_attempts       = var.async_retry_attempts
+  max_async_event_age_in_seconds = var.async_event_age_seconds
+}
+
+resource "huaweicloud_apig_group" "http" {
+  count = var.enable_http ? 1 : 0
+
+  instance_id = var.apig_instance_id
+  name        = "${var.function_name}-api"
+  description = "On-demand DCS backups."
+}
+
+resource "huaweicloud_apig_environment" "http" {
+  count = var.enable_http ? 1 : 0
+
+  instance_id = var.apig_instance_id
+  name        = "RELEASE_DCS_BACKUP"
+}
+
+resource "huaweicloud_apig_api" "backup" {
+  count = var.enable_http ? 1 : 0
+
+  instance_id             = var.apig_instance_id
+  group_id                = huaweicloud_apig_group.http[0].id
+  type                    = "Public"
+  name                    = "${var.function_name}-create-backups"
+  request_protocol        = "HTTPS"
+  request_method          = "POST"
+  request_path            = local.http_path
+  security_authentication = var.http_auth
+  matching                = "Exact"
+  content_type            = "application/json"
+
+  func_graph {
+    function_urn    = huaweicloud_fgs_function.dcs_backup.urn
+    version         = "latest"
+    invocation_type = "sync"
+    timeout         = var.http_backend_timeout_ms
+  }
+}
+
+resource "huaweicloud_apig_api_publishment" "backup" {
+  count = var.enable_http ? 1 : 0
+
+  instance_id = var.apig_instance_id
+  env_id      = huaweicloud_apig_environment.http[0].id
+  api_id      = huaweicloud_apig_api.backup[0].id
+}

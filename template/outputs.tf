@@ -1,0 +1,19 @@
+output "function_urn" {
+  description = "URN of the dcs-backup function."
+  value       = huaweicloud_fgs_function.dcs_backup.urn
+}
+
+output "agency_name" {
+  description = "Agency whose temporary keys the function uses."
+  value       = huaweicloud_identity_agency.function.name
+}
+
+output "http_endpoint" {
+  description = "POST here to start backups (when enable_http); set http_access_address to see the full URL."
+  value       = var.enable_http ? "https://${var.http_access_address != "" ? var.http_access_address : "<api-group-domain>"}${local.http_path}" : null
+}
+
+output "log_group_id" {
+  description = "LTS log group holding the function's JSON log lines."
+  value       = huaweicloud_lts_group.function.id
+}

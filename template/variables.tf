@@ -1,0 +1,194 @@
+variable "region" {
+  description = "Region of the DCS instances and the function, e.g. cn-north-4."
+  type        = string
+}
+
+variable "function_name" {
+  description = "Name of the FunctionGraph function (also prefixes the agency, role and log names)."
+  type        = string
+  default     = "dcs-backup"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_-]{0,59}$", var.function_name))
+    error_message = "function_name must start with a letter and hold at most 60 letters, digits, '_' or '-'."
+  }
+}
+
+variable "package_path" {
+  description = "Path of the zip built by `make package`."
+  type        = string
+  default     = "../dist/dcs-backup-0.1.0.zip"
+}
+
+variable "memory_size" {
+  description = "Function memory in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = contains([128, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584, 4096], var.memory_size)
+    error_message = "memory_size must be one of FunctionGraph's sizes: 128, 256, 512, 768, 1024 ... 4096."
+  }
+}
+
+variable "timeout" {
+  description = "Function timeout in seconds; backups of many instances under throttling need minutes, not seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.timeout >= 3 && var.timeout <= 900
+    error_message = "timeout must be between 3 and 900 seconds (synchronous HTTP calls end at 900 s)."
+  }
+}
+
+variable "instance_ids" {
+  description = "DCS instance ids backed up by the schedule (and by requests that name none)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.instance_ids) >= 1 && length(var.instance_ids) <= 100
+    error_message = "instance_ids must list 1 to 100 DCS instance ids."
+  }
+}
+
+variable "allowed_instance_ids" {
+  description = "When not empty, the only instances any request may name (HTTP callers get 403 for others)."
+  type        = list(string)
+  default     = []
+}
+
+variable "project_id" {
+  description = "Project id of the region; empty uses the function's own project."
+  type        = string
+  default     = ""
+}
+
+variable "dcs_endpoint" {
+  description = "DCS endpoint override (http or https URL); empty uses the region's public endpoint."
+  type        = string
+  default     = ""
+}
+
+variable "backup_format" {
+  description = "Default backup format: rdb, or aof (Redis 3.0 instances write AOF only)."
+  type        = string
+  default     = "rdb"
+
+  validation {
+    condition     = contains(["rdb", "aof"], var.backup_format)
+    error_message = "backup_format must be rdb or aof."
+  }
+}
+
+variable "max_concurrency" {
+  description = "How many instances are backed up at once."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.max_concurrency >= 1 && var.max_concurrency <= 32
+    error_message = "max_concurrency must be between 1 and 32."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the function: DEBUG, INFO, WARNING or ERROR."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "schedule" {
+  description = "FunctionGraph cron schedule (six fields: second minute hour day-of-month month day-of-week); default nightly at 02:00 in the region's time zone."
+  type        = string
+  default     = "0 0 2 * * ?"
+
+  validation {
+    condition     = can(regex("^(CRON_TZ=[A-Za-z_]+/[A-Za-z_]+ )?([0-9*,/?-]+ ){5}[0-9A-Za-z*,/?-]+$", var.schedule)) || can(regex("^@every ([0-9]+h)?([0-9]+m)?$", var.schedule))
+    error_message = "schedule must be a six-field FunctionGraph cron expression or '@every <h>h<m>m'."
+  }
+}
+
+variable "timer_remark" {
+  description = "Remark written on scheduled backups (at most 108 characters leave room for the idempotency tag)."
+  type        = string
+  default     = "scheduled by dcs-backup"
+
+  validation {
+    condition     = length(var.timer_remark) <= 128
+    error_message = "timer_remark must be at most 128 characters."
+  }
+}
+
+variable "async_retry_attempts" {
+  description = "How often the platform retries a failed scheduled (asynchronous) invocation."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.async_retry_attempts >= 0 && var.async_retry_attempts <= 3
+    error_message = "async_retry_attempts must be between 0 and 3."
+  }
+}
+
+variable "async_event_age_seconds" {
+  description = "How long a scheduled invocation may wait (including retries) before it is dropped."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.async_event_age_seconds >= 1 && var.async_event_age_seconds <= 86400
+    error_message = "async_event_age_seconds must be between 1 and 86400."
+  }
+}
+
+variable "enable_http" {
+  description = "Create the authenticated HTTP trigger (needs a dedicated API Gateway instance)."
+  type        = bool
+  default     = false
+}
+
+variable "apig_instance_id" {
+  description = "Dedicated API Gateway instance id, required when enable_http is true."
+  type        = string
+  default     = ""
+}
+
+variable "http_auth" {
+  description = "Authentication of the HTTP API: IAM (signed with the caller's AK/SK or token) or APP."
+  type        = string
+  default     = "IAM"
+
+  validation {
+    condition     = contains(["IAM", "APP"], var.http_auth)
+    error_message = "http_auth must be IAM or APP: an endpoint that creates backups is never open."
+  }
+}
+
+variable "http_backend_timeout_ms" {
+  description = "How long API Gateway waits for the function, in milliseconds."
+  type        = number
+  default     = 60000
+
+  validation {
+    condition     = var.http_backend_timeout_ms >= 1 && var.http_backend_timeout_ms <= 600000
+    error_message = "http_backend_timeout_ms must be between 1 and 600000."
+  }
+}
+
+variable "http_access_address" {
+  description = "Address callers use for the API group (its debugging domain or a bound domain), used only to print the endpoint."
+  type        = string
+  default     = ""
+}
+
+variable "log_ttl_days" {
+  description = "How long LTS keeps the function's logs."
+  type        = number
+  default     = 30
+}

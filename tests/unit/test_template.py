@@ -1,0 +1,182 @@
+"""The Terraform template, checked structurally (no provider download or cloud access here)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template"
+# DCS operation the function calls → the IAM action that permits it.
+ACTION_FOR_OPERATION = {
+    "ShowInstance": "dcs:instance:get",
+    "ListBackupRecords": "dcs:instance:getDataBackupLog",
+    "CreateBackup": "dcs:instance:backupData",
+}
+
+
+def _unquote(value: Any) -> Any:
+    """python-hcl2 keeps HCL's quotes on strings and keys; drop them."""
+    if isinstance(value, dict):
+        return {_unquote(k): _unquote(v) for k, v in value.items() if k not in ("__is_block__", "__comments__")}
+    if isinstance(value, list):
+        return [_unquote(v) for v in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
+
+
+def _load(name: str) -> dict[str, Any]:
+    with (TEMPLATE / name).open(encoding="utf-8") as handle:
+        loaded: dict[str, Any] = _unquote(hcl2.load(handle))
+        return loaded
+
+
+def _resources() -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for block in _load("main.tf")["resource"]:
+        for kind, named in block.items():
+            for name, body in named.items():
+                found[f"{kind}.{name}"] = body
+    return found
+
+
+def _variables() -> dict[str, dict[str, Any]]:
+    return {name: body for block in _load("variables.tf")["variable"] for name, body in block.items()}
+
+
+RESOURCES = _resources()
+FUNCTION = RESOURCES["huaweicloud_fgs_function.dcs_backup"]
+
+
+def _one(value: Any) -> Any:
+    """A nested block as python-hcl2 gives it (a list of one) or as is."""
+    return value[0] if isinstance(value, list) else value
+
+
+class TestFunction:
+    def test_handler_string_names_the_entry_point_in_handler_py(self) -> None:
+        module, function = FUNCTION["handler"].split(".")
+        tree = ast.parse((REPO / f"{module}.py").read_text(encoding="utf-8"))
+        assert function in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+
+    def test_runs_the_zip_on_python_312_v2_with_the_agency(self) -> None:
+        assert (FUNCTION["runtime"], FUNCTION["code_type"], FUNCTION["functiongraph_version"]) == (
+            "Python3.12",
+            "zip",
+            "v2",
+        )
+        assert FUNCTION["agency"] == "${huaweicloud_identity_agency.function.name}"
+        assert "filebase64(var.package_path)" in FUNCTION["func_code"]
+
+    def test_every_configuration_variable_the_code_reads_is_in_user_data(self) -> None:
+        config_source = (REPO / "dcs_backup" / "config.py").read_text(encoding="utf-8")
+        read_by_code = set(re.findall(r'_get\(env, "([A-Z_]+)"\)', config_source))
+        assert read_by_code
+        passed = set(_load("main.tf")["locals"][0]["function_env"])
+        assert FUNCTION["user_data"] == "${jsonencode(local.function_env)}"
+        assert passed == read_by_code
+
+    def test_logs_go_to_a_log_group_and_stream_created_here(self) -> None:
+        assert FUNCTION["enable_lts_log"] is True
+        assert FUNCTION["log_group_id"] == "${huaweicloud_lts_group.function.id}"
+        assert FUNCTION["log_stream_id"] == "${huaweicloud_lts_stream.function.id}"
+
+    def test_memory_and_timeout_are_variables_with_defaults(self) -> None:
+        variables = _variables()
+        assert FUNCTION["memory_size"] == "${var.memory_size}" and variables["memory_size"]["default"] == 256
+        assert FUNCTION["timeout"] == "${var.timeout}" and variables["timeout"]["default"] == 300
+
+
+class TestPermissions:
+    def test_role_allows_exactly_the_dcs_actions_the_gateway_calls(self) -> None:
+        gateway = (REPO / "dcs_backup" / "dcs" / "gateway.py").read_text(encoding="utf-8")
+        operations = set(re.findall(r'self\._call\(\s*"(\w+)"', gateway))
+        needed = {ACTION_FOR_OPERATION[op] for op in operations}
+        policy = RESOURCES["huaweicloud_identity_role.dcs_backup"]["policy"]
+        assert set(re.findall(r'"(dcs:[A-Za-z:]+)"', policy)) == needed
+        assert RESOURCES["huaweicloud_identity_role.dcs_backup"]["type"] == "XA"
+
+    def test_agency_is_delegated_to_functiongraph_on_the_region(self) -> None:
+        agency = RESOURCES["huaweicloud_identity_agency.function"]
+        assert agency["delegated_service_name"] == "op_svc_cff"
+        assert "delegated_domain_name" not in agency
+        role = _one(agency["project_role"])
+        assert role["project"] == "${var.region}"
+        assert role["roles"] == ["${huaweicloud_identity_role.dcs_backup.name}"]
+
+    def test_no_credentials_in_the_template(self) -> None:
+        text = " ".join(p.read_text(encoding="utf-8") for p in TEMPLATE.glob("*.tf*"))
+        assert not re.search(r"\b(access_key|secret_key|security_token)\s*=", text)
+
+
+class TestTriggers:
+    def test_timer_uses_the_cron_schedule_variable_and_a_json_user_event(self) -> None:
+        timer = RESOURCES["huaweicloud_fgs_function_trigger.schedule"]
+        assert timer["type"] == "TIMER"
+        event = timer["event_data"]
+        assert '"Cron"' in event and "var.schedule" in event and "user_event = jsonencode(" in event
+
+    def test_async_invocation_retries_and_age_are_explicit(self) -> None:
+        config = RESOURCES["huaweicloud_fgs_async_invoke_configuration.dcs_backup"]
+        assert config["max_async_retry_attempts"] == "${var.async_retry_attempts}"
+        assert config["max_async_event_age_in_seconds"] == "${var.async_event_age_seconds}"
+
+    def test_http_api_is_post_only_synchronous_and_authenticated(self) -> None:
+        api = RESOURCES["huaweicloud_apig_api.backup"]
+        assert api["request_method"] == "POST"
+        assert api["security_authentication"] == "${var.http_auth}"
+        backend = _one(api["func_graph"])
+        assert backend["invocation_type"] == "sync"
+        assert backend["timeout"] == "${var.http_backend_timeout_ms}"
+        http_auth = _variables()["http_auth"]
+        assert http_auth["default"] == "IAM"
+        assert "NONE" not in _one(http_auth["validation"])["condition"]
+
+    def test_http_resources_are_optional(self) -> None:
+        for name in ("apig_group.http", "apig_environment.http", "apig_api.backup", "apig_api_publishment.backup"):
+            assert RESOURCES[f"huaweicloud_{name}"]["count"] == "${var.enable_http ? 1 : 0}"
+
+
+_CRON_RANGES = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
+
+
+def _valid_cron(expression: str) -> bool:
+    """FunctionGraph's six-field cron: second minute hour day-of-month month day-of-week, '?' allowed."""
+    fields = re.sub(r"^CRON_TZ=\S+ ", "", expression).split()
+    if len(fields) != 6:
+        return False
+    for field, (low, high) in zip(fields, _CRON_RANGES, strict=True):
+        for part in field.split(","):
+            base, _, step = part.partition("/")
+            if step and not step.isdigit():
+                return False
+            if base in ("*", "?"):
+                continue
+            bounds = base.split("-")
+            if not all(b.isdigit() and low <= int(b) <= high for b in bounds) or len(bounds) > 2:
+                return False
+    return True
+
+
+class TestVariables:
+    def test_every_variable_has_a_description_and_a_type(self) -> None:
+        for name, body in _variables().items():
+            assert body.get("description") and body.get("type"), name
+
+    def test_default_schedule_is_valid_functiongraph_cron(self) -> None:
+        assert _valid_cron(_variables()["schedule"]["default"])
+
+    @pytest.mark.parametrize("expression", ["0 0 2 * *", "0 61 2 * * ?", "0 0 25 * * ?", "x 0 2 * * ?"])
+    def test_cron_checker_rejects_malformed_schedules(self, expression: str) -> None:
+        assert not _valid_cron(expression)
+
+    def test_example_tfvars_sets_the_required_variables(self) -> None:
+        required = {name for name, body in _variables().items() if "default" not in body}
+        example = _load("terraform.tfvars.example")
+        assert required <= set(example)
