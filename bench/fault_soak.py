@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from dcs_backup.app import Runtime, handle
 from dcs_backup.retry import RetryPolicy
-from dcs_emulator import DcsEmulator, EmulatorState, FaultKind
+from dcs_emulator import TRANSIENT_FAULTS, DcsEmulator, EmulatorState
 from dcs_emulator.state import Instance
 from tests.conftest import FakeContext
 
@@ -35,7 +35,7 @@ def main() -> None:
     for instance_id in ids:
         state.add_instance(Instance(instance_id, instance_id))
     with DcsEmulator(state) as emulator:
-        emulator.faults.set_random(args.rate, list(FaultKind), seed=args.seed, latency_s=0.01)
+        emulator.faults.set_random(args.rate, TRANSIENT_FAULTS, seed=args.seed, latency_s=0.01)
         logs = io.StringIO()
         runtime = Runtime(
             env={"DCS_ENDPOINT": emulator.endpoint, "DCS_PROJECT_ID": state.project_id,

@@ -82,7 +82,24 @@ class BackupService:
             return _failed(instance_id, error)
 
     def _find_existing(self, instance_id: str, tag: str) -> str | None:
-        record = find_tagged(self._gateway.list_recent_backups(instance_id), tag)
+        """This request's live backup, if any.
+
+        When the records cannot be read (e.g. the role lacks the permission) the backup goes
+        ahead unchecked: DCS itself refuses a second backup while one runs (DCS.4096).
+        """
+        try:
+            records = self._gateway.list_recent_backups(instance_id)
+        except DcsCallError as error:
+            if error.kind is ErrorKind.DEADLINE:
+                raise
+            log.warning(
+                "could not list backups; continuing without the duplicate check",
+                error_kind=error.kind.value,
+                error_code=error.error_code,
+                dcs_request_id=error.request_id,
+            )
+            return None
+        record = find_tagged(records, tag)
         return record.backup_id if record else None
 
 

@@ -4,8 +4,8 @@ It verifies the SDK's SDK-HMAC-SHA256 signatures, keeps backup state per instanc
 with DCS's JSON shapes and error codes, and can inject faults.
 """
 
-from dcs_emulator.faults import Fault, FaultKind
+from dcs_emulator.faults import TRANSIENT_FAULTS, Fault, FaultKind
 from dcs_emulator.server import DcsEmulator
 from dcs_emulator.state import EmulatorState
 
-__all__ = ["DcsEmulator", "EmulatorState", "Fault", "FaultKind"]
+__all__ = ["TRANSIENT_FAULTS", "DcsEmulator", "EmulatorState", "Fault", "FaultKind"]

@@ -17,6 +17,17 @@ class FaultKind(str, Enum):
     RESET = "reset"  # connection reset before the request is handled
     LOST_RESPONSE = "lost_response"  # handled (e.g. backup created), then the connection is reset
     LATENCY = "latency"  # answer normally after a delay
+    FORBIDDEN = "forbidden"  # 403 DCS.2003: the caller's role lacks the action
+
+
+TRANSIENT_FAULTS = (
+    FaultKind.THROTTLE,
+    FaultKind.SERVER_ERROR,
+    FaultKind.UNAVAILABLE,
+    FaultKind.RESET,
+    FaultKind.LOST_RESPONSE,
+    FaultKind.LATENCY,
+)
 
 
 @dataclass(frozen=True)

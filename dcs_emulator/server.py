@@ -144,6 +144,11 @@ class _Handler(BaseHTTPRequestHandler):
                 extra = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.retry_after_s is not None else {}
                 self._answer(429, _error_body("APIG.0308", "The throttling threshold has been reached."), extra)
                 return
+            if fault is not None and fault.kind is FaultKind.FORBIDDEN:
+                self._answer(
+                    403, _error_body("DCS.2003", "This role does not have the permission to perform this operation.")
+                )
+                return
             if fault is not None and fault.kind in (FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE):
                 status = 500 if fault.kind is FaultKind.SERVER_ERROR else 503
                 self._answer(status, _error_body("DCS.5000", "Internal service error."))

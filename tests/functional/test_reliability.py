@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from dcs_backup.errors import BackupFailedError
 from dcs_backup.retry import RetryPolicy
-from dcs_emulator import Fault, FaultKind
+from dcs_emulator import TRANSIENT_FAULTS, Fault, FaultKind
 from dcs_emulator.state import Instance
 from tests.conftest import CLUSTER_ID, HA_ID, FakeContext, FunctionHarness, load_event
 
@@ -101,6 +102,28 @@ class TestFaultMatrix:
         assert len(function.emulator.requests_for("ShowInstance")) == 5
 
 
+class TestBackupListUnavailable:
+    def test_a_role_without_list_permission_still_backs_up(self, function: FunctionHarness) -> None:
+        # GIVEN the caller may not read backup records (403 DCS.2003)
+        function.emulator.faults.script("ListBackupRecords", Fault(FaultKind.FORBIDDEN))
+        # WHEN it backs up an instance
+        result = function.invoke({"instance_ids": [HA_ID]})
+        # THEN the backup is made without the duplicate check, and the log says so
+        assert result.answer["results"][0]["status"] == "created"
+        assert any(line["message"].startswith("could not list backups") for line in result.logs)
+
+    def test_duplicate_is_still_refused_by_dcs_when_listing_is_impossible(self, function: FunctionHarness) -> None:
+        # GIVEN a first delivery made the backup, and listing is forbidden for the second
+        event = load_event("eventgrid.json")
+        function.invoke(event)
+        function.emulator.faults.script("ListBackupRecords", *[Fault(FaultKind.FORBIDDEN)] * 10)
+        second = function.invoke(event)
+        # THEN no second backup exists: DCS refuses it while the first runs, and that is reported
+        assert function.emulator.state.backup_count(HA_ID) == 1
+        assert isinstance(second.error, BackupFailedError)
+        assert "DCS.4096" in str(second.error)
+
+
 class TestBusyInstance:
     def test_running_backup_of_another_request_is_retried_then_reported(self, function: FunctionHarness) -> None:
         # GIVEN a backup started by someone else is still running
@@ -173,8 +196,7 @@ class TestManyInstancesUnderFaults:
         ids = [f"load-{n:02d}" for n in range(50)]
         for instance_id in ids:
             function.emulator.state.add_instance(Instance(instance_id, instance_id))
-        kinds = [k for k in FaultKind if k is not FaultKind.LATENCY] + [FaultKind.LATENCY]
-        function.emulator.faults.set_random(0.3, kinds, seed=20261126, latency_s=0.01)
+        function.emulator.faults.set_random(0.3, TRANSIENT_FAULTS, seed=20261126, latency_s=0.01)
         # Enough attempts that 30% faults cannot exhaust them by chance; the cap itself is tested above.
         function.policy = replace(RetryPolicy(sleep=function.sleeps.append), max_attempts=12)
         # WHEN they are all backed up in one invocation
