@@ -19,27 +19,9 @@ from pathlib import Path
 
 from dcs_emulator import DcsEmulator, EmulatorState
 from tests.conftest import ACCESS_KEY, HA_ID, SECRET_KEY
-from tests.functional.test_package import _python312
+from tests.functional.test_package import RUN_FROM_ZIP, _python312
 
 REPO = Path(__file__).resolve().parent.parent
-PROBE = """
-import json, sys, time
-t0 = time.perf_counter()
-sys.path.insert(0, sys.argv[1])
-import handler
-t1 = time.perf_counter()
-
-class Context:
-    def getRequestID(self): return "bench"
-    def getRemainingTimeInMilliSeconds(self): return 60000
-    def getSecurityAccessKey(self): return sys.argv[3]
-    def getSecuritySecretKey(self): return sys.argv[4]
-    def getSecurityToken(self): return ""
-
-result = handler.handler(json.load(open(sys.argv[2])), Context())
-t2 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "invoke_s": t2 - t1, "modules": len(sys.modules), "status": result["status"]}))
-"""
 
 
 def main() -> None:
@@ -61,7 +43,7 @@ def main() -> None:
         }
         event = REPO / "events" / "timer-defaults.json"
         for run in range(args.runs):
-            argv = [_python312(), "-I", "-S", "-c", PROBE, work, str(event), ACCESS_KEY, SECRET_KEY]
+            argv = [_python312(), "-I", "-S", "-c", RUN_FROM_ZIP, work, str(event), ACCESS_KEY, SECRET_KEY]
             done = subprocess.run(argv, env={**env, "RUN": str(run)}, capture_output=True, text=True, check=True)
             samples.append(json.loads(done.stdout))
     imports = [s["import_s"] * 1000 for s in samples]

@@ -40,10 +40,10 @@ def resolve_access(context: Any, settings: Settings, env: Mapping[str, str]) -> 
     An empty access key must never reach the SDK: it would quietly ask the ECS metadata
     service for keys instead of failing.
     """
-    access_key = _context_value(context, "getSecurityAccessKey")
-    secret_key = _context_value(context, "getSecuritySecretKey")
-    token = _context_value(context, "getSecurityToken")
-    project_id = settings.project_id or _context_value(context, "getProjectID") or env.get("RUNTIME_PROJECT_ID", "")
+    access_key = context_value(context, "getSecurityAccessKey")
+    secret_key = context_value(context, "getSecuritySecretKey")
+    token = context_value(context, "getSecurityToken")
+    project_id = settings.project_id or context_value(context, "getProjectID") or env.get("RUNTIME_PROJECT_ID", "")
     missing = []
     if not access_key or not secret_key:
         missing.append(
@@ -66,7 +66,7 @@ def resolve_access(context: Any, settings: Settings, env: Mapping[str, str]) -> 
     )
 
 
-def _context_value(context: Any, method: str) -> str:
+def context_value(context: Any, method: str) -> str:
     """A context getter's value, or "" when the runtime does not offer that method."""
     getter = getattr(context, method, None)
     if getter is None:

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
-from dcs_backup.access import resolve_access
+from dcs_backup.access import context_value, resolve_access
 from dcs_backup.config import Settings
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from dcs_backup.dcs.gateway import DcsGateway
@@ -48,7 +48,7 @@ _platform_runtime = Runtime()
 def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     """Run one invocation; API Gateway gets an HTTP response, other triggers the result or an error."""
     rt = runtime or _platform_runtime
-    request_id = _context_str(context, "getRequestID") or str(uuid.uuid4())
+    request_id = context_value(context, "getRequestID") or str(uuid.uuid4())
     trigger = detect_trigger(event)
     try:
         settings: Settings | None = Settings.from_env(rt.env)
@@ -59,8 +59,8 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     bind_invocation(
         service=SERVICE_NAME,
         service_version=__version__,
-        function_name=_context_str(context, "getFunctionName") or rt.env.get("RUNTIME_FUNC_NAME", SERVICE_NAME),
-        function_version=_context_str(context, "getVersion") or rt.env.get("RUNTIME_FUNC_VERSION", "latest"),
+        function_name=context_value(context, "getFunctionName") or rt.env.get("RUNTIME_FUNC_NAME", SERVICE_NAME),
+        function_version=context_value(context, "getVersion") or rt.env.get("RUNTIME_FUNC_VERSION", "latest"),
         request_id=request_id,
         cold_start=rt.cold_start,
         trigger=trigger.value,
@@ -127,9 +127,3 @@ def _remaining_ms(context: Any, env: Mapping[str, str]) -> float:
             return float(value)
     timeout = env.get("RUNTIME_TIMEOUT", "")
     return float(timeout) * 1000 if timeout.isdigit() else DEFAULT_TIMEOUT_S * 1000
-
-
-def _context_str(context: Any, method: str) -> str:
-    getter = getattr(context, method, None)
-    value = getter() if getter is not None else None
-    return value if isinstance(value, str) else ""
