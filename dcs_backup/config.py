@@ -24,7 +24,6 @@ class Settings:
     default_instance_ids: tuple[str, ...] = ()
     default_backup_format: str = "rdb"
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    log_level: str = "INFO"
     allowed_instance_ids: frozenset[str] | None = None
 
     @classmethod
@@ -51,7 +50,6 @@ class Settings:
             default_instance_ids=_split_ids(_get(env, "DCS_INSTANCE_IDS")),
             default_backup_format=backup_format,
             max_concurrency=max_concurrency,
-            log_level=log_level,
             allowed_instance_ids=frozenset(allowed) if allowed else None,
         )
 

@@ -13,7 +13,7 @@ from tests.conftest import FakeContext
 class TestSettings:
     def test_defaults(self) -> None:
         settings = Settings.from_env({})
-        assert (settings.default_backup_format, settings.max_concurrency, settings.log_level) == ("rdb", 4, "INFO")
+        assert (settings.default_backup_format, settings.max_concurrency) == ("rdb", 4)
         assert settings.default_instance_ids == ()
 
     def test_instance_ids_are_split_trimmed_and_deduplicated(self) -> None:
