@@ -41,6 +41,7 @@ class Instance:
     engine_version: str = "6.0"
     capacity: int = 1
     tags: dict[str, str] = field(default_factory=dict)
+    omit_cache_mode: bool = False  # answer like DCS versions whose ShowInstance lacks cache_mode
 
     @property
     def spec_code(self) -> str:
@@ -177,7 +178,7 @@ class EmulatorState:
 
     def instance_json(self, instance: Instance) -> dict[str, Any]:
         busy = any(self.backup_status(b) in ("waiting", "backuping") for b in self._backups[instance.instance_id])
-        return {
+        shown: dict[str, Any] = {
             "instance_id": instance.instance_id,
             "name": instance.name,
             "engine": "Redis",
@@ -190,6 +191,9 @@ class EmulatorState:
             "instance_backup_policy": None,
             "task": "BACKUPING" if busy else "",
         }
+        if instance.omit_cache_mode:
+            del shown["cache_mode"]
+        return shown
 
 
 def _iso(epoch: float) -> str:

@@ -74,7 +74,7 @@ class DcsGateway:
             instance_id=instance_id,
             name=response.name,
             status=response.status,
-            cache_mode=response.cache_mode,
+            cache_mode=response.cache_mode or _mode_from_spec_code(response.spec_code),
         )
 
     def list_recent_backups(self, instance_id: str) -> list[BackupRecord]:
@@ -170,6 +170,12 @@ class DcsGateway:
         self._local.config.timeout = (min(self._connect_timeout_s, remaining), min(self._read_timeout_s, remaining))
         client: DcsClient = self._local.client
         return client
+
+
+def _mode_from_spec_code(spec_code: str | None) -> str | None:
+    """``redis.single.xu1.large.2`` → ``single``: the spec code embeds the mode when cache_mode is absent."""
+    parts = (spec_code or "").split(".")
+    return parts[1] if len(parts) > 2 else None
 
 
 def _deadline_error(operation: str, attempts: int, last_error: DcsCallError | None) -> DcsCallError:

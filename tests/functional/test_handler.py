@@ -176,3 +176,10 @@ class TestLogs:
     def test_log_level_warning_hides_info_lines(self, function: FunctionHarness) -> None:
         result = function.invoke(_direct(HA_ID), LOG_LEVEL="WARNING")
         assert result.logs == []
+
+
+def test_single_node_is_recognised_by_spec_code_when_cache_mode_is_missing(function: FunctionHarness) -> None:
+    # GIVEN a DCS answer without cache_mode (older API versions), only the spec code
+    function.emulator.state.instance(SINGLE_ID).omit_cache_mode = True
+    result = function.invoke(_direct(SINGLE_ID))
+    assert result.answer["results"][0]["status"] == "skipped"
