@@ -13,7 +13,7 @@ import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
 from dcs_backup.access import context_value, resolve_access
-from dcs_backup.config import LOG_LEVELS, Settings
+from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
@@ -50,7 +50,9 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     rt = runtime or _platform_runtime
     request_id = context_value(context, "getRequestID") or str(uuid.uuid4())
     trigger = detect_trigger(event)
-    configure_logging(_log_level(rt.env), rt.log_stream)
+    # Logging starts before the configuration is validated: an invalid LOG_LEVEL is reported at INFO.
+    level = requested_log_level(rt.env)
+    configure_logging(level if level in LOG_LEVELS else "INFO", rt.log_stream)
     bind_invocation(
         service=SERVICE_NAME,
         service_version=__version__,
@@ -111,12 +113,6 @@ def _back_up(
     document = summarize(outcomes, trigger.value, request_id)
     log.info("backup finished", status=document.status.value, counts=document.counts)
     return document
-
-
-def _log_level(env: Mapping[str, str]) -> str:
-    """LOG_LEVEL when valid; an invalid one is reported as a configuration error, logged at INFO."""
-    level = env.get("LOG_LEVEL", "").strip().upper()
-    return level if level in LOG_LEVELS else "INFO"
 
 
 def _remaining_ms(context: Any, env: Mapping[str, str]) -> float:

@@ -33,7 +33,7 @@ class Settings:
         backup_format = _get(env, "DCS_BACKUP_FORMAT") or "rdb"
         if backup_format not in BACKUP_FORMATS:
             problems.append(f"DCS_BACKUP_FORMAT must be one of {', '.join(BACKUP_FORMATS)} (got {backup_format!r})")
-        log_level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+        log_level = requested_log_level(env)
         if log_level not in LOG_LEVELS:
             problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {log_level!r})")
         max_concurrency = _parse_concurrency(_get(env, "DCS_MAX_CONCURRENCY"), problems)
@@ -52,6 +52,11 @@ class Settings:
             max_concurrency=max_concurrency,
             allowed_instance_ids=frozenset(allowed) if allowed else None,
         )
+
+
+def requested_log_level(env: Mapping[str, str]) -> str:
+    """LOG_LEVEL upper-cased, INFO when unset; whether it is valid is for the caller to judge."""
+    return (_get(env, "LOG_LEVEL") or "INFO").upper()
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from dcs_emulator import signature
 from dcs_emulator.faults import FaultInjector, FaultKind
-from dcs_emulator.state import DcsApiError, EmulatorState
+from dcs_emulator.state import DcsApiError, EmulatorState, malformed_request
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
@@ -276,7 +276,7 @@ def _list_backups(state: EmulatorState, instance_id: str, args: dict[str, str]) 
 def _paging(args: dict[str, str]) -> tuple[int, int]:
     offset, limit = args.get("offset", "0"), args.get("limit", "10")
     if not offset.isdigit() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        raise DcsApiError(400, "111400005", "The message body contains invalid characters or is not in JSON format.")
+        raise malformed_request()
     return int(offset), int(limit)
 
 
@@ -286,7 +286,7 @@ def _time_arg(args: dict[str, str], name: str) -> float | None:
     try:
         return datetime.strptime(args[name], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc).timestamp()
     except ValueError:
-        raise DcsApiError(400, "111400005", f"Invalid {name}: use yyyyMMddHHmmss.") from None
+        raise malformed_request(f"Invalid {name}: use yyyyMMddHHmmss.") from None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -295,5 +295,5 @@ def _json_object(body: bytes) -> dict[str, Any]:
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise DcsApiError(400, "111400005", "The message body contains invalid characters or is not in JSON format.")
+        raise malformed_request()
     return value

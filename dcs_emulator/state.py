@@ -28,6 +28,13 @@ class DcsApiError(Exception):
         self.message = message
 
 
+def malformed_request(
+    message: str = "The message body contains invalid characters or is not in JSON format.",
+) -> DcsApiError:
+    """DCS's answer to a request it cannot parse (111400005)."""
+    return DcsApiError(400, "111400005", message)
+
+
 def instance_not_found() -> DcsApiError:
     return DcsApiError(404, "DCS.3022", "This DCS instance does not exist.")
 
@@ -121,9 +128,7 @@ class EmulatorState:
                 400, "DCS.4098", "The value of the remark parameter must be 0 to 128 characters in length."
             )
         if backup_format not in ("aof", "rdb"):
-            raise DcsApiError(
-                400, "111400005", "The message body contains invalid characters or is not in JSON format."
-            )
+            raise malformed_request()
         with self._lock:
             instance = self.instance(instance_id)
             if instance.cache_mode not in BACKUPABLE_MODES:

@@ -92,7 +92,7 @@ def _copy_function(root: Path) -> None:
 
 def _prune(root: Path) -> None:
     for path in sorted(root.rglob("*"), reverse=True):
-        if path.is_dir() and path.name in DROPPED_DIRS and path.parent.name.endswith(".dist-info") is False:
+        if path.is_dir() and path.name in DROPPED_DIRS and not path.parent.name.endswith(".dist-info"):
             shutil.rmtree(path)
         elif path.is_file() and path.parent.name.endswith(".dist-info") and path.name in DROPPED_METADATA:
             path.unlink()
