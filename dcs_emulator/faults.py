@@ -18,6 +18,7 @@ class FaultKind(str, Enum):
     LOST_RESPONSE = "lost_response"  # handled (e.g. backup created), then the connection is reset
     LATENCY = "latency"  # answer normally after a delay
     FORBIDDEN = "forbidden"  # 403 DCS.2003: the caller's role lacks the action
+    SLOW_ANSWER = "slow_answer"  # handled at once (e.g. backup created), answered only after delay_s
 
 
 TRANSIENT_FAULTS = (

@@ -157,6 +157,8 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind is FaultKind.LOST_RESPONSE:
                 self._reset()
                 return
+            if fault is not None and fault.kind is FaultKind.SLOW_ANSWER:
+                time.sleep(fault.delay_s)
             self._answer(status, payload)
         except DcsApiError as error:
             self._answer(error.status, _error_body(error.code, error.message))

@@ -54,3 +54,12 @@ def test_unreadable_event_file_exits_2(tmp_path: Path) -> None:
 
 def test_bad_command_line_exits_2() -> None:
     assert _run("backup-everything").returncode == 2
+
+
+def test_finding_13_deeply_nested_event_file_exits_2_with_one_line(tmp_path: Path) -> None:
+    event = tmp_path / "deep.json"
+    event.write_text("[" * 200_000)
+    result = _run("invoke", str(event))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr

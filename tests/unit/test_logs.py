@@ -8,7 +8,7 @@ import logging
 
 import structlog
 
-from dcs_backup.logs import REDACTED, SecretRedactor, configure_logging, redactor
+from dcs_backup.logs import REDACTED, SecretRedactor, bind_invocation, configure_logging, redactor
 
 
 def test_known_secret_values_are_masked_inside_text() -> None:
@@ -42,3 +42,13 @@ def test_structlog_and_sdk_records_are_one_json_object_per_line() -> None:
     assert [line["message"] for line in lines] == ["hello", "ConnectionException occurred. reset"]
     assert lines[0]["detail"] == f"with {REDACTED}"
     assert all({"timestamp", "level"} <= line.keys() for line in lines)
+
+
+def test_finding_11_secrets_are_scoped_to_the_invocation() -> None:
+    # GIVEN 2,000 invocations, each with new credentials
+    for n in range(2000):
+        bind_invocation(request_id=str(n))
+        redactor.remember([f"token-of-invocation-{n:04d}"])
+    # THEN only the current invocation's secrets are held, and an earlier one's is no longer searched for
+    assert redactor.remembered_count == 1
+    assert redactor.redact_text("token-of-invocation-1999") == REDACTED
