@@ -33,8 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE if exit_.code else EXIT_OK
     try:
         event = json.loads(args.event_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        print(f"cannot read event file {args.event_file}: {error}", file=sys.stderr)
+    except (OSError, ValueError, RecursionError) as error:
+        print(f"cannot read event file {args.event_file}: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging("INFO")
     with ExitStack() as stack:
@@ -56,6 +56,11 @@ def _invoke(event: Any) -> tuple[Any, bool]:
     if isinstance(answer, dict) and "statusCode" in answer:
         return answer, not 200 <= int(answer["statusCode"]) < 300
     return answer, isinstance(answer, dict) and answer.get("status") != "succeeded"
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
 
 
 class _demo_mode:  # noqa: N801 - used as a context manager

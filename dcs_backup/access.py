@@ -1,12 +1,14 @@
-"""Who the function acts as and where: agency credentials, project and region."""
+"""Who the function acts as and where: agency credentials, project and DCS endpoint."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from dcs_backup.config import Settings
+from dcs_backup.dcs.regions import region_endpoint
 from dcs_backup.errors import ConfigurationError
 
 
@@ -22,16 +24,21 @@ class DcsAccess:
     secret_key: str
     security_token: str | None
     project_id: str
-    region: str | None
-    endpoint: str | None
+    endpoint: str
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a log line, error or response."""
         return tuple(s for s in (self.access_key, self.secret_key, self.security_token) if s)
 
+    @property
+    def internals(self) -> tuple[str, ...]:
+        """Values a caller has no need to see: the project id and where DCS is reached."""
+        parts = urlsplit(self.endpoint)
+        return (self.project_id, self.endpoint, parts.netloc, parts.hostname or "")
+
     def __repr__(self) -> str:
-        return f"DcsAccess(project_id={self.project_id!r}, region={self.region!r}, endpoint={self.endpoint!r})"
+        return f"DcsAccess(project_id={self.project_id!r}, endpoint={self.endpoint!r})"
 
 
 def resolve_access(context: Any, settings: Settings, env: Mapping[str, str]) -> DcsAccess:
@@ -61,8 +68,7 @@ def resolve_access(context: Any, settings: Settings, env: Mapping[str, str]) -> 
         secret_key=secret_key,
         security_token=token or None,
         project_id=project_id.strip(),
-        region=settings.region,
-        endpoint=settings.endpoint,
+        endpoint=settings.endpoint or region_endpoint(str(settings.region)),
     )
 
 

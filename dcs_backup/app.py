@@ -13,7 +13,7 @@ import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
 from dcs_backup.access import context_value, resolve_access
-from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
+from dcs_backup.config import LOG_LEVELS, Settings, ascii_whole_number, requested_log_level
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
@@ -96,10 +96,13 @@ def _back_up(
     request_id: str,
 ) -> ResultDocument:
     access = resolve_access(context, settings, rt.env)
-    redactor.remember(access.secrets)
+    redactor.remember(access.secrets, access.internals)
     # Without a key, the tag still lets this invocation recognise its own backup after a lost answer.
     tag = idempotency_tag(f"{trigger.value}:{key}" if key else f"invocation:{request_id}")
     remaining_ms = _remaining_ms(context, rt.env)
+    if trigger is Trigger.APIG:
+        # The gateway stops waiting after its backend timeout: the answer must come before that.
+        remaining_ms = min(remaining_ms, settings.http_timeout_ms)
     log.info(
         "backup started",
         instance_count=len(request.instance_ids),
@@ -121,5 +124,5 @@ def _remaining_ms(context: Any, env: Mapping[str, str]) -> float:
         value = getter()
         if isinstance(value, (int, float)) and value > 0:
             return float(value)
-    timeout = env.get("RUNTIME_TIMEOUT", "")
-    return float(timeout) * 1000 if timeout.isdigit() else DEFAULT_TIMEOUT_S * 1000
+    timeout = ascii_whole_number(env.get("RUNTIME_TIMEOUT", "").strip())
+    return float(timeout) * 1000 if timeout else DEFAULT_TIMEOUT_S * 1000

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
+from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
+from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
+from dcs_backup.text import show_list, show_value
 
-BACKUP_FORMATS = ("rdb", "aof")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_MAX_CONCURRENCY = 4
 MAX_CONCURRENCY_LIMIT = 32
+# API Gateway's own default backend timeout; the template passes the one it configures.
+DEFAULT_HTTP_TIMEOUT_MS = 5_000
+HTTP_TIMEOUT_MS_RANGE = (1, 600_000)
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Settings:
     default_backup_format: str = "rdb"
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     allowed_instance_ids: frozenset[str] | None = None
+    http_timeout_ms: int = DEFAULT_HTTP_TIMEOUT_MS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -35,28 +40,34 @@ class Settings:
             problems.append(f"DCS_BACKUP_FORMAT must be one of {', '.join(BACKUP_FORMATS)} (got {backup_format!r})")
         log_level = requested_log_level(env)
         if log_level not in LOG_LEVELS:
-            problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {log_level!r})")
-        max_concurrency = _parse_concurrency(_get(env, "DCS_MAX_CONCURRENCY"), problems)
-        endpoint = _get(env, "DCS_ENDPOINT")
-        if endpoint is not None and urlparse(endpoint).scheme not in ("http", "https"):
-            problems.append(f"DCS_ENDPOINT must be an http:// or https:// URL (got {endpoint!r})")
-        if problems:
-            raise ConfigurationError("invalid configuration: " + "; ".join(problems))
-        allowed = _split_ids(_get(env, "DCS_ALLOWED_INSTANCE_IDS"))
-        return cls(
+            problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {show_value(log_level)})")
+        endpoint = _endpoint(env, problems)
+        allowed = _instance_ids(env, "DCS_ALLOWED_INSTANCE_IDS", problems, limit=None)
+        settings = cls(
             region=_get(env, "DCS_REGION"),
             endpoint=endpoint,
             project_id=_get(env, "DCS_PROJECT_ID"),
-            default_instance_ids=_split_ids(_get(env, "DCS_INSTANCE_IDS")),
+            default_instance_ids=_instance_ids(env, "DCS_INSTANCE_IDS", problems, limit=MAX_INSTANCE_IDS) or (),
             default_backup_format=backup_format,
-            max_concurrency=max_concurrency,
-            allowed_instance_ids=frozenset(allowed) if allowed else None,
+            max_concurrency=_whole_number(env, "DCS_MAX_CONCURRENCY", (1, MAX_CONCURRENCY_LIMIT), problems)
+            or DEFAULT_MAX_CONCURRENCY,
+            allowed_instance_ids=frozenset(allowed) if allowed is not None else None,
+            http_timeout_ms=_whole_number(env, "DCS_HTTP_TIMEOUT_MS", HTTP_TIMEOUT_MS_RANGE, problems)
+            or DEFAULT_HTTP_TIMEOUT_MS,
         )
+        if problems:
+            raise ConfigurationError("invalid configuration: " + "; ".join(problems))
+        return settings
 
 
 def requested_log_level(env: Mapping[str, str]) -> str:
     """LOG_LEVEL upper-cased, INFO when unset; whether it is valid is for the caller to judge."""
     return (_get(env, "LOG_LEVEL") or "INFO").upper()
+
+
+def ascii_whole_number(raw: str) -> int | None:
+    """``raw`` as an int when it is plain ASCII digits ("²" and "٣" are digits to str.isdigit)."""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -65,16 +76,40 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def _split_ids(raw: str | None) -> tuple[str, ...]:
+def _endpoint(env: Mapping[str, str], problems: list[str]) -> str | None:
+    raw = _get(env, "DCS_ENDPOINT")
     if raw is None:
-        return ()
-    return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+        return None
+    endpoint, problem = check_endpoint("DCS_ENDPOINT", raw)
+    if problem:
+        problems.append(problem)
+    return endpoint
 
 
-def _parse_concurrency(raw: str | None, problems: list[str]) -> int:
+def _instance_ids(
+    env: Mapping[str, str], name: str, problems: list[str], *, limit: int | None
+) -> tuple[str, ...] | None:
+    """Comma-separated ids, deduplicated; a variable that is set must name only valid ids, at least one."""
+    raw = env.get(name, "")
+    if not raw.strip():
+        return None
+    ids = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    bad = [show_value(i) for i in ids if not is_instance_id(i)]
+    if not ids or bad:
+        shown = f" (bad: {show_list(bad, 5)})" if bad else ""
+        problems.append(f"{name} must list DCS instance ids separated by commas, each {INSTANCE_ID_RULE}{shown}")
+    elif limit is not None and len(ids) > limit:
+        problems.append(f"{name} may list at most {limit} instance ids (got {len(ids)})")
+    return ids
+
+
+def _whole_number(env: Mapping[str, str], name: str, bounds: tuple[int, int], problems: list[str]) -> int | None:
+    raw = _get(env, name)
     if raw is None:
-        return DEFAULT_MAX_CONCURRENCY
-    if raw.isdigit() and 1 <= int(raw) <= MAX_CONCURRENCY_LIMIT:
-        return int(raw)
-    problems.append(f"DCS_MAX_CONCURRENCY must be a whole number from 1 to {MAX_CONCURRENCY_LIMIT} (got {raw!r})")
-    return DEFAULT_MAX_CONCURRENCY
+        return None
+    low, high = bounds
+    value = ascii_whole_number(raw)
+    if value is not None and low <= value <= high:
+        return value
+    problems.append(f"{name} must be a whole number from {low} to {high} (got {show_value(raw)})")
+    return None

@@ -59,9 +59,3 @@ class BackupFailedError(DcsBackupError):
 
 class InternalError(DcsBackupError):
     """An unexpected fault inside the function; details are in the log under the request id."""
-
-
-def show_value(value: object) -> str:
-    """A short rendering of a rejected value for an error message."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."

@@ -9,13 +9,22 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from dcs_backup.dcs.gateway import BackupRecord
-from dcs_backup.request import MAX_REMARK_LENGTH
+from dcs_backup.dcs.models import MAX_REMARK_LENGTH, BackupRecord
+from dcs_backup.errors import FieldProblem
+from dcs_backup.text import is_utf8_text
 
 TAG_PREFIX = "[dcsb:"
 _TAG_HASH_LENGTH = 12
 TAG_LENGTH = len(TAG_PREFIX) + _TAG_HASH_LENGTH + 1
 LIVE_BACKUP_STATUSES = frozenset({"waiting", "backuping", "succeed"})
+MAX_KEY_LENGTH = 128
+
+
+def key_problem(field: str, key: object) -> FieldProblem | None:
+    """The rule for a caller's idempotency key, wherever it comes from (a request field or a header)."""
+    if isinstance(key, str) and 1 <= len(key) <= MAX_KEY_LENGTH and is_utf8_text(key):
+        return None
+    return FieldProblem(field, f"must be text of 1 to {MAX_KEY_LENGTH} characters (valid Unicode)")
 
 
 def idempotency_tag(key: str) -> str:
@@ -32,8 +41,15 @@ def tagged_remark(remark: str, tag: str) -> str:
 
 
 def find_tagged(records: Iterable[BackupRecord], tag: str) -> BackupRecord | None:
-    """A backup of this request that is queued, running or done (a failed one is retried)."""
+    """A backup of this request that is queued, running or done (a failed one is retried).
+
+    The tag counts only where the function puts it, at the end of the remark.
+    """
     for record in records:
-        if tag in record.remark and record.status in LIVE_BACKUP_STATUSES:
+        if carries_tag(record.remark, tag) and record.status in LIVE_BACKUP_STATUSES:
             return record
     return None
+
+
+def carries_tag(remark: str, tag: str) -> bool:
+    return remark == tag or remark.endswith(" " + tag)

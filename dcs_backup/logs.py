@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import re
 import sys
-import threading
 from collections.abc import Iterable, MutableMapping
+from contextvars import ContextVar
 from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 REDACTED = "***"
+HIDDEN = "<hidden>"
 _SECRET_KEY = re.compile(r"secret|token|password|passwd|authorization|access_?key|credential|^sk$|^ak$", re.IGNORECASE)
 _SIGNATURE_PARTS = re.compile(r"(Access=|Signature=|X-Security-Token[\"']?\s*[:=]\s*[\"']?)[^\s,\"'}]+", re.IGNORECASE)
 _MIN_SECRET_LENGTH = 4
@@ -24,38 +25,64 @@ class SecretRedactor:
     """Masks credential values and credential-like keys anywhere in an event, nested or in text.
 
     A second line of defence: the code never logs credentials on purpose, but exception
-    messages and third-party records are not under its control.
+    messages and third-party records are not under its control. What it masks belongs to
+    the current invocation (a context variable that worker threads inherit), so the cost of
+    a log line does not grow with the number of invocations a warm container has served.
     """
 
     def __init__(self) -> None:
-        self._values: frozenset[str] = frozenset()
-        self._lock = threading.Lock()
+        self._secrets: ContextVar[tuple[str, ...]] = ContextVar(f"secrets-{id(self)}", default=())
+        self._internals: ContextVar[tuple[str, ...]] = ContextVar(f"internals-{id(self)}", default=())
 
-    def remember(self, values: Iterable[str]) -> None:
-        """Add this invocation's credential values to what is masked."""
-        fresh = {v for v in values if len(v) >= _MIN_SECRET_LENGTH}
-        with self._lock:
-            self._values = self._values | fresh
+    def remember(self, secrets: Iterable[str], internals: Iterable[str] = ()) -> None:
+        """Mask ``secrets`` everywhere and ``internals`` (endpoint, project) in answers, for this invocation."""
+        self._secrets.set(_longest_first(self._secrets.get(), secrets))
+        self._internals.set(_longest_first(self._internals.get(), internals))
+
+    def forget(self) -> None:
+        """Start a new invocation with nothing remembered."""
+        self._secrets.set(())
+        self._internals.set(())
+
+    @property
+    def remembered_count(self) -> int:
+        return len(self._secrets.get())
 
     def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-        return {key: self._clean(key, value) for key, value in event_dict.items()}
+        return {key: self._clean(key, value, ()) for key, value in event_dict.items()}
 
     def redact_text(self, text: str) -> str:
-        for value in sorted(self._values, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, REDACTED)
+        return self._redact_text(text, ())
+
+    def redact_public(self, value: Any) -> Any:
+        """What a caller may see: secrets masked, and the endpoint and project id hidden too."""
+        return self._clean(None, value, self._internals.get())
+
+    def _redact_text(self, text: str, internals: tuple[str, ...]) -> str:
+        for secret in self._secrets.get():
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        for internal in internals:
+            if internal in text:
+                text = text.replace(internal, HIDDEN)
         return _SIGNATURE_PARTS.sub(lambda m: m.group(1) + REDACTED, text)
 
-    def _clean(self, key: object, value: Any) -> Any:
+    def _clean(self, key: object, value: Any, internals: tuple[str, ...]) -> Any:
         if isinstance(key, str) and _SECRET_KEY.search(key) and value not in (None, ""):
             return REDACTED
         if isinstance(value, str):
-            return self.redact_text(value)
+            return self._redact_text(value, internals)
         if isinstance(value, MutableMapping):
-            return {k: self._clean(k, v) for k, v in value.items()}
+            return {k: self._clean(k, v, internals) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self._clean(None, v) for v in value]
+            return [self._clean(None, v, internals) for v in value]
         return value
+
+
+def _longest_first(known: tuple[str, ...], values: Iterable[str]) -> tuple[str, ...]:
+    """Longest first, so a secret that contains another is masked whole."""
+    fresh = {v for v in values if len(v) >= _MIN_SECRET_LENGTH}
+    return tuple(sorted(fresh.union(known), key=len, reverse=True))
 
 
 redactor = SecretRedactor()
@@ -72,9 +99,18 @@ def _processors() -> list[Processor]:
     ]
 
 
+_configured: list[tuple[str, TextIO]] = []
+
+
 def configure_logging(level: str, stream: TextIO | None = None) -> None:
-    """Route structlog and the SDK's stdlib loggers to ``stream`` as JSON lines at ``level``."""
+    """Route structlog and the SDK's stdlib loggers to ``stream`` as JSON lines at ``level``.
+
+    Done once per container, and again only when the level or the stream changes.
+    """
     out = stream if stream is not None else sys.stderr
+    if _configured == [(level, out)]:
+        return
+    _configured[:] = [(level, out)]
     numeric_level = logging.getLevelName(level)
     structlog.configure(
         processors=[*_processors(), structlog.processors.JSONRenderer()],
@@ -102,6 +138,7 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
 
 
 def bind_invocation(**context: Any) -> None:
-    """Start an invocation's log context afresh, so a warm container never carries keys over."""
+    """Start an invocation's log context afresh, so a warm container never carries keys or secrets over."""
     structlog.contextvars.clear_contextvars()
+    redactor.forget()
     structlog.contextvars.bind_contextvars(**context)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dcs_backup.config import BACKUP_FORMATS, Settings
-from dcs_backup.errors import FieldProblem, InvalidRequestError, show_value
+from dcs_backup.config import Settings
+from dcs_backup.dcs.models import (
+    BACKUP_FORMATS,
+    INSTANCE_ID_RULE,
+    MAX_INSTANCE_IDS,
+    MAX_REMARK_LENGTH,
+    is_instance_id,
+)
+from dcs_backup.errors import FieldProblem, InvalidRequestError
+from dcs_backup.idempotency import TAG_PREFIX, key_problem
+from dcs_backup.text import is_utf8_text, show_list, show_name, show_value
 
-MAX_INSTANCES = 100
-MAX_REMARK_LENGTH = 128
-MAX_IDEMPOTENCY_KEY_LENGTH = 128
+MAX_NAMED_UNKNOWN_FIELDS = 10
 DEFAULT_REMARK = "dcs-backup"
 REQUEST_FIELDS = ("instance_ids", "backup_format", "remark", "raise_on_failure", "idempotency_key")
-_INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _ALLOWED_FIELDS_TEXT = ", ".join(REQUEST_FIELDS)
 
 
@@ -39,11 +44,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         raise InvalidRequestError(
             [FieldProblem("request", f"must be a JSON object with the fields {_ALLOWED_FIELDS_TEXT}")]
         )
-    problems = [
-        FieldProblem(str(name), f"unknown field; allowed fields are {_ALLOWED_FIELDS_TEXT}")
-        for name in payload
-        if name not in REQUEST_FIELDS
-    ]
+    problems = _unknown_fields(payload)
     instance_ids = _instance_ids(payload, settings, problems)
     backup_format = payload.get("backup_format", settings.default_backup_format)
     if backup_format not in BACKUP_FORMATS:
@@ -54,18 +55,13 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
             )
         )
     remark = payload.get("remark", DEFAULT_REMARK)
-    if not isinstance(remark, str) or len(remark) > MAX_REMARK_LENGTH:
-        problems.append(FieldProblem("remark", f"must be a string of at most {MAX_REMARK_LENGTH} characters"))
+    _check_remark(remark, problems)
     raise_on_failure = payload.get("raise_on_failure", True)
     if not isinstance(raise_on_failure, bool):
         problems.append(FieldProblem("raise_on_failure", f"must be true or false (got {show_value(raise_on_failure)})"))
     idempotency_key = payload.get("idempotency_key")
-    if idempotency_key is not None and (
-        not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY_LENGTH
-    ):
-        problems.append(
-            FieldProblem("idempotency_key", f"must be a string of 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
-        )
+    if idempotency_key is not None:
+        _check_idempotency_key("idempotency_key", idempotency_key, problems)
     if problems:
         raise InvalidRequestError(problems)
     _check_allowed(instance_ids, settings)
@@ -78,6 +74,35 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
     )
 
 
+def _check_idempotency_key(field: str, key: object, problems: list[FieldProblem]) -> None:
+    problem = key_problem(field, key)
+    if problem is not None:
+        problems.append(problem)
+
+
+def _unknown_fields(payload: Mapping[Any, Any]) -> list[FieldProblem]:
+    """One problem per unknown field, at most ten named (escaped and cut), then how many more."""
+    unknown = [name for name in payload if name not in REQUEST_FIELDS]
+    problems = [
+        FieldProblem(show_name(name), f"unknown field; allowed fields are {_ALLOWED_FIELDS_TEXT}")
+        for name in unknown[:MAX_NAMED_UNKNOWN_FIELDS]
+    ]
+    if len(unknown) > MAX_NAMED_UNKNOWN_FIELDS:
+        more = len(unknown) - MAX_NAMED_UNKNOWN_FIELDS
+        problems.append(FieldProblem("request", f"and {more} more unknown fields"))
+    return problems
+
+
+def _check_remark(remark: object, problems: list[FieldProblem]) -> None:
+    """DCS's 128 characters; and never the function's own marker, which would let a request claim a backup."""
+    if not isinstance(remark, str) or len(remark) > MAX_REMARK_LENGTH or not is_utf8_text(remark):
+        problems.append(
+            FieldProblem("remark", f"must be text of at most {MAX_REMARK_LENGTH} characters (valid Unicode)")
+        )
+    elif TAG_PREFIX in remark.lower():
+        problems.append(FieldProblem("remark", f"must not contain {TAG_PREFIX!r}: the function marks its backups so"))
+
+
 def _instance_ids(payload: Mapping[str, Any], settings: Settings, problems: list[FieldProblem]) -> tuple[str, ...]:
     if "instance_ids" not in payload:
         if not settings.default_instance_ids:
@@ -86,20 +111,19 @@ def _instance_ids(payload: Mapping[str, Any], settings: Settings, problems: list
             )
         return settings.default_instance_ids
     raw = payload["instance_ids"]
-    rule = f"must be a list of 1 to {MAX_INSTANCES} distinct DCS instance ids"
-    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_INSTANCES:
+    rule = f"must be a list of 1 to {MAX_INSTANCE_IDS} distinct DCS instance ids"
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_INSTANCE_IDS:
         problems.append(FieldProblem("instance_ids", rule))
         return ()
-    malformed = [item for item in raw if not isinstance(item, str) or not _INSTANCE_ID.fullmatch(item)]
+    malformed = [show_value(item) for item in raw if not is_instance_id(item)]
     if malformed:
-        shown = ", ".join(show_value(item) for item in malformed[:5])
         problems.append(
-            FieldProblem("instance_ids", f"{rule}; each id is 1 to 64 letters, digits, '.', '_' or '-' (bad: {shown})")
+            FieldProblem("instance_ids", f"{rule}; each id is {INSTANCE_ID_RULE} (bad: {show_list(malformed, 5)})")
         )
         return ()
     duplicates = sorted({item for item in raw if raw.count(item) > 1})
     if duplicates:
-        problems.append(FieldProblem("instance_ids", f"{rule} (repeated: {', '.join(duplicates)})"))
+        problems.append(FieldProblem("instance_ids", f"{rule} (repeated: {show_list(duplicates)})"))
     return tuple(raw)
 
 
@@ -110,6 +134,6 @@ def _check_allowed(instance_ids: tuple[str, ...], settings: Settings) -> None:
     refused = [i for i in instance_ids if i not in settings.allowed_instance_ids]
     if refused:
         raise InvalidRequestError(
-            [FieldProblem("instance_ids", f"not allowed by DCS_ALLOWED_INSTANCE_IDS: {', '.join(refused)}")],
+            [FieldProblem("instance_ids", f"not allowed by DCS_ALLOWED_INSTANCE_IDS: {show_list(refused)}")],
             http_status=403,
         )

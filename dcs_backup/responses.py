@@ -1,11 +1,15 @@
-"""Turning a result or an error into what each trigger expects back."""
+"""Turning a result or an error into what each trigger expects back.
+
+Everything a caller sees passes the same redaction as the logs, and hides where DCS is
+reached and the project id.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from dcs_backup.errors import BackupFailedError, ConfigurationError, InternalError, InvalidRequestError
+from dcs_backup.errors import BackupFailedError, ConfigurationError, FieldProblem, InternalError, InvalidRequestError
 from dcs_backup.logs import redactor
 from dcs_backup.outcome import ResultDocument, RunStatus
 from dcs_backup.triggers import Trigger, apigateway
@@ -18,24 +22,24 @@ def respond(trigger: Trigger, document: ResultDocument, raise_on_failure: bool) 
 
     Raising is what makes async retries and workflow error branches see the failure.
     """
+    public: dict[str, Any] = redactor.redact_public(document.to_dict())
     if trigger is Trigger.APIG:
-        return apigateway.respond(_HTTP_STATUS[document.status], document.to_dict())
+        return apigateway.respond(_HTTP_STATUS[document.status], public)
     if document.failed and raise_on_failure:
         failed = len(document.failed)
-        summary = json.dumps(document.to_dict(), ensure_ascii=False)
-        raise BackupFailedError(
-            redactor.redact_text(f"backup failed for {failed} of {len(document.results)} instance(s): {summary}")
-        )
-    return document.to_dict()
+        summary = json.dumps(public, ensure_ascii=False)
+        raise BackupFailedError(f"backup failed for {failed} of {len(document.results)} instance(s): {summary}")
+    return public
 
 
 def reject(trigger: Trigger, error: InvalidRequestError, request_id: str) -> dict[str, Any]:
     """An invalid request: HTTP 4xx naming every problem, or the error itself for other triggers."""
+    problems = [FieldProblem(**redactor.redact_public(problem.to_dict())) for problem in error.problems]
     if trigger is not Trigger.APIG:
-        raise error
+        raise InvalidRequestError(problems, http_status=error.http_status, headers=error.headers) from None
     body = {
         "error": "invalid request",
-        "problems": [problem.to_dict() for problem in error.problems],
+        "problems": [problem.to_dict() for problem in problems],
         "request_id": request_id,
     }
     return apigateway.respond(error.http_status, body, error.headers)
@@ -44,7 +48,7 @@ def reject(trigger: Trigger, error: InvalidRequestError, request_id: str) -> dic
 def fail(trigger: Trigger, error: Exception, request_id: str) -> dict[str, Any]:
     """A configuration error (says what to fix) or an unexpected one (says only where to look)."""
     if isinstance(error, ConfigurationError):
-        public: Exception = error
+        public: Exception = ConfigurationError(redactor.redact_public(str(error)))
     else:
         public = InternalError(f"internal error; see the function log for request {request_id}")
     if trigger is not Trigger.APIG:

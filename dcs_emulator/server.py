@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from dcs_emulator import signature
-from dcs_emulator.faults import FaultInjector, FaultKind
+from dcs_emulator.faults import Fault, FaultInjector, FaultKind
 from dcs_emulator.state import DcsApiError, EmulatorState, malformed_request
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
@@ -154,14 +154,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self._answer(status, _error_body("DCS.5000", "Internal service error."))
                 return
             status, payload = _dispatch(emulator.state, route, params, query, body)
-            if fault is not None and fault.kind is FaultKind.LOST_RESPONSE:
-                self._reset()
+            if self._answered_by_fault_after_handling(fault):
                 return
-            if fault is not None and fault.kind is FaultKind.SLOW_ANSWER:
-                time.sleep(fault.delay_s)
             self._answer(status, payload)
         except DcsApiError as error:
             self._answer(error.status, _error_body(error.code, error.message))
+
+    def _answered_by_fault_after_handling(self, fault: Fault | None) -> bool:
+        """Faults that strike once the request did its work: a lost or a late answer."""
+        if fault is not None and fault.kind is FaultKind.LOST_RESPONSE:
+            self._reset()
+            return True
+        if fault is not None and fault.kind is FaultKind.SLOW_ANSWER:
+            time.sleep(fault.delay_s)
+        return False
 
     def _answer(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
         data = b"" if payload is None else json.dumps(payload).encode("utf-8")

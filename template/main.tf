@@ -10,6 +10,7 @@ locals {
     DCS_ALLOWED_INSTANCE_IDS = join(",", var.allowed_instance_ids)
     DCS_BACKUP_FORMAT        = var.backup_format
     DCS_MAX_CONCURRENCY      = tostring(var.max_concurrency)
+    DCS_HTTP_TIMEOUT_MS      = tostring(var.http_backend_timeout_ms)
     LOG_LEVEL                = var.log_level
   }
 }

@@ -171,7 +171,7 @@ variable "http_auth" {
 }
 
 variable "http_backend_timeout_ms" {
-  description = "How long API Gateway waits for the function, in milliseconds."
+  description = "How long API Gateway waits for the function, in milliseconds; passed to the function (DCS_HTTP_TIMEOUT_MS) so that it answers first."
   type        = number
   default     = 60000
 

@@ -9,10 +9,9 @@ from huaweicloudsdkcore.exceptions.exception_handler import DefaultExceptionHand
 from huaweicloudsdkcore.exceptions.exceptions import ServiceResponseException
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdcs.v2.dcs_client import DcsClient
-from huaweicloudsdkdcs.v2.region.dcs_region import DcsRegion
+from requests.adapters import HTTPAdapter
 
 from dcs_backup.access import DcsAccess
-from dcs_backup.errors import ConfigurationError
 
 # Deliberately far below the SDK's (60, 120) s: DCS answers these calls in well under a
 # second, and a hung call must not eat the invocation's deadline. Each attempt is further
@@ -42,24 +41,28 @@ def build_dcs_client(access: DcsAccess) -> tuple[DcsClient, HttpConfig]:
         credentials = credentials.with_security_token(access.security_token)
     config = HttpConfig.get_default_config()
     config.timeout = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-    builder = (
+    client = (
         DcsClient.new_builder()
         .with_http_config(config)
         .with_credentials(credentials)
         .with_exception_handler(RetryAfterKeepingHandler())
+        .with_endpoints([access.endpoint])
+        .build()
     )
-    if access.endpoint:
-        builder = builder.with_endpoints([access.endpoint])
-    else:
-        builder = builder.with_region(_region(str(access.region)))
-    return builder.build(), config
+    _send_every_answer_to_the_handler(client, config)
+    return client, config
 
 
-def _region(region_id: str) -> Any:
-    try:
-        return DcsRegion.value_of(region_id)
-    except KeyError:
-        raise ConfigurationError(
-            f"DCS_REGION {region_id!r} is not a DCS region this function knows; "
-            "check the region id (e.g. cn-north-4) or set DCS_ENDPOINT"
-        ) from None
+def _send_every_answer_to_the_handler(client: DcsClient, config: HttpConfig) -> None:
+    """Stop urllib3 from retrying on its own.
+
+    The SDK mounts ``Retry(total=0, status_forcelist=[429])``: a 429 on a GET or DELETE then
+    becomes a bare ``RetryError`` (no Retry-After, no DCS error code or request id, a message
+    naming the URL), and a read timeout on a GET a ``ConnectionException``. Without it every
+    answer reaches the exception handler, and timeouts surface as timeouts; the function's own
+    deadline-aware loop does the retrying.
+    """
+    adapter = HTTPAdapter(pool_connections=config.pool_connections, pool_maxsize=config.pool_maxsize, max_retries=0)
+    session = client.get_http_client()._session
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, adapter)

@@ -58,13 +58,19 @@ def classify(exc: Exception, operation: str) -> DcsCallError:
     """Map whatever the SDK (or requests, for POST read timeouts) raised to a DcsCallError."""
     if isinstance(exc, ServiceResponseException):
         return _from_response(exc, operation)
-    if isinstance(exc, (RequestTimeoutException, requests.exceptions.Timeout)):
+    # Messages name the exception type only: the SDK's and requests' texts carry the URL, host and project id.
+    if isinstance(exc, (RequestTimeoutException, requests.exceptions.Timeout)) or _says_timed_out(exc):
         return DcsCallError(ErrorKind.TIMEOUT, operation, f"no answer from DCS in time ({type(exc).__name__})")
     if isinstance(exc, (ConnectionException, requests.exceptions.ConnectionError)):
         return DcsCallError(ErrorKind.UNREACHABLE, operation, f"connection to DCS failed ({type(exc).__name__})")
     if isinstance(exc, SdkException):
-        return DcsCallError(ErrorKind.SERVER, operation, f"DCS call failed: {exc.error_msg}")
+        return DcsCallError(ErrorKind.SERVER, operation, f"DCS call failed ({type(exc).__name__})")
     raise exc
+
+
+def _says_timed_out(exc: Exception) -> bool:
+    """A timeout the SDK wrapped as a connection error (its text is all that tells)."""
+    return isinstance(exc, ConnectionException) and "timed out" in str(exc).lower()
 
 
 def _from_response(exc: ServiceResponseException, operation: str) -> DcsCallError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
@@ -21,6 +20,7 @@ from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 from dcs_backup.access import DcsAccess
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, build_dcs_client
 from dcs_backup.dcs.errors import AMBIGUOUS_KINDS, TRANSIENT_KINDS, DcsCallError, ErrorKind, classify
+from dcs_backup.dcs.models import BackupRecord, InstanceInfo
 from dcs_backup.retry import Deadline, RetryPolicy
 
 T = TypeVar("T")
@@ -29,21 +29,6 @@ log = structlog.get_logger("dcs_backup.dcs")
 BACKUP_LIST_WINDOW = timedelta(hours=48)
 BACKUP_LIST_LIMIT = 200
 _DCS_TIME_FORMAT = "%Y%m%d%H%M%S"
-
-
-@dataclass(frozen=True)
-class InstanceInfo:
-    instance_id: str
-    name: str | None
-    status: str | None
-    cache_mode: str | None
-
-
-@dataclass(frozen=True)
-class BackupRecord:
-    backup_id: str
-    remark: str
-    status: str | None
 
 
 class DcsGateway:

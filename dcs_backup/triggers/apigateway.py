@@ -7,7 +7,9 @@ import binascii
 import json
 from typing import Any
 
-from dcs_backup.errors import FieldProblem, InvalidRequestError, show_value
+from dcs_backup.errors import FieldProblem, InvalidRequestError
+from dcs_backup.idempotency import key_problem
+from dcs_backup.text import show_value
 from dcs_backup.triggers.base import TriggerInput, parse_json_object
 
 MAX_BODY_BYTES = 64 * 1024
@@ -37,6 +39,9 @@ def read(event: dict[str, Any]) -> TriggerInput:
     except UnicodeDecodeError:
         raise InvalidRequestError([FieldProblem("body", "must be UTF-8 encoded JSON")]) from None
     key = headers.get(IDEMPOTENCY_HEADER) or None
+    problem = key_problem("Idempotency-Key", key) if key is not None else None
+    if problem is not None:
+        raise InvalidRequestError([problem])
     return TriggerInput(payload=parse_json_object(text, "body"), idempotency_key=key)
 
 

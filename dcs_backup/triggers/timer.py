@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dcs_backup.errors import FieldProblem, InvalidRequestError
+from dcs_backup.text import is_utf8_text
 from dcs_backup.triggers.base import TriggerInput, parse_json_object
 
 
@@ -17,5 +18,9 @@ def read(event: dict[str, Any]) -> TriggerInput:
         raise InvalidRequestError([FieldProblem("user_event", "must be a string holding a JSON object, or empty")])
     payload = parse_json_object(user_event, "user_event")
     name, fired_at = event.get("trigger_name"), event.get("time")
-    key = f"{name}@{fired_at}" if isinstance(name, str) and isinstance(fired_at, str) and fired_at else None
-    return TriggerInput(payload=payload, idempotency_key=key)
+    if not isinstance(name, str) or not isinstance(fired_at, str) or not fired_at:
+        return TriggerInput(payload=payload)
+    unusable = [field for field, value in (("trigger_name", name), ("time", fired_at)) if not is_utf8_text(value)]
+    if unusable:
+        raise InvalidRequestError([FieldProblem(field, "must be valid Unicode text") for field in unusable])
+    return TriggerInput(payload=payload, idempotency_key=f"{name}@{fired_at}")

@@ -20,7 +20,7 @@ from tests.conftest import ACCESS_KEY, FROZEN_ID, HA_ID, PROJECT_ID, SECRET_KEY,
 
 
 def _client(emulator: DcsEmulator, *, project_id: str = PROJECT_ID, secret_key: str = SECRET_KEY) -> DcsClient:
-    access = DcsAccess(ACCESS_KEY, secret_key, None, project_id, None, emulator.endpoint)
+    access = DcsAccess(ACCESS_KEY, secret_key, None, project_id, emulator.endpoint)
     client, _ = build_dcs_client(access)
     return client
 

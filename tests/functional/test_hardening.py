@@ -39,7 +39,7 @@ class TestFinding01ThrottledCallsKeepRetryAfterAndDcsDetails:
         assert result.answer["results"][0]["status"] == "created"
         assert len(function.sleeps) == 1 and function.sleeps[0] >= 7
 
-    @pytest.mark.parametrize("route", ROUTES)
+    @pytest.mark.parametrize("route", ("ShowInstance", "CreateBackup"))
     def test_persistent_throttling_reports_dcs_code_and_request_id_but_no_internals(
         self, function: FunctionHarness, route: str
     ) -> None:
@@ -55,6 +55,17 @@ class TestFinding01ThrottledCallsKeepRetryAfterAndDcsDetails:
         port = function.emulator.endpoint.rsplit(":", 1)[1]
         for internal in ("127.0.0.1", f":{port}", PROJECT_ID, "HTTPConnectionPool", "/v2/"):
             assert internal not in text
+
+    def test_persistent_throttling_of_the_backup_list_is_logged_with_dcs_details(
+        self, function: FunctionHarness
+    ) -> None:
+        # GIVEN the backup records stay throttled (the backup goes ahead without the duplicate check)
+        function.emulator.faults.script("ListBackupRecords", *[Fault(FaultKind.THROTTLE, retry_after_s=0)] * 10)
+        result = function.invoke({"instance_ids": [HA_ID]})
+        # THEN the warning carries the gateway's code and request id
+        (warning,) = [line for line in result.logs if line["message"].startswith("could not list backups")]
+        assert warning["error_code"] == "APIG.0308"
+        assert len(warning["dcs_request_id"]) == 32
 
 
 class TestFinding02BadConfigurationIsReportedFirst:

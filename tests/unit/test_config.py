@@ -50,6 +50,7 @@ class TestAccess:
         assert resolve_access(FakeContext(project_id="p-ctx"), settings, {}).project_id == "p-config"
 
     def test_repr_hides_credentials(self) -> None:
-        access = resolve_access(FakeContext(security_token="tok-123"), Settings(region="r", project_id="p"), {})
+        settings = Settings(region="cn-north-4", project_id="p")
+        access = resolve_access(FakeContext(security_token="tok-123"), settings, {})
         assert access.secret_key not in repr(access)
         assert access.secrets == (access.access_key, access.secret_key, "tok-123")

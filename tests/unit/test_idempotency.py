@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dcs_backup.dcs.gateway import BackupRecord
+from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.idempotency import find_tagged, idempotency_tag, tagged_remark
 
 

@@ -1,0 +1,26 @@
+"""Which DCS endpoint a region id means, resolved once per container and checked like DCS_ENDPOINT."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from huaweicloudsdkdcs.v2.region.dcs_region import DcsRegion
+
+from dcs_backup.endpoints import check_endpoint
+from dcs_backup.errors import ConfigurationError
+
+
+@lru_cache(maxsize=8)
+def region_endpoint(region_id: str) -> str:
+    """The region's DCS endpoint; an unknown region is a configuration error, raised before any call."""
+    try:
+        region = DcsRegion.value_of(region_id)
+    except KeyError:
+        raise ConfigurationError(
+            f"DCS_REGION {region_id!r} is not a DCS region this function knows; "
+            "check the region id (e.g. cn-north-4) or set DCS_ENDPOINT"
+        ) from None
+    endpoint, problem = check_endpoint(f"the endpoint of DCS_REGION {region_id!r}", region.endpoints[0])
+    if endpoint is None:
+        raise ConfigurationError(f"invalid configuration: {problem}")
+    return endpoint

@@ -1,0 +1,35 @@
+"""Checking untrusted text and showing it back safely in answers and logs."""
+
+from __future__ import annotations
+
+MAX_SHOWN_VALUE = 40
+MAX_SHOWN_NAME = 64
+
+
+def is_utf8_text(value: object) -> bool:
+    """A string that can be encoded as UTF-8: JSON allows lone surrogates, DCS and hashing do not."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def show_value(value: object) -> str:
+    """A short, escaped rendering of a rejected value for an error message."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 3] + "..."
+
+
+def show_name(name: object) -> str:
+    """A field name from a request, cut and escaped so it cannot break a line or flood an answer."""
+    text = repr(str(name))[1:-1]
+    return text if len(text) <= MAX_SHOWN_NAME else text[: MAX_SHOWN_NAME - 3] + "..."
+
+
+def show_list(items: list[str], limit: int = 10) -> str:
+    """At most ``limit`` items joined by commas, then "and N more"."""
+    shown = ", ".join(items[:limit])
+    return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
