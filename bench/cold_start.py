@@ -9,17 +9,15 @@ once on the sample timer event against the emulator.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import tempfile
 import zipfile
 from pathlib import Path
 
 from dcs_emulator import DcsEmulator, EmulatorState
-from tests.conftest import ACCESS_KEY, HA_ID, SECRET_KEY
-from tests.functional.test_package import RUN_FROM_ZIP, _python312
+from devkit.seed import HA_ID
+from devkit.zip_probe import probe
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,7 +27,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     (package,) = sorted((REPO / "dist").glob("dcs-backup-*.zip"))
-    samples = []
     with tempfile.TemporaryDirectory() as work, DcsEmulator(EmulatorState.from_seed()) as emulator:
         with zipfile.ZipFile(package) as archive:
             archive.extractall(work)
@@ -42,10 +39,7 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
         event = REPO / "events" / "timer-defaults.json"
-        for run in range(args.runs):
-            argv = [_python312(), "-I", "-S", "-c", RUN_FROM_ZIP, work, str(event), ACCESS_KEY, SECRET_KEY]
-            done = subprocess.run(argv, env={**env, "RUN": str(run)}, capture_output=True, text=True, check=True)
-            samples.append(json.loads(done.stdout))
+        samples = [probe(Path(work), event, env).report for _ in range(args.runs)]
     imports = [s["import_s"] * 1000 for s in samples]
     invokes = [s["invoke_s"] * 1000 for s in samples]
     print(f"package: {package.name} ({package.stat().st_size} bytes), runs: {args.runs}, cpus: {os.cpu_count()}")
