@@ -20,7 +20,7 @@ from devkit.seed import ACCESS_KEY, SECRET_KEY
 # argv: package dir, handler file, handler function, event file, access key, secret key, warm runs.
 # The handler file is loaded by path, so a baseline outside the package needs no extra path entry.
 PROBE = """
-import json, sys, time
+import json, sys, time, uuid
 started = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
 import importlib.util
@@ -32,7 +32,8 @@ handler = getattr(module, sys.argv[3])
 imported = time.perf_counter()
 
 class Context:
-    def getRequestID(self): return "zip-probe"
+    def __init__(self): self.request_id = str(uuid.uuid4())
+    def getRequestID(self): return self.request_id
     def getRemainingTimeInMilliSeconds(self): return 600000
     def getSecurityAccessKey(self): return sys.argv[5]
     def getSecuritySecretKey(self): return sys.argv[6]
