@@ -39,3 +39,7 @@ PYTHON312 ?= $(shell p=$$(pyenv prefix 3.12 2>/dev/null) && echo "$$p/bin/python
 
 package: $(BIN)/.runtime
 	$(BIN)/python scripts/package.py --python312 "$(PYTHON312)"
+
+# The function side by side with the SDK's sample code, the import floor and the raw SDK (bench/compare.py).
+bench: package
+	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m bench.compare

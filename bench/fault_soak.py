@@ -19,7 +19,7 @@ from dcs_backup.app import Runtime, handle
 from dcs_backup.retry import RetryPolicy
 from dcs_emulator import TRANSIENT_FAULTS, DcsEmulator, EmulatorState
 from dcs_emulator.state import Instance
-from tests.conftest import FakeContext
+from devkit.context import LocalContext
 
 
 def main() -> None:
@@ -44,7 +44,9 @@ def main() -> None:
             log_stream=logs,
         )  # fmt: skip
         started = time.monotonic()
-        answer = handle({"instance_ids": ids, "raise_on_failure": False}, FakeContext(remaining_ms=900_000), runtime)
+        answer = handle(
+            {"instance_ids": ids, "raise_on_failure": False}, LocalContext.seeded(remaining_ms=900_000), runtime
+        )
         elapsed = time.monotonic() - started
         lines = [json.loads(line) for line in logs.getvalue().splitlines()]
         outcomes = {r["instance_id"]: r["status"] for r in answer["results"]}

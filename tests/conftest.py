@@ -1,13 +1,12 @@
-"""Shared test helpers: sample events, a FunctionGraph-like context, an emulator, log capture."""
+"""Shared test helpers: sample events, an emulator, the function wired to it, log capture."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,60 +16,19 @@ from hypothesis import HealthCheck, settings
 from dcs_backup.app import Runtime, handle
 from dcs_backup.retry import RetryPolicy
 from dcs_emulator import DcsEmulator, EmulatorState
+from devkit.context import LocalContext
+from devkit.seed import ACCESS_KEY, PROJECT_ID, SECRET_KEY
 
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 # These machines are shared and noisy: judge examples by their results, not their speed.
 settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("project")
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
-HA_ID = "5f2b9c1e-0a41-4d8e-9b0f-3c6a7e1d2b01"
-CLUSTER_ID = "8d4e7a10-6c25-4f3b-a1e9-0b7c2d5f9e02"
-SINGLE_ID = "c3a1f5d2-9e87-4b60-8f14-2d6e0a7b3c03"
-FROZEN_ID = "e7b2d4c6-1f38-4a95-b0c2-5e9d8a6f4d04"
-ACCESS_KEY = "DEMOACCESSKEY0000001"
-SECRET_KEY = "demo-secret-key-for-the-local-emulator-only"
-PROJECT_ID = "0123456789abcdef0123456789abcdef"
 
 
 def load_event(name: str) -> Any:
     """A sample trigger event from events/."""
     return json.loads((EVENTS_DIR / name).read_text(encoding="utf-8"))
-
-
-@dataclass
-class FakeContext:
-    """The FunctionGraph context methods the function calls."""
-
-    access_key: str = ACCESS_KEY
-    secret_key: str = SECRET_KEY
-    security_token: str = ""
-    project_id: str = ""
-    remaining_ms: int = 60_000
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def getRequestID(self) -> str:
-        return self.request_id
-
-    def getRemainingTimeInMilliSeconds(self) -> int:
-        return self.remaining_ms
-
-    def getSecurityAccessKey(self) -> str:
-        return self.access_key
-
-    def getSecuritySecretKey(self) -> str:
-        return self.secret_key
-
-    def getSecurityToken(self) -> str:
-        return self.security_token
-
-    def getProjectID(self) -> str:
-        return self.project_id
-
-    def getFunctionName(self) -> str:
-        return "dcs-backup-test"
-
-    def getVersion(self) -> str:
-        return "latest"
 
 
 @dataclass
@@ -109,7 +67,7 @@ class FunctionHarness:
         self.runtime.policy = self.policy
         self.runtime.log_stream = stream
         try:
-            answer, error = handle(event, context or FakeContext(), self.runtime), None
+            answer, error = handle(event, context or LocalContext.seeded(), self.runtime), None
         except Exception as exc:  # noqa: BLE001 - the test inspects it
             answer, error = None, exc
         self.all_logs.append(stream.getvalue())

@@ -16,7 +16,7 @@ from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 from dcs_backup.access import DcsAccess
 from dcs_backup.dcs.client import build_dcs_client
 from dcs_emulator import DcsEmulator
-from tests.conftest import ACCESS_KEY, FROZEN_ID, HA_ID, PROJECT_ID, SECRET_KEY, SINGLE_ID
+from devkit.seed import ACCESS_KEY, FROZEN_ID, HA_ID, PROJECT_ID, SECRET_KEY, SINGLE_ID
 
 
 def _client(emulator: DcsEmulator, *, project_id: str = PROJECT_ID, secret_key: str = SECRET_KEY) -> DcsClient:

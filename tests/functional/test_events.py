@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ACCESS_KEY, CLUSTER_ID, EVENTS_DIR, HA_ID, PROJECT_ID, FunctionHarness, load_event
+from devkit.seed import ACCESS_KEY, CLUSTER_ID, HA_ID, PROJECT_ID
+from tests.conftest import EVENTS_DIR, FunctionHarness, load_event
 
 EVENT_FILES = sorted(p.name for p in Path(EVENTS_DIR).glob("*.json"))
 # DCS_INSTANCE_IDS supplies the targets of events that carry none (e.g. an empty timer user_event).

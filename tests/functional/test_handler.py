@@ -6,17 +6,9 @@ import json
 from typing import Any
 
 from dcs_backup.errors import BackupFailedError, ConfigurationError, InvalidRequestError
-from tests.conftest import (
-    ACCESS_KEY,
-    CLUSTER_ID,
-    FROZEN_ID,
-    HA_ID,
-    SECRET_KEY,
-    SINGLE_ID,
-    FakeContext,
-    FunctionHarness,
-    load_event,
-)
+from devkit.context import LocalContext
+from devkit.seed import ACCESS_KEY, CLUSTER_ID, FROZEN_ID, HA_ID, SECRET_KEY, SINGLE_ID
+from tests.conftest import FunctionHarness, load_event
 
 
 def _direct(*instance_ids: str, **fields: object) -> dict[str, object]:
@@ -61,7 +53,7 @@ class TestOutcomes:
 
     def test_wrong_secret_key_fails_with_apig_0301_and_leaks_nothing(self, function: FunctionHarness) -> None:
         wrong = "wrong-secret-key-0123456789"
-        result = function.invoke(_direct(HA_ID, raise_on_failure=False), FakeContext(secret_key=wrong))
+        result = function.invoke(_direct(HA_ID, raise_on_failure=False), LocalContext.seeded(secret_key=wrong))
         (outcome,) = result.answer["results"]
         assert outcome["error_code"] == "APIG.0301"
         everything = result.log_text + json.dumps(result.answer)
@@ -70,9 +62,11 @@ class TestOutcomes:
 
     def test_security_token_is_sent_and_checked(self, function: FunctionHarness) -> None:
         function.emulator.state.security_tokens[ACCESS_KEY] = "sts-token-value-123"
-        ok = function.invoke(_direct(HA_ID), FakeContext(security_token="sts-token-value-123"))
+        ok = function.invoke(_direct(HA_ID), LocalContext.seeded(security_token="sts-token-value-123"))
         assert ok.answer["status"] == "succeeded"
-        rejected = function.invoke(_direct(CLUSTER_ID, raise_on_failure=False), FakeContext(security_token="stale"))
+        rejected = function.invoke(
+            _direct(CLUSTER_ID, raise_on_failure=False), LocalContext.seeded(security_token="stale")
+        )
         assert rejected.answer["results"][0]["error_code"] == "APIG.0301"
         assert "sts-token-value-123" not in ok.log_text + rejected.log_text
 
@@ -106,7 +100,9 @@ class TestApiGateway:
         assert result.answer["headers"]["Allow"] == "POST"
 
     def test_configuration_error_answers_500_saying_what_to_set(self, function: FunctionHarness) -> None:
-        result = function.invoke(self._post({"instance_ids": [HA_ID]}), FakeContext(access_key="", secret_key=""))
+        result = function.invoke(
+            self._post({"instance_ids": [HA_ID]}), LocalContext.seeded(access_key="", secret_key="")
+        )
         assert result.answer["statusCode"] == 500
         assert "agency" in result.body["message"]
         assert "Traceback" not in result.answer["body"]
@@ -114,7 +110,7 @@ class TestApiGateway:
 
 class TestConfiguration:
     def test_missing_credentials_raise_a_configuration_error(self, function: FunctionHarness) -> None:
-        result = function.invoke(_direct(HA_ID), FakeContext(access_key="", secret_key=""))
+        result = function.invoke(_direct(HA_ID), LocalContext.seeded(access_key="", secret_key=""))
         assert isinstance(result.error, ConfigurationError)
         assert "HUAWEICLOUD_SDK_AK" in str(result.error)
         assert function.emulator.requests == []
@@ -125,7 +121,7 @@ class TestConfiguration:
         assert "DCS_PROJECT_ID" in str(result.error)
 
     def test_project_from_context_is_used(self, function: FunctionHarness) -> None:
-        context = FakeContext(project_id="0123456789abcdef0123456789abcdef")
+        context = LocalContext.seeded(project_id="0123456789abcdef0123456789abcdef")
         result = function.invoke(_direct(HA_ID), context, DCS_PROJECT_ID="")
         assert result.answer["status"] == "succeeded"
 
@@ -146,7 +142,7 @@ class TestConfiguration:
 
 class TestLogs:
     def test_every_line_carries_the_invocation_context(self, function: FunctionHarness) -> None:
-        context = FakeContext()
+        context = LocalContext.seeded()
         result = function.invoke(_direct(HA_ID), context)
         for line in result.logs:
             assert line["request_id"] == context.request_id

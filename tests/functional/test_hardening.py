@@ -11,7 +11,9 @@ import pytest
 
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_emulator import Fault, FaultKind
-from tests.conftest import CLUSTER_ID, HA_ID, PROJECT_ID, FakeContext, FunctionHarness, load_event
+from devkit.context import LocalContext
+from devkit.seed import CLUSTER_ID, HA_ID, PROJECT_ID
+from tests.conftest import FunctionHarness, load_event
 
 ROUTES = ("ShowInstance", "ListBackupRecords", "CreateBackup")
 
@@ -256,7 +258,7 @@ class TestFinding14AsciiDigitsOnly:
         assert "DCS_MAX_CONCURRENCY" in str(result.error)
 
     def test_superscript_runtime_timeout_falls_back_to_the_default(self, function: FunctionHarness) -> None:
-        result = function.invoke({"instance_ids": [HA_ID]}, FakeContext(remaining_ms=0), RUNTIME_TIMEOUT="²")
+        result = function.invoke({"instance_ids": [HA_ID]}, LocalContext.seeded(remaining_ms=0), RUNTIME_TIMEOUT="²")
         assert result.answer["results"][0]["status"] == "created"
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CLUSTER_ID, HA_ID, FunctionHarness, load_event
+from devkit.seed import CLUSTER_ID, HA_ID
+from tests.conftest import FunctionHarness, load_event
 
 
 def _apig(body: str, **changes: Any) -> dict[str, Any]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,23 +12,18 @@ from pathlib import Path
 import pytest
 
 from dcs_emulator import DcsEmulator, EmulatorState
-from tests.conftest import ACCESS_KEY, EVENTS_DIR, HA_ID, PROJECT_ID, SECRET_KEY
+from devkit.seed import HA_ID, PROJECT_ID
+from devkit.zip_probe import ProbeRun, probe, python312
+from tests.conftest import EVENTS_DIR
 
 REPO = EVENTS_DIR.parent
-
-
-def _python312() -> str:
-    """CPython 3.12, the function's runtime, as `make package` finds it."""
-    found = subprocess.run(["pyenv", "prefix", "3.12"], capture_output=True, text=True, check=False)
-    candidate = Path(found.stdout.strip()) / "bin" / "python3.12" if found.returncode == 0 else None
-    path = str(candidate) if candidate and candidate.exists() else shutil.which("python3.12")
-    assert path, "the package tests need a CPython 3.12 interpreter (pyenv install 3.12)"
-    return path
+# ShowInstance, ListBackupRecords and CopyInstance need 8 today; eager loading gave 416.
+MAX_MODEL_MODULES = 12
 
 
 def _build(out_dir: Path) -> Path:
     subprocess.run(
-        [sys.executable, "scripts/package.py", "--python312", _python312(), "--out-dir", str(out_dir)],
+        [sys.executable, "scripts/package.py", "--python312", python312(), "--out-dir", str(out_dir)],
         cwd=REPO,
         check=True,
         capture_output=True,
@@ -68,7 +61,7 @@ class TestContents:
 
     def test_nothing_but_the_function_goes_in(self, names: list[str]) -> None:
         tops = {n.split("/", 1)[0] for n in names}
-        assert not tops & {"tests", "dcs_emulator", "bench", "template", "scripts", "events", "bin"}
+        assert not tops & {"tests", "dcs_emulator", "devkit", "bench", "template", "scripts", "events", "bin"}
         assert not [n for n in names if n.endswith(("/RECORD", "/INSTALLER", "/direct_url.json"))]
 
     def test_zip_is_within_the_console_limit(self, package: Path) -> None:
@@ -79,33 +72,6 @@ class TestContents:
         assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(package.read_bytes()).digest()
 
 
-# Also used by bench/cold_start.py, hence the timings.
-RUN_FROM_ZIP = """
-import json, sys, time
-started = time.perf_counter()
-sys.path.insert(0, sys.argv[1])
-import handler
-imported = time.perf_counter()
-
-class Context:
-    def getRequestID(self): return "zip-test"
-    def getRemainingTimeInMilliSeconds(self): return 60000
-    def getSecurityAccessKey(self): return sys.argv[3]
-    def getSecuritySecretKey(self): return sys.argv[4]
-    def getSecurityToken(self): return ""
-    def getProjectID(self): return ""
-
-event = json.load(open(sys.argv[2]))
-result = handler.handler(event, Context())
-invoked = time.perf_counter()
-sdk = sys.modules["huaweicloudsdkdcs.v2.dcs_client"]
-print(json.dumps({
-    "result": result, "sdk_file": sdk.__file__, "sdk_cached": sdk.__cached__, "modules": len(sys.modules),
-    "import_s": imported - started, "invoke_s": invoked - imported,
-}))
-"""
-
-
 @pytest.fixture
 def extracted(package: Path, tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "function"
@@ -114,8 +80,9 @@ def extracted(package: Path, tmp_path: Path) -> Iterator[Path]:
     yield target
 
 
-def test_the_zip_alone_backs_up_an_instance(extracted: Path, tmp_path: Path) -> None:
-    # GIVEN only the unzipped function on sys.path of an isolated CPython 3.12
+@pytest.fixture
+def zip_run(extracted: Path, tmp_path: Path) -> Iterator[tuple[ProbeRun, DcsEmulator]]:
+    """The unzipped function alone on sys.path of an isolated CPython 3.12, run on the sample timer event."""
     with DcsEmulator(EmulatorState.from_seed()) as emulator:
         env = {
             "DCS_ENDPOINT": emulator.endpoint,
@@ -124,29 +91,45 @@ def test_the_zip_alone_backs_up_an_instance(extracted: Path, tmp_path: Path) -> 
             "NO_PROXY": "127.0.0.1,localhost",
             "HOME": str(tmp_path),
         }
-        # WHEN it handles the sample timer event that uses the configured targets
-        run = subprocess.run(
-            [
-                _python312(),
-                "-I",
-                "-S",
-                "-c",
-                RUN_FROM_ZIP,
-                str(extracted),
-                str(EVENTS_DIR / "timer-defaults.json"),
-                ACCESS_KEY,
-                SECRET_KEY,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert run.returncode == 0, run.stderr
-        output = json.loads(run.stdout)
-        # THEN the backup exists, and the SDK and its bytecode came from the zip
-        assert output["result"]["status"] == "succeeded"
+        yield probe(extracted, EVENTS_DIR / "timer-defaults.json", env), emulator
+
+
+class TestRunningFromTheZip:
+    def test_the_zip_alone_backs_up_an_instance(self, zip_run: tuple[ProbeRun, DcsEmulator]) -> None:
+        # GIVEN the sample timer event that uses the configured targets, WHEN the zip alone handles it
+        run, emulator = zip_run
+        # THEN the backup exists
+        assert run.report["result"]["status"] == "succeeded"
         assert emulator.state.backup_count(HA_ID) == 1
-    assert output["sdk_file"].startswith(str(extracted))
-    assert output["sdk_cached"].endswith(".cpython-312.pyc")
+
+    def test_the_sdk_and_its_bytecode_come_from_the_zip(
+        self, zip_run: tuple[ProbeRun, DcsEmulator], extracted: Path
+    ) -> None:
+        # WHEN the zip alone handles an event, THEN the SDK it used, and its compiled bytecode, are the zip's
+        run, _ = zip_run
+        assert run.report["sdk_file"].startswith(str(extracted))
+        assert run.report["sdk_cached"].endswith(".cpython-312.pyc")
+
+    def test_only_the_sdk_models_the_function_uses_are_loaded(self, zip_run: tuple[ProbeRun, DcsEmulator]) -> None:
+        # GIVEN an invocation that succeeded through the real SDK: every response type it needed resolved
+        run, _ = zip_run
+        assert run.report["result"]["status"] == "succeeded"
+        # THEN a handful of the SDK's ~400 model modules were loaded, not all of them
+        assert len(run.report["model_modules"]) <= MAX_MODEL_MODULES, run.report["model_modules"]
+
+
+def test_the_zipped_local_runner_says_where_it_runs(extracted: Path) -> None:
+    # GIVEN the unzipped function, which has no devkit/ beside it
+    # WHEN its local runner is started there
+    run = subprocess.run(
+        [python312(), "-S", "-m", "dcs_backup", "invoke", "event.json"],
+        cwd=extracted,
+        env={"HOME": str(extracted)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # THEN it exits 2 saying to run it from the repository
+    assert run.returncode == 2
+    assert "run it from the repository" in run.stderr

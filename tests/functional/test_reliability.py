@@ -13,7 +13,9 @@ from dcs_backup.errors import BackupFailedError
 from dcs_backup.retry import RetryPolicy
 from dcs_emulator import TRANSIENT_FAULTS, Fault, FaultKind
 from dcs_emulator.state import Instance
-from tests.conftest import CLUSTER_ID, HA_ID, FakeContext, FunctionHarness, load_event
+from devkit.context import LocalContext
+from devkit.seed import CLUSTER_ID, HA_ID
+from tests.conftest import FunctionHarness, load_event
 
 ROUTES = ("ShowInstance", "ListBackupRecords", "CreateBackup")
 TRANSIENT = [
@@ -218,7 +220,9 @@ class TestDeadline:
         function.emulator.faults.set_random(1.0, [FaultKind.LATENCY], seed=1, latency_s=0.4)
         function.policy = RetryPolicy()
         started = time.monotonic()
-        result = function.invoke({"instance_ids": ids, "raise_on_failure": False}, FakeContext(remaining_ms=2000))
+        result = function.invoke(
+            {"instance_ids": ids, "raise_on_failure": False}, LocalContext.seeded(remaining_ms=2000)
+        )
         elapsed = time.monotonic() - started
         # THEN the call returned before the deadline and no instance was dropped
         assert elapsed < 2.0
