@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from dcs_emulator import signature
 from dcs_emulator.faults import FaultInjector, FaultKind
-from dcs_emulator.state import DcsApiError, EmulatorState, malformed_request
+from dcs_emulator.model import DcsApiError, malformed_request
+from dcs_emulator.state import EmulatorState
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
