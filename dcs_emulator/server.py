@@ -17,13 +17,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from dcs_emulator import signature
 from dcs_emulator.faults import FaultInjector, FaultKind
+from dcs_emulator.listing import list_item_json, matching_instances
 from dcs_emulator.model import DcsApiError, malformed_request
-from dcs_emulator.state import EmulatorState
+from dcs_emulator.state import EmulatorState, tags_json
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances$"), "ListInstances"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)$"), "ShowInstance"),
+    ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/tags$"), "ShowTags"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups$"), "ListBackupRecords"),
     ("POST", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups$"), "CreateBackup"),
     (
@@ -232,6 +234,8 @@ def _dispatch(
         return 200, state.instance_json(state.instance(params["instance"]))
     if route == "ListInstances":
         return 200, _list_instances(state, args)
+    if route == "ShowTags":
+        return 200, {"tags": tags_json(state.instance(params["instance"]))}
     if route == "ListBackupRecords":
         return _list_backups(state, params["instance"], args)
     if route == "CreateBackup":
@@ -246,18 +250,8 @@ def _dispatch(
 
 def _list_instances(state: EmulatorState, args: dict[str, str]) -> dict[str, Any]:
     offset, limit = _paging(args)
-    wanted_tags = dict(pair.split("=", 1) for pair in args.get("tags", "").split(",") if "=" in pair)
-    name = args.get("name")
-    matches = [
-        i
-        for i in state.instances.values()
-        if (not args.get("instance_id") or i.instance_id == args["instance_id"])
-        and (not name or (i.name == name if args.get("name_equal") == "true" else name in i.name))
-        and (not args.get("status") or i.status == args["status"])
-        and all(i.tags.get(k) == v for k, v in wanted_tags.items())
-    ]
-    page = matches[offset : offset + limit]
-    return {"instance_num": len(matches), "instances": [state.instance_json(i) for i in page]}
+    matches = matching_instances(state, args)
+    return {"instance_num": len(matches), "instances": [list_item_json(i) for i in matches[offset : offset + limit]]}
 
 
 def _list_backups(state: EmulatorState, instance_id: str, args: dict[str, str]) -> tuple[int, Any]:

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dcs_emulator.fleet import fleet_instances
 from dcs_emulator.model import (
     BACKUP_STATUSES,
     GONE_BACKUP_STATUSES,
@@ -75,6 +76,14 @@ class EmulatorState:
             state.add_instance(Instance(**item))
             for backup in backups:
                 state.add_backup(item["instance_id"], **backup)
+        return state
+
+    @classmethod
+    def fleet(cls, count: int, *, seed: int = 0, path: Path = DEFAULT_SEED, **overrides: Any) -> EmulatorState:
+        """The seed file's instances plus ``count`` generated ones, the same for the same ``seed``."""
+        state = cls.from_seed(path, **overrides)
+        for instance in fleet_instances(count, seed=seed):
+            state.add_instance(instance)
         return state
 
     def add_instance(self, instance: Instance) -> None:

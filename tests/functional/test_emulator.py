@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from huaweicloudsdkdcs.v2 import (
     DeleteBackupFileRequest,
     ListBackupRecordsRequest,
     ListInstancesRequest,
+    ShowTagsRequest,
 )
 from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 
@@ -63,6 +64,13 @@ def clock(state: EmulatorState) -> list[float]:
     return now
 
 
+@pytest.fixture
+def fleet() -> Iterator[DcsEmulator]:
+    """The seeded instances plus 300 generated ones."""
+    with DcsEmulator(EmulatorState.fleet(300, seed=7)) as running:
+        yield running
+
+
 class TestInstances:
     def test_list_filters_by_fuzzy_name(self, emulator: DcsEmulator) -> None:
         response = _client(emulator).list_instances(ListInstancesRequest(name="cache"))
@@ -78,6 +86,93 @@ class TestInstances:
     def test_list_pages_with_offset_and_limit(self, emulator: DcsEmulator) -> None:
         page = _client(emulator).list_instances(ListInstancesRequest(offset=1, limit=2))
         assert (page.instance_num, len(page.instances)) == (4, 2)
+
+    def test_list_item_has_spec_code_and_tags_but_no_cache_mode(self, emulator: DcsEmulator) -> None:
+        # WHEN the cluster instance is listed
+        (item,) = _client(emulator).list_instances(ListInstancesRequest(instance_id=CLUSTER_ID)).instances
+        # THEN the item has the list model's fields: the mode only inside spec_code
+        assert not hasattr(item, "cache_mode")
+        assert ".cluster." in item.spec_code
+        assert [(t.key, t.value) for t in item.tags] == [("env", "prod")]
+        assert (item.engine, item.engine_version, item.capacity) == ("Redis", "7.0", 16)
+
+    def test_a_key_only_tag_filter_is_a_malformed_request(self, emulator: DcsEmulator) -> None:
+        # GIVEN a tags filter with a bare key, which DCS does not document
+        client = _client(emulator)
+        # WHEN it is sent THEN DCS's malformed-request error comes back
+        assert _error_code(lambda: client.list_instances(ListInstancesRequest(tags="env=prod,team"))) == "111400005"
+
+    @pytest.mark.parametrize("limit", [0, 1001])
+    def test_a_limit_outside_1_to_1000_is_refused(self, emulator: DcsEmulator, limit: int) -> None:
+        client = _client(emulator)
+        assert _error_code(lambda: client.list_instances(ListInstancesRequest(limit=limit))) == "111400005"
+
+    def test_show_tags_answers_for_one_instance(self, emulator: DcsEmulator) -> None:
+        tags = _client(emulator).show_tags(ShowTagsRequest(instance_id=HA_ID)).tags
+        assert {t.key: t.value for t in tags} == {"env": "prod", "team": "checkout"}
+
+    def test_show_tags_of_an_unknown_instance_is_dcs_3022(self, emulator: DcsEmulator) -> None:
+        client = _client(emulator)
+        assert _error_code(lambda: client.show_tags(ShowTagsRequest(instance_id="missing"))) == "DCS.3022"
+
+    def test_an_item_can_list_null_tags_that_show_tags_still_has(self, emulator: DcsEmulator) -> None:
+        # GIVEN an instance whose list item carries no tags
+        emulator.state.instance(HA_ID).list_tags_null = True
+        client = _client(emulator)
+        # WHEN it is listed and its tags asked for
+        (item,) = client.list_instances(ListInstancesRequest(instance_id=HA_ID)).instances
+        tags = client.show_tags(ShowTagsRequest(instance_id=HA_ID)).tags
+        # THEN the listing has null, the tags API the real tags
+        assert item.tags is None
+        assert {t.key for t in tags} == {"env", "team"}
+
+
+class TestFleet:
+    def test_every_listed_instance_comes_once_across_pages_newest_first(self, fleet: DcsEmulator) -> None:
+        # GIVEN 304 instances, a few of them deleted or failed at creation
+        client = _client(fleet)
+        expected = [i for i in fleet.state.instances.values() if not i.deleted and i.status != "CREATEFAILED"]
+        # WHEN every page of 100 is read
+        pages = [client.list_instances(ListInstancesRequest(offset=o, limit=100)) for o in range(0, 400, 100)]
+        # THEN each page reports the total, and together they list each instance once, newest first
+        assert {p.instance_num for p in pages} == {len(expected)}
+        listed = [i for p in pages for i in p.instances]
+        assert sorted(i.instance_id for i in listed) == sorted(i.instance_id for i in expected)
+        created = [i.created_at for i in listed]
+        assert created == sorted(created, reverse=True)
+
+    def test_tags_filter_selects_the_known_subset(self, fleet: DcsEmulator) -> None:
+        # GIVEN the fleet, where backup=daily is on every third generated instance
+        expected = {
+            i.instance_id
+            for i in fleet.state.instances.values()
+            if i.tags.get("backup") == "daily" and not i.deleted and i.status != "CREATEFAILED"
+        }
+        # WHEN DCS's tags filter asks for backup=daily and env=prod
+        found = _client(fleet).list_instances(ListInstancesRequest(tags="backup=daily,env=prod", limit=1000))
+        # THEN exactly the prod ones of that subset come back
+        prod = {i for i in expected if fleet.state.instances[i].tags["env"] == "prod"}
+        assert {i.instance_id for i in found.instances} == prod
+        assert found.instance_num == len(prod) > 10
+
+    def test_failed_and_deleted_instances_are_listed_only_on_request(self, fleet: DcsEmulator) -> None:
+        client = _client(fleet)
+        default = client.list_instances(ListInstancesRequest(limit=1)).instance_num
+        with_failed = client.list_instances(ListInstancesRequest(limit=1, include_failure="true")).instance_num
+        with_deleted = client.list_instances(ListInstancesRequest(limit=1, include_delete="true")).instance_num
+        failed = sum(1 for i in fleet.state.instances.values() if i.status == "CREATEFAILED" and not i.deleted)
+        deleted = sum(1 for i in fleet.state.instances.values() if i.deleted and i.status != "CREATEFAILED")
+        assert (with_failed - default, with_deleted - default) == (failed, deleted)
+        assert failed > 0 and deleted > 0
+
+    def test_a_deleted_instance_is_unknown_to_every_other_call(self, fleet: DcsEmulator) -> None:
+        deleted = next(i for i in fleet.state.instances.values() if i.deleted)
+        client = _client(fleet)
+        assert _error_code(lambda: client.show_tags(ShowTagsRequest(instance_id=deleted.instance_id))) == "DCS.3022"
+
+    def test_list_items_with_null_tags_are_in_the_fleet(self, fleet: DcsEmulator) -> None:
+        found = _client(fleet).list_instances(ListInstancesRequest(limit=1000)).instances
+        assert any(i.tags is None for i in found)
 
 
 class TestBackups:
@@ -303,6 +398,25 @@ class TestDeleteBackup:
         # WHEN it is deleted THEN DCS.2003 comes back and the backup stays
         assert _error_code(lambda: client.delete_backup_file(request)) == "DCS.2003"
         assert emulator.state.backup_count(HA_ID) == 1
+
+
+class TestFaults:
+    @pytest.mark.parametrize(
+        ("route", "call"),
+        [
+            ("ListInstances", lambda c: c.list_instances(ListInstancesRequest())),
+            ("ShowTags", lambda c: c.show_tags(ShowTagsRequest(instance_id=HA_ID))),
+        ],
+    )
+    def test_new_routes_take_scripted_faults(
+        self, emulator: DcsEmulator, route: str, call: Callable[[DcsClient], object]
+    ) -> None:
+        # GIVEN a scripted 403 on the route
+        emulator.faults.script(route, Fault(FaultKind.FORBIDDEN))
+        client = _client(emulator)
+        # WHEN it is called twice THEN the first call meets the fault and the second succeeds
+        assert _error_code(lambda: call(client)) == "DCS.2003"
+        call(client)
 
 
 class TestAuthentication:
