@@ -18,6 +18,9 @@ class FaultKind(str, Enum):
     LOST_RESPONSE = "lost_response"  # handled (e.g. backup created), then the connection is reset
     LATENCY = "latency"  # answer normally after a delay
     FORBIDDEN = "forbidden"  # 403 DCS.2003: the caller's role lacks the action
+    # 403 DCS.2003 whose error_msg and X-Echo header quote the request's access key and X-Security-Token,
+    # for tests that no credential reaches logs, results or errors
+    ECHO_CREDENTIALS = "echo_credentials"
 
 
 TRANSIENT_FAULTS = (

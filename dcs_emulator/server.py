@@ -16,12 +16,18 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from dcs_emulator import signature
-from dcs_emulator.faults import FaultInjector, FaultKind
+from dcs_emulator.faults import Fault, FaultInjector, FaultKind
 from dcs_emulator.listing import list_item_json, matching_instances
 from dcs_emulator.model import DcsApiError, malformed_request
 from dcs_emulator.state import EmulatorState, tags_json
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
+# Faults answered with a canned DCS error instead of doing the work.
+_FAULT_ERRORS = {
+    FaultKind.FORBIDDEN: (403, "DCS.2003", "This role does not have the permission to perform this operation."),
+    FaultKind.SERVER_ERROR: (500, "DCS.5000", "Internal service error."),
+    FaultKind.UNAVAILABLE: (503, "DCS.5000", "Internal service error."),
+}
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances$"), "ListInstances"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)$"), "ShowInstance"),
@@ -138,23 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise auth_error
             _check_project(emulator.state, params["project"], headers)
             fault = emulator.faults.next_fault(route)
-            if fault is not None and fault.kind is FaultKind.RESET:
-                self._reset()
-                return
-            if fault is not None and fault.kind is FaultKind.LATENCY:
-                time.sleep(fault.delay_s)
-            if fault is not None and fault.kind is FaultKind.THROTTLE:
-                extra = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.retry_after_s is not None else {}
-                self._answer(429, _error_body("APIG.0308", "The throttling threshold has been reached."), extra)
-                return
-            if fault is not None and fault.kind is FaultKind.FORBIDDEN:
-                self._answer(
-                    403, _error_body("DCS.2003", "This role does not have the permission to perform this operation.")
-                )
-                return
-            if fault is not None and fault.kind in (FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE):
-                status = 500 if fault.kind is FaultKind.SERVER_ERROR else 503
-                self._answer(status, _error_body("DCS.5000", "Internal service error."))
+            if fault is not None and self._inject(fault, headers):
                 return
             status, payload = _dispatch(emulator.state, route, params, query, body)
             if fault is not None and fault.kind is FaultKind.LOST_RESPONSE:
@@ -163,6 +153,29 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(status, payload)
         except DcsApiError as error:
             self._answer(error.status, _error_body(error.code, error.message))
+
+    def _inject(self, fault: Fault, headers: dict[str, str]) -> bool:
+        """Act out a fault before the work is done; True when that already answered the request."""
+        if fault.kind is FaultKind.LATENCY:
+            time.sleep(fault.delay_s)
+        elif fault.kind is FaultKind.RESET:
+            self._reset()
+        elif fault.kind is FaultKind.THROTTLE:
+            extra = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.retry_after_s is not None else {}
+            self._answer(429, _error_body("APIG.0308", "The throttling threshold has been reached."), extra)
+        elif fault.kind is FaultKind.ECHO_CREDENTIALS:
+            self._echo_credentials(headers)
+        elif fault.kind in _FAULT_ERRORS:
+            status, code, message = _FAULT_ERRORS[fault.kind]
+            self._answer(status, _error_body(code, message))
+        return fault.kind not in (FaultKind.LATENCY, FaultKind.LOST_RESPONSE)
+
+    def _echo_credentials(self, headers: dict[str, str]) -> None:
+        """A careless backend quoting the caller's access key and token back, in the message and a header."""
+        parts = signature.parse_authorization(headers.get("authorization", "")) or {}
+        echoed = f"access key {parts.get('Access', '')}, security token {headers.get('x-security-token', '')}"
+        message = f"This role does not have the permission to perform this operation ({echoed})."
+        self._answer(403, _error_body("DCS.2003", message), {"X-Echo": echoed})
 
     def _answer(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
         data = b"" if payload is None else json.dumps(payload).encode("utf-8")

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.exceptions.exception_handler import DefaultExceptionHandler
 from huaweicloudsdkcore.exceptions.exceptions import (
     ClientRequestException,
     ServerResponseException,
@@ -18,6 +19,7 @@ from huaweicloudsdkdcs.v2 import (
     DeleteBackupFileRequest,
     ListBackupRecordsRequest,
     ListInstancesRequest,
+    ShowInstanceRequest,
     ShowTagsRequest,
 )
 from huaweicloudsdkdcs.v2.dcs_client import DcsClient
@@ -25,16 +27,38 @@ from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 from dcs_emulator import DcsEmulator, EmulatorState, Fault, FaultKind
 from tests.conftest import ACCESS_KEY, CLUSTER_ID, FROZEN_ID, HA_ID, PROJECT_ID, SECRET_KEY, SINGLE_ID
 
+SECURITY_TOKEN = "STS-TOKEN-FOR-THE-ECHO-TEST"
+
+
+class _HeaderKeepingHandler(DefaultExceptionHandler):  # type: ignore[misc]
+    """The SDK's error parsing, plus the response headers, so a test can read what a fault sent."""
+
+    def handle_exception(self, request: Any, response: Any) -> None:
+        try:
+            super().handle_exception(request, response)
+        except ServiceResponseException as exc:
+            exc.response_headers = dict(response.headers)
+            raise
+
 
 def _client(
     emulator: DcsEmulator,
     *,
     project_id: str = PROJECT_ID,
     secret_key: str = SECRET_KEY,
+    security_token: str | None = None,
 ) -> DcsClient:
     """A plain SDK client, built as sdk-notes.md describes, pointed at the emulator."""
     credentials = BasicCredentials(ACCESS_KEY, secret_key, project_id)
-    return DcsClient.new_builder().with_credentials(credentials).with_endpoints([emulator.endpoint]).build()
+    if security_token:
+        credentials = credentials.with_security_token(security_token)
+    return (
+        DcsClient.new_builder()
+        .with_credentials(credentials)
+        .with_endpoints([emulator.endpoint])
+        .with_exception_handler(_HeaderKeepingHandler())
+        .build()
+    )
 
 
 def _create(client: DcsClient, instance_id: str, remark: str = "r") -> str:
@@ -417,6 +441,19 @@ class TestFaults:
         # WHEN it is called twice THEN the first call meets the fault and the second succeeds
         assert _error_code(lambda: call(client)) == "DCS.2003"
         call(client)
+
+    def test_echo_credentials_quotes_the_access_key_and_token(self, emulator: DcsEmulator) -> None:
+        # GIVEN temporary credentials and a backend that echoes them
+        emulator.state.security_tokens[ACCESS_KEY] = SECURITY_TOKEN
+        emulator.faults.script("ShowInstance", Fault(FaultKind.ECHO_CREDENTIALS))
+        client = _client(emulator, security_token=SECURITY_TOKEN)
+        # WHEN a call meets it
+        error = _raised(lambda: client.show_instance(ShowInstanceRequest(instance_id=HA_ID)))
+        # THEN a 4xx DCS error carries both in its message and in the X-Echo header
+        assert (error.status_code, error.error_code) == (403, "DCS.2003")
+        for secret in (ACCESS_KEY, SECURITY_TOKEN):
+            assert secret in error.error_msg
+            assert secret in error.response_headers["X-Echo"]
 
 
 class TestAuthentication:
