@@ -128,14 +128,17 @@ class TestInstances:
 
     @pytest.mark.parametrize("limit", [0, 1001])
     def test_a_limit_outside_1_to_1000_is_refused(self, emulator: DcsEmulator, limit: int) -> None:
+        # GIVEN a page size DCS does not accept WHEN it is asked for THEN the request is malformed
         client = _client(emulator)
         assert _error_code(lambda: client.list_instances(ListInstancesRequest(limit=limit))) == "111400005"
 
     def test_show_tags_answers_for_one_instance(self, emulator: DcsEmulator) -> None:
+        # WHEN the tags API is asked for the master/standby instance THEN it has the seeded tags
         tags = _client(emulator).show_tags(ShowTagsRequest(instance_id=HA_ID)).tags
         assert {t.key: t.value for t in tags} == {"env": "prod", "team": "checkout"}
 
     def test_show_tags_of_an_unknown_instance_is_dcs_3022(self, emulator: DcsEmulator) -> None:
+        # WHEN the tags API is asked for an instance DCS does not have THEN it is not found
         client = _client(emulator)
         assert _error_code(lambda: client.show_tags(ShowTagsRequest(instance_id="missing"))) == "DCS.3022"
 
@@ -180,21 +183,26 @@ class TestFleet:
         assert found.instance_num == len(prod) > 10
 
     def test_failed_and_deleted_instances_are_listed_only_on_request(self, fleet: DcsEmulator) -> None:
+        # GIVEN a fleet with instances that failed at creation and deleted ones
         client = _client(fleet)
+        # WHEN it is counted without and with include_failure / include_delete
         default = client.list_instances(ListInstancesRequest(limit=1)).instance_num
         with_failed = client.list_instances(ListInstancesRequest(limit=1, include_failure="true")).instance_num
         with_deleted = client.list_instances(ListInstancesRequest(limit=1, include_delete="true")).instance_num
+        # THEN each flag adds exactly its kind of instance
         failed = sum(1 for i in fleet.state.instances.values() if i.status == "CREATEFAILED" and not i.deleted)
         deleted = sum(1 for i in fleet.state.instances.values() if i.deleted and i.status != "CREATEFAILED")
         assert (with_failed - default, with_deleted - default) == (failed, deleted)
         assert failed > 0 and deleted > 0
 
     def test_a_deleted_instance_is_unknown_to_every_other_call(self, fleet: DcsEmulator) -> None:
+        # GIVEN a deleted instance WHEN its tags are asked for THEN DCS does not know it
         deleted = next(i for i in fleet.state.instances.values() if i.deleted)
         client = _client(fleet)
         assert _error_code(lambda: client.show_tags(ShowTagsRequest(instance_id=deleted.instance_id))) == "DCS.3022"
 
     def test_list_items_with_null_tags_are_in_the_fleet(self, fleet: DcsEmulator) -> None:
+        # WHEN the whole fleet is listed THEN some items come without tags
         found = _client(fleet).list_instances(ListInstancesRequest(limit=1000)).instances
         assert any(i.tags is None for i in found)
 
@@ -273,9 +281,11 @@ class TestBackups:
         assert list(statuses.values()) == ["succeed"]
 
     def test_a_backup_fails_only_when_it_finishes(self, emulator: DcsEmulator, clock: list[float]) -> None:
+        # GIVEN a backup scripted to fail
         emulator.state.fail_next_backup(HA_ID)
         client = _client(emulator)
         _create(client, HA_ID)
+        # WHEN it is listed while it runs THEN it looks like any running backup
         clock[0] += 0.6
         assert _records(client, HA_ID).backup_record_response[0].status == "backuping"
 
@@ -305,6 +315,7 @@ class TestBackupRecords:
         assert [r.remark for r in page.backup_record_response] == [f"age {a}" for a in range(10, 15)]
 
     def test_the_default_page_has_10_records(self, emulator: DcsEmulator) -> None:
+        # GIVEN 12 backups WHEN listed without a limit THEN 10 come back
         for age in range(12):
             emulator.state.add_backup(HA_ID, age_hours=age)
         assert len(_records(_client(emulator), HA_ID).backup_record_response) == 10
@@ -319,6 +330,7 @@ class TestBackupRecords:
         assert [r.remark for r in window.backup_record_response] == ["30"]
 
     def test_a_malformed_time_is_refused(self, emulator: DcsEmulator) -> None:
+        # WHEN begin_time is not yyyyMMddHHmmss THEN the request is malformed
         client = _client(emulator)
         assert _error_code(lambda: _records(client, HA_ID, begin_time="2025-01-01")) == "111400005"
 
@@ -371,6 +383,7 @@ class TestRing:
         assert (_records(_client(emulator), HA_ID).total_num, state.backup_count(HA_ID)) == (26, 24)
 
     def test_seeding_a_25th_backup_is_a_test_error(self, emulator: DcsEmulator) -> None:
+        # GIVEN 24 seeded backups WHEN a 25th is seeded THEN the test is told, nothing is evicted silently
         for age in range(24):
             emulator.state.add_backup(HA_ID, age_hours=age)
         with pytest.raises(ValueError, match="24"):
@@ -403,12 +416,14 @@ class TestDeleteBackup:
         assert (emulator.state.backups(HA_ID), emulator.state.deleted(HA_ID)) == ([], [backup_id])
 
     def test_deleting_an_unknown_backup_is_dcs_4101(self, emulator: DcsEmulator) -> None:
+        # WHEN a backup id the instance does not have is deleted THEN DCS's "delete failed" 500 comes back
         client = _client(emulator)
         request = DeleteBackupFileRequest(instance_id=HA_ID, backup_id="no-such-backup")
         error = _raised(lambda: client.delete_backup_file(request), ServerResponseException)
         assert (error.status_code, error.error_code) == (500, "DCS.4101")
 
     def test_deleting_a_running_backup_is_refused_with_dcs_4096(self, emulator: DcsEmulator) -> None:
+        # WHEN a backup that is still waiting is deleted THEN it is refused as "the instance is backuping"
         client = _client(emulator)
         request = DeleteBackupFileRequest(instance_id=HA_ID, backup_id=_create(client, HA_ID))
         assert _error_code(lambda: client.delete_backup_file(request)) == "DCS.4096"
