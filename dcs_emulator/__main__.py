@@ -1,4 +1,4 @@
-"""Run the emulator standalone: ``python -m dcs_emulator [--port N] [--seed FILE]``."""
+"""Run the emulator standalone: ``python -m dcs_emulator [--port N] [--seed FILE] [--fleet N]``."""
 
 from __future__ import annotations
 
@@ -18,10 +18,18 @@ def main() -> None:
     )
     parser.add_argument("--waiting-s", type=float, default=5.0, help="seconds a new backup stays 'waiting'")
     parser.add_argument("--backuping-s", type=float, default=30.0, help="seconds a backup stays 'backuping'")
+    parser.add_argument("--fleet", type=int, default=0, help="add N generated instances to the seeded ones")
+    parser.add_argument("--fleet-seed", type=int, default=0, help="which reproducible fleet to generate")
     args = parser.parse_args()
-    state = EmulatorState.from_seed(args.seed, waiting_s=args.waiting_s, backuping_s=args.backuping_s)
+    state = EmulatorState.fleet(
+        args.fleet, seed=args.fleet_seed, path=args.seed, waiting_s=args.waiting_s, backuping_s=args.backuping_s
+    )
     with DcsEmulator(state, args.port) as emulator:
-        print(f"DCS emulator listening on {emulator.endpoint} (project {state.project_id})", flush=True)
+        print(
+            f"DCS emulator listening on {emulator.endpoint} (project {state.project_id},"
+            f" {len(state.instances)} instances)",
+            flush=True,
+        )
         try:
             while True:
                 time.sleep(3600)

@@ -19,6 +19,9 @@ class FaultKind(str, Enum):
     LATENCY = "latency"  # answer normally after a delay
     FORBIDDEN = "forbidden"  # 403 DCS.2003: the caller's role lacks the action
     SLOW_ANSWER = "slow_answer"  # handled at once (e.g. backup created), answered only after delay_s
+    # 403 DCS.2003 whose error_msg and X-Echo header quote the request's access key and X-Security-Token,
+    # for tests that no credential reaches logs, results or errors
+    ECHO_CREDENTIALS = "echo_credentials"
 
 
 TRANSIENT_FAULTS = (

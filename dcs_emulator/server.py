@@ -17,12 +17,21 @@ from urllib.parse import parse_qsl, urlsplit
 
 from dcs_emulator import signature
 from dcs_emulator.faults import Fault, FaultInjector, FaultKind
-from dcs_emulator.state import DcsApiError, EmulatorState, malformed_request
+from dcs_emulator.listing import list_item_json, matching_instances
+from dcs_emulator.model import DcsApiError, malformed_request
+from dcs_emulator.state import EmulatorState, tags_json
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
+# Faults answered with a canned DCS error instead of doing the work.
+_FAULT_ERRORS = {
+    FaultKind.FORBIDDEN: (403, "DCS.2003", "This role does not have the permission to perform this operation."),
+    FaultKind.SERVER_ERROR: (500, "DCS.5000", "Internal service error."),
+    FaultKind.UNAVAILABLE: (503, "DCS.5000", "Internal service error."),
+}
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances$"), "ListInstances"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)$"), "ShowInstance"),
+    ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/tags$"), "ShowTags"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups$"), "ListBackupRecords"),
     ("POST", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups$"), "CreateBackup"),
     (
@@ -135,23 +144,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise auth_error
             _check_project(emulator.state, params["project"], headers)
             fault = emulator.faults.next_fault(route)
-            if fault is not None and fault.kind is FaultKind.RESET:
-                self._reset()
-                return
-            if fault is not None and fault.kind is FaultKind.LATENCY:
-                time.sleep(fault.delay_s)
-            if fault is not None and fault.kind is FaultKind.THROTTLE:
-                extra = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.retry_after_s is not None else {}
-                self._answer(429, _error_body("APIG.0308", "The throttling threshold has been reached."), extra)
-                return
-            if fault is not None and fault.kind is FaultKind.FORBIDDEN:
-                self._answer(
-                    403, _error_body("DCS.2003", "This role does not have the permission to perform this operation.")
-                )
-                return
-            if fault is not None and fault.kind in (FaultKind.SERVER_ERROR, FaultKind.UNAVAILABLE):
-                status = 500 if fault.kind is FaultKind.SERVER_ERROR else 503
-                self._answer(status, _error_body("DCS.5000", "Internal service error."))
+            if fault is not None and self._inject(fault, headers):
                 return
             status, payload = _dispatch(emulator.state, route, params, query, body)
             if self._answered_by_fault_after_handling(fault):
@@ -168,6 +161,29 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind is FaultKind.SLOW_ANSWER:
             time.sleep(fault.delay_s)
         return False
+
+    def _inject(self, fault: Fault, headers: dict[str, str]) -> bool:
+        """Act out a fault before the work is done; True when that already answered the request."""
+        if fault.kind is FaultKind.LATENCY:
+            time.sleep(fault.delay_s)
+        elif fault.kind is FaultKind.RESET:
+            self._reset()
+        elif fault.kind is FaultKind.THROTTLE:
+            extra = {"Retry-After": f"{fault.retry_after_s:g}"} if fault.retry_after_s is not None else {}
+            self._answer(429, _error_body("APIG.0308", "The throttling threshold has been reached."), extra)
+        elif fault.kind is FaultKind.ECHO_CREDENTIALS:
+            self._echo_credentials(headers)
+        elif fault.kind in _FAULT_ERRORS:
+            status, code, message = _FAULT_ERRORS[fault.kind]
+            self._answer(status, _error_body(code, message))
+        return fault.kind not in (FaultKind.LATENCY, FaultKind.LOST_RESPONSE, FaultKind.SLOW_ANSWER)
+
+    def _echo_credentials(self, headers: dict[str, str]) -> None:
+        """A careless backend quoting the caller's access key and token back, in the message and a header."""
+        parts = signature.parse_authorization(headers.get("authorization", "")) or {}
+        echoed = f"access key {parts.get('Access', '')}, security token {headers.get('x-security-token', '')}"
+        message = f"This role does not have the permission to perform this operation ({echoed})."
+        self._answer(403, _error_body("DCS.2003", message), {"X-Echo": echoed})
 
     def _answer(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
         data = b"" if payload is None else json.dumps(payload).encode("utf-8")
@@ -239,6 +255,8 @@ def _dispatch(
         return 200, state.instance_json(state.instance(params["instance"]))
     if route == "ListInstances":
         return 200, _list_instances(state, args)
+    if route == "ShowTags":
+        return 200, {"tags": tags_json(state.instance(params["instance"]))}
     if route == "ListBackupRecords":
         return _list_backups(state, params["instance"], args)
     if route == "CreateBackup":
@@ -253,18 +271,8 @@ def _dispatch(
 
 def _list_instances(state: EmulatorState, args: dict[str, str]) -> dict[str, Any]:
     offset, limit = _paging(args)
-    wanted_tags = dict(pair.split("=", 1) for pair in args.get("tags", "").split(",") if "=" in pair)
-    name = args.get("name")
-    matches = [
-        i
-        for i in state.instances.values()
-        if (not args.get("instance_id") or i.instance_id == args["instance_id"])
-        and (not name or (i.name == name if args.get("name_equal") == "true" else name in i.name))
-        and (not args.get("status") or i.status == args["status"])
-        and all(i.tags.get(k) == v for k, v in wanted_tags.items())
-    ]
-    page = matches[offset : offset + limit]
-    return {"instance_num": len(matches), "instances": [state.instance_json(i) for i in page]}
+    matches = matching_instances(state, args)
+    return {"instance_num": len(matches), "instances": [list_item_json(i) for i in matches[offset : offset + limit]]}
 
 
 def _list_backups(state: EmulatorState, instance_id: str, args: dict[str, str]) -> tuple[int, Any]:

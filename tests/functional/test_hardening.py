@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
+from dcs_backup.idempotency import idempotency_tag
 from dcs_emulator import Fault, FaultKind
 from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, HA_ID, PROJECT_ID
@@ -168,19 +169,16 @@ class TestFinding07RemarksCannotClaimAnotherRequestsBackup:
         assert _problem_fields(result.error) == {"remark"}
 
     def test_a_tag_elsewhere_in_a_remark_does_not_match(self, function: FunctionHarness) -> None:
-        # GIVEN someone made a finished backup whose remark starts with the timer's tag
+        # GIVEN someone made a finished backup whose remark starts with the timer firing's tag
         event = load_event("timer.json")
-        first = function.invoke(event)
-        (own,) = function.emulator.state.backups(HA_ID)
-        tag = own.remark.rsplit(" ", 1)[1]
-        function.emulator.state.delete_backup(HA_ID, own.backup_id)
-        foreign = function.emulator.state.create_backup(HA_ID, f"{tag} claimed by hand", "rdb")
-        foreign.created_at -= 60
-        # WHEN the timer fires again
-        again = function.invoke(event)
-        # THEN the foreign backup is not taken for the timer's own
-        assert first.answer["results"][0]["status"] == "created"
-        assert again.answer["results"][0]["backup_id"] != foreign.backup_id
+        tag = idempotency_tag(f"timer:{event['trigger_name']}@{event['time']}")
+        foreign = function.emulator.state.add_backup(HA_ID, remark=f"{tag} claimed by hand", age_hours=1)
+        # WHEN the timer fires
+        result = function.invoke(event)
+        # THEN the foreign backup is not taken for the timer's own: a new one is made
+        outcome = result.answer["results"][0]
+        assert outcome["status"] == "created" and "reused" not in outcome
+        assert outcome["backup_id"] != foreign.backup_id
         assert function.emulator.state.backup_count(HA_ID) == 2
 
 
