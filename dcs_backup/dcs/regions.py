@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from huaweicloudsdkdcs.v2.region.dcs_region import DcsRegion
-
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
 
 
 @lru_cache(maxsize=8)
 def region_endpoint(region_id: str) -> str:
-    """The region's DCS endpoint; an unknown region is a configuration error, raised before any call."""
+    """The region's DCS endpoint; an unknown region is a configuration error, raised before any call.
+
+    The SDK's region table is imported here, not at module level: it pulls in the region
+    providers and yaml, a cold-start cost that a function given DCS_ENDPOINT does not need.
+    """
+    from huaweicloudsdkdcs.v2.region.dcs_region import DcsRegion
+
     try:
         region = DcsRegion.value_of(region_id)
     except KeyError:
