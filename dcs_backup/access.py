@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dcs_backup.config import Settings
+from dcs_backup.context import context_value
 from dcs_backup.dcs.regions import region_endpoint
 from dcs_backup.errors import ConfigurationError
 
@@ -70,12 +71,3 @@ def resolve_access(context: Any, settings: Settings, env: Mapping[str, str]) -> 
         project_id=project_id.strip(),
         endpoint=settings.endpoint or region_endpoint(str(settings.region)),
     )
-
-
-def context_value(context: Any, method: str) -> str:
-    """A context getter's value, or "" when the runtime does not offer that method."""
-    getter = getattr(context, method, None)
-    if getter is None:
-        return ""
-    value = getter()
-    return value.strip() if isinstance(value, str) else ""

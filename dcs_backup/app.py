@@ -1,4 +1,4 @@
-"""One invocation, start to finish: trigger adapter → request → backup service → response."""
+"""One invocation, start to finish: trigger → request → invocation → targets → jobs → answer."""
 
 from __future__ import annotations
 
@@ -12,22 +12,25 @@ from typing import Any, TextIO
 import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
-from dcs_backup.access import context_value, resolve_access
-from dcs_backup.config import LOG_LEVELS, Settings, ascii_whole_number, requested_log_level
+from dcs_backup.access import resolve_access
+from dcs_backup.calls import CallError
+from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
+from dcs_backup.context import Invocation, context_value, remaining_ms
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.idempotency import idempotency_tag
+from dcs_backup.jobs.pipeline import BackupPipeline
+from dcs_backup.jobs.runner import run_jobs
+from dcs_backup.jobs.select import resolve_targets
+from dcs_backup.jobs.targets import Target
 from dcs_backup.logs import bind_invocation, configure_logging, redactor
-from dcs_backup.outcome import ResultDocument, summarize
+from dcs_backup.outcome import ResultDocument, failure_reason, summarize
 from dcs_backup.request import BackupRequest, parse_backup_request
 from dcs_backup.retry import Clock, Deadline, RetryPolicy
-from dcs_backup.service import BackupService
 from dcs_backup.triggers import Trigger, detect_trigger, read_trigger_input
 
 log = structlog.get_logger("dcs_backup")
-
-DEFAULT_TIMEOUT_S = 300
 
 
 @dataclass
@@ -66,7 +69,8 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     try:
         settings = Settings.from_env(rt.env)
         request, key = _read_request(event, trigger, settings)
-        document = _back_up(request, key, context, trigger, settings, rt, request_id)
+        invocation = _start(context, trigger, settings, key, request_id, rt)
+        document = _back_up(request, settings, invocation, rt)
     except InvalidRequestError as error:
         log.warning("request rejected", http_status=error.http_status, problems=[p.to_dict() for p in error.problems])
         return responses.reject(trigger, error, request_id)
@@ -86,43 +90,57 @@ def _read_request(event: Any, trigger: Trigger, settings: Settings) -> tuple[Bac
     return request, request.idempotency_key or trigger_input.idempotency_key
 
 
-def _back_up(
-    request: BackupRequest,
-    key: str | None,
-    context: Any,
-    trigger: Trigger,
-    settings: Settings,
-    rt: Runtime,
-    request_id: str,
-) -> ResultDocument:
+def _start(
+    context: Any, trigger: Trigger, settings: Settings, key: str | None, request_id: str, rt: Runtime
+) -> Invocation:
+    """Credentials, deadline and tag of this invocation; raises ConfigurationError before any DCS call."""
     access = resolve_access(context, settings, rt.env)
     redactor.remember(access.secrets, access.internals)
-    # Without a key, the tag still lets this invocation recognise its own backup after a lost answer.
-    tag = idempotency_tag(f"{trigger.value}:{key}" if key else f"invocation:{request_id}")
-    remaining_ms = _remaining_ms(context, rt.env)
+    left_ms = remaining_ms(context, rt.env)
     if trigger is Trigger.APIG:
         # The gateway stops waiting after its backend timeout: the answer must come before that.
-        remaining_ms = min(remaining_ms, settings.http_timeout_ms)
+        left_ms = min(left_ms, settings.http_timeout_ms)
+    return Invocation(
+        request_id=request_id,
+        trigger=trigger,
+        access=access,
+        deadline=Deadline.from_remaining_ms(left_ms, rt.clock),
+        # Without a key, the tag still lets this invocation recognise its own backup after a lost answer.
+        tag=idempotency_tag(f"{trigger.value}:{key}" if key else f"invocation:{request_id}"),
+    )
+
+
+def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> ResultDocument:
+    gateway = DcsGateway(invocation.access, invocation.deadline, rt.policy, rt.dcs_timeouts)
+    targets, run_failure = _targets(request, settings, gateway)
     log.info(
         "backup started",
-        instance_count=len(request.instance_ids),
+        instance_count=len(targets),
         backup_format=request.backup_format,
-        idempotency_tag=tag,
-        deduplicated=key is not None,
-        remaining_ms=remaining_ms,
+        idempotency_tag=invocation.tag,
+        remaining_ms=round(invocation.deadline.remaining() * 1000),
     )
-    gateway = DcsGateway(access, Deadline.from_remaining_ms(remaining_ms, rt.clock), rt.policy, rt.dcs_timeouts)
-    outcomes = BackupService(gateway, settings.max_concurrency).back_up(request, tag)
-    document = summarize(outcomes, trigger.value, request_id)
-    log.info("backup finished", status=document.status.value, counts=document.counts)
+    outcomes = run_jobs(targets, BackupPipeline(gateway, request, invocation.tag), settings.max_concurrency)
+    document = summarize(outcomes, invocation.trigger.value, invocation.request_id, run_failure)
+    log.info("backup finished", status=document.status.value, counts=document.counts, reason=document.reason)
     return document
 
 
-def _remaining_ms(context: Any, env: Mapping[str, str]) -> float:
-    getter = getattr(context, "getRemainingTimeInMilliSeconds", None)
-    if getter is not None:
-        value = getter()
-        if isinstance(value, (int, float)) and value > 0:
-            return float(value)
-    timeout = ascii_whole_number(env.get("RUNTIME_TIMEOUT", "").strip())
-    return float(timeout) * 1000 if timeout else DEFAULT_TIMEOUT_S * 1000
+def _targets(request: BackupRequest, settings: Settings, gateway: DcsGateway) -> tuple[list[Target], str | None]:
+    """The targets, and why the run failed as a whole when the selection matched nothing or was unreadable.
+
+    A selection that cannot be read still leaves the named instances to back up.
+    """
+    try:
+        targets = resolve_targets(request, settings, gateway)
+    except CallError as error:
+        code = f" ({error.error_code})" if error.error_code else ""
+        reason = f"instance selection failed: {failure_reason(error)}{code}"
+        log.error(reason, error_code=error.error_code, dcs_request_id=error.request_id)
+        return [Target(instance_id) for instance_id in request.instance_ids], reason
+    selection = request.selection
+    if targets or selection is None or selection.allow_empty:
+        return targets, None
+    reason = f"no instance matched the selection: {selection.describe()}"
+    log.error(reason)
+    return targets, reason

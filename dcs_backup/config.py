@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
+from dcs_backup.selection import Selection, name_problems, parse_tag_list, tag_problems
 from dcs_backup.text import show_list, show_value
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -30,6 +31,7 @@ class Settings:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     allowed_instance_ids: frozenset[str] | None = None
     http_timeout_ms: int = DEFAULT_HTTP_TIMEOUT_MS
+    default_selection: Selection | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -54,6 +56,7 @@ class Settings:
             allowed_instance_ids=frozenset(allowed) if allowed is not None else None,
             http_timeout_ms=_whole_number(env, "DCS_HTTP_TIMEOUT_MS", HTTP_TIMEOUT_MS_RANGE, problems)
             or DEFAULT_HTTP_TIMEOUT_MS,
+            default_selection=_selection(env, problems),
         )
         if problems:
             raise ConfigurationError("invalid configuration: " + "; ".join(problems))
@@ -84,6 +87,18 @@ def _endpoint(env: Mapping[str, str], problems: list[str]) -> str | None:
     if problem:
         problems.append(problem)
     return endpoint
+
+
+def _selection(env: Mapping[str, str], problems: list[str]) -> Selection | None:
+    """DCS_SELECT_TAGS (``env=prod,backup``: pairs and bare keys) and DCS_SELECT_NAME (a glob), ANDed."""
+    raw_tags, name = _get(env, "DCS_SELECT_TAGS"), _get(env, "DCS_SELECT_NAME")
+    tags = parse_tag_list(raw_tags) if raw_tags is not None else None
+    found = [f"DCS_SELECT_TAGS {p}" for p in tag_problems(tags)] if tags is not None else []
+    found += [f"DCS_SELECT_NAME {p}" for p in name_problems(name)] if name is not None else []
+    problems.extend(found)
+    if found or (tags is None and name is None):
+        return None
+    return Selection(tags=tags or {}, name=name)
 
 
 def _instance_ids(

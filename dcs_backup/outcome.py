@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from dcs_backup.calls import CallError, ErrorKind
+
 
 class OutcomeStatus(str, Enum):
     CREATED = "created"
@@ -19,6 +21,9 @@ class RunStatus(str, Enum):
     SUCCEEDED = "succeeded"
     PARTIAL = "partial"
     FAILED = "failed"
+
+
+_OPTIONAL_FIELDS = ("instance_name", "backup_id", "reason", "error_code", "error_msg", "dcs_request_id")
 
 
 @dataclass(frozen=True)
@@ -33,11 +38,12 @@ class BackupOutcome:
     error_msg: str | None = None
     dcs_request_id: str | None = None
     reused: bool = False
+    instance_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: absent fields are left out, ``reused`` appears only when true."""
         data: dict[str, Any] = {"instance_id": self.instance_id, "status": self.status.value}
-        for name in ("backup_id", "reason", "error_code", "error_msg", "dcs_request_id"):
+        for name in _OPTIONAL_FIELDS:
             value = getattr(self, name)
             if value is not None:
                 data[name] = value
@@ -46,14 +52,42 @@ class BackupOutcome:
         return data
 
 
+def failure_reason(error: CallError) -> str:
+    """Which operation failed and how often; the message too when DCS gave no code."""
+    if error.kind is ErrorKind.DEADLINE:
+        return error.message
+    if error.error_code:
+        return f"{error.operation} failed after {error.attempts} attempt(s)"
+    return f"{error.operation} failed after {error.attempts} attempt(s): {error.message}"
+
+
+def failed_outcome(instance_id: str, error: CallError, instance_name: str | None = None) -> BackupOutcome:
+    """A failed call as an outcome: which operation, how often, and what DCS said."""
+    return BackupOutcome(
+        instance_id,
+        OutcomeStatus.FAILED,
+        reason=failure_reason(error),
+        error_code=error.error_code,
+        error_msg=error.message if error.error_code else None,
+        dcs_request_id=error.request_id,
+        instance_name=instance_name,
+    )
+
+
 @dataclass(frozen=True)
 class ResultDocument:
-    """What the invocation did, in the form returned to callers and logged as the summary."""
+    """What the invocation did, in the form returned to callers and logged as the summary.
+
+    ``reason`` explains a run-level failure: a selection that matched nothing or could not be read;
+    ``no_targets`` says there was nothing to back up at all.
+    """
 
     status: RunStatus
     trigger: str
     request_id: str
     results: tuple[BackupOutcome, ...]
+    reason: str | None = None
+    no_targets: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -67,22 +101,37 @@ class ResultDocument:
         return tuple(o for o in self.results if o.status is OutcomeStatus.FAILED)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "status": self.status.value,
             "trigger": self.trigger,
             "request_id": self.request_id,
             "results": [outcome.to_dict() for outcome in self.results],
             "counts": self.counts,
         }
+        if self.reason is not None:
+            document["reason"] = self.reason
+        return document
 
 
-def summarize(outcomes: Sequence[BackupOutcome], trigger: str, request_id: str) -> ResultDocument:
-    """Succeeded when nothing failed (skipped is not a failure), failed when all failed, else partial."""
+def summarize(
+    outcomes: Sequence[BackupOutcome], trigger: str, request_id: str, run_failure: str | None = None
+) -> ResultDocument:
+    """Succeeded when nothing failed (skipped is not a failure), failed when all failed, else partial.
+
+    A run-level failure (``run_failure``) caps the status at partial, or failed when nothing succeeded.
+    """
     failures = sum(1 for o in outcomes if o.status is OutcomeStatus.FAILED)
-    if failures == 0:
-        status = RunStatus.SUCCEEDED
-    elif failures == len(outcomes):
+    if failures == len(outcomes) and (failures or run_failure):
         status = RunStatus.FAILED
-    else:
+    elif failures or run_failure:
         status = RunStatus.PARTIAL
-    return ResultDocument(status=status, trigger=trigger, request_id=request_id, results=tuple(outcomes))
+    else:
+        status = RunStatus.SUCCEEDED
+    return ResultDocument(
+        status=status,
+        trigger=trigger,
+        request_id=request_id,
+        results=tuple(outcomes),
+        reason=run_failure,
+        no_targets=not outcomes,
+    )

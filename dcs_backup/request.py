@@ -16,12 +16,17 @@ from dcs_backup.dcs.models import (
 )
 from dcs_backup.errors import FieldProblem, InvalidRequestError
 from dcs_backup.idempotency import TAG_PREFIX, key_problem
+from dcs_backup.selection import Selection, selection_problems
 from dcs_backup.text import is_utf8_text, show_list, show_name, show_value
 
 MAX_NAMED_UNKNOWN_FIELDS = 10
 DEFAULT_REMARK = "dcs-backup"
-REQUEST_FIELDS = ("instance_ids", "backup_format", "remark", "raise_on_failure", "idempotency_key")
+REQUEST_FIELDS = ("instance_ids", "select", "backup_format", "remark", "raise_on_failure", "idempotency_key")
 _ALLOWED_FIELDS_TEXT = ", ".join(REQUEST_FIELDS)
+_NO_TARGETS = (
+    "the request names no instances (instance_ids or select) and none of DCS_INSTANCE_IDS, "
+    "DCS_SELECT_TAGS or DCS_SELECT_NAME is set"
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class BackupRequest:
     remark: str
     raise_on_failure: bool = True
     idempotency_key: str | None = None
+    selection: Selection | None = None
 
 
 def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
@@ -45,7 +51,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
             [FieldProblem("request", f"must be a JSON object with the fields {_ALLOWED_FIELDS_TEXT}")]
         )
     problems = _unknown_fields(payload)
-    instance_ids = _instance_ids(payload, settings, problems)
+    instance_ids, selection = _targets(payload, settings, problems)
     backup_format = payload.get("backup_format", settings.default_backup_format)
     if backup_format not in BACKUP_FORMATS:
         problems.append(
@@ -71,6 +77,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         remark=str(remark),
         raise_on_failure=bool(raise_on_failure),
         idempotency_key=idempotency_key,
+        selection=selection,
     )
 
 
@@ -103,14 +110,23 @@ def _check_remark(remark: object, problems: list[FieldProblem]) -> None:
         problems.append(FieldProblem("remark", f"must not contain {TAG_PREFIX!r}: the function marks its backups so"))
 
 
-def _instance_ids(payload: Mapping[str, Any], settings: Settings, problems: list[FieldProblem]) -> tuple[str, ...]:
-    if "instance_ids" not in payload:
-        if not settings.default_instance_ids:
-            problems.append(
-                FieldProblem("instance_ids", "required: the request names no instances and DCS_INSTANCE_IDS is not set")
-            )
-        return settings.default_instance_ids
-    raw = payload["instance_ids"]
+def _targets(
+    payload: Mapping[str, Any], settings: Settings, problems: list[FieldProblem]
+) -> tuple[tuple[str, ...], Selection | None]:
+    """Named ids and/or a selection; the configured defaults when the request has neither."""
+    if "instance_ids" not in payload and "select" not in payload:
+        if not settings.default_instance_ids and settings.default_selection is None:
+            problems.append(FieldProblem("instance_ids", f"required: {_NO_TARGETS}"))
+        return settings.default_instance_ids, settings.default_selection
+    instance_ids = _instance_ids(payload["instance_ids"], problems) if "instance_ids" in payload else ()
+    if "select" not in payload:
+        return instance_ids, None
+    selection, select_problems = selection_problems(payload["select"])
+    problems.extend(FieldProblem(field, problem) for field, problem in select_problems)
+    return instance_ids, selection
+
+
+def _instance_ids(raw: Any, problems: list[FieldProblem]) -> tuple[str, ...]:
     rule = f"must be a list of 1 to {MAX_INSTANCE_IDS} distinct DCS instance ids"
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_INSTANCE_IDS:
         problems.append(FieldProblem("instance_ids", rule))

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dcs_backup.config import ascii_whole_number
+from dcs_backup.context import DEFAULT_TIMEOUT_S
 from devkit.seed import ACCESS_KEY, SECRET_KEY
-
-DEFAULT_TIMEOUT_S = 300
 
 
 @dataclass
@@ -36,13 +36,13 @@ class LocalContext:
     def from_env(cls, env: Mapping[str, str] | None = None) -> LocalContext:
         """Agency keys stand-in from the SDK's usual variables; timeout from ``RUNTIME_TIMEOUT`` seconds."""
         env = os.environ if env is None else env
-        timeout = env.get("RUNTIME_TIMEOUT", "")
+        timeout = ascii_whole_number(env.get("RUNTIME_TIMEOUT", "").strip())
         return cls(
             access_key=env.get("HUAWEICLOUD_SDK_AK", ""),
             secret_key=env.get("HUAWEICLOUD_SDK_SK", ""),
             security_token=env.get("HUAWEICLOUD_SDK_SECURITY_TOKEN", ""),
             project_id=env.get("DCS_PROJECT_ID") or env.get("HUAWEICLOUD_SDK_PROJECT_ID", ""),
-            timeout_s=int(timeout) if timeout.isdigit() and int(timeout) > 0 else DEFAULT_TIMEOUT_S,
+            timeout_s=timeout or DEFAULT_TIMEOUT_S,
             function_name=env.get("RUNTIME_FUNC_NAME", "dcs-backup"),
             version=env.get("RUNTIME_FUNC_VERSION", "local"),
         )

@@ -8,6 +8,8 @@ locals {
     DCS_PROJECT_ID           = var.project_id
     DCS_INSTANCE_IDS         = join(",", var.instance_ids)
     DCS_ALLOWED_INSTANCE_IDS = join(",", var.allowed_instance_ids)
+    DCS_SELECT_TAGS          = var.select_tags
+    DCS_SELECT_NAME          = var.select_name
     DCS_BACKUP_FORMAT        = var.backup_format
     DCS_MAX_CONCURRENCY      = tostring(var.max_concurrency)
     DCS_HTTP_TIMEOUT_MS      = tostring(var.http_backend_timeout_ms)
@@ -18,14 +20,16 @@ locals {
 # Least privilege: only the DCS actions the function calls.
 resource "huaweicloud_identity_role" "dcs_backup" {
   name        = "${var.function_name}-dcs-backup"
-  description = "Read DCS instances and their backup records, and start backups."
+  description = "List and read DCS instances, their tags and backup records, and start backups."
   type        = "XA"
   policy = jsonencode({
     Version = "1.1"
     Statement = [{
       Effect = "Allow"
       Action = [
+        "dcs:instance:list",
         "dcs:instance:get",
+        "dcs:tag:get",
         "dcs:instance:backupData",
         "dcs:instance:getDataBackupLog",
       ]
@@ -74,6 +78,13 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
   log_group_name  = huaweicloud_lts_group.function.group_name
   log_stream_id   = huaweicloud_lts_stream.function.id
   log_stream_name = huaweicloud_lts_stream.function.stream_name
+
+  lifecycle {
+    precondition {
+      condition     = length(var.instance_ids) > 0 || var.select_tags != "" || var.select_name != "" || var.timer_select != null
+      error_message = "The schedule needs targets: set instance_ids, select_tags, select_name or timer_select."
+    }
+  }
 }
 
 resource "huaweicloud_fgs_function_trigger" "schedule" {
@@ -84,11 +95,12 @@ resource "huaweicloud_fgs_function_trigger" "schedule" {
     name          = "${var.function_name}-schedule"
     schedule_type = "Cron"
     schedule      = var.schedule
-    # Targets come from DCS_INSTANCE_IDS; the user event carries the per-schedule choices.
-    user_event = jsonencode({
-      backup_format = var.backup_format
-      remark        = var.timer_remark
-    })
+    # Targets come from DCS_INSTANCE_IDS / DCS_SELECT_*, or from timer_select; the user event
+    # carries the per-schedule choices.
+    user_event = jsonencode(merge(
+      { backup_format = var.backup_format, remark = var.timer_remark },
+      var.timer_select == null ? {} : { select = var.timer_select },
+    ))
   })
 }
 

@@ -43,13 +43,37 @@ variable "timeout" {
 }
 
 variable "instance_ids" {
-  description = "DCS instance ids backed up by the schedule (and by requests that name none)."
+  description = "DCS instance ids backed up by the schedule (and by requests that name none); may be empty when select_tags or select_name chooses the instances."
   type        = list(string)
+  default     = []
 
   validation {
-    condition     = length(var.instance_ids) >= 1 && length(var.instance_ids) <= 100
-    error_message = "instance_ids must list 1 to 100 DCS instance ids."
+    condition     = length(var.instance_ids) <= 100
+    error_message = "instance_ids may list at most 100 DCS instance ids."
   }
+}
+
+variable "select_tags" {
+  description = "Default selection by tag (DCS_SELECT_TAGS): key=value pairs and bare keys, comma-separated, all must match, e.g. \"backup=daily,env=prod\"."
+  type        = string
+  default     = ""
+}
+
+variable "select_name" {
+  description = "Default selection by instance name (DCS_SELECT_NAME): a glob with *, ? and [..], case-sensitive, ANDed with select_tags."
+  type        = string
+  default     = ""
+}
+
+variable "timer_select" {
+  description = "A selection for the schedule's own request (the \"select\" field: tags, name, all, allow_empty); null uses the defaults above."
+  type = object({
+    tags        = optional(map(string))
+    name        = optional(string)
+    all         = optional(bool)
+    allow_empty = optional(bool)
+  })
+  default = null
 }
 
 variable "allowed_instance_ids" {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import requests
 from huaweicloudsdkcore.exceptions.exceptions import (
     ConnectionException,
@@ -12,59 +10,22 @@ from huaweicloudsdkcore.exceptions.exceptions import (
     ServiceResponseException,
 )
 
+from dcs_backup.calls import CallError, ErrorKind
+
 INSTANCE_BUSY_CODES = frozenset({"DCS.4096", "111400096"})
 
 
-class ErrorKind(str, Enum):
-    REJECTED = "rejected"  # a 4xx DCS will answer the same way again
-    THROTTLED = "throttled"  # 429 / APIG.0308
-    SERVER = "server"  # 5xx
-    UNREACHABLE = "unreachable"  # connection refused or reset, response lost
-    TIMEOUT = "timeout"
-    BUSY = "busy"  # DCS.4096: another backup of the instance is running
-    DEADLINE = "deadline"  # no time left for another attempt
-
-
-TRANSIENT_KINDS = frozenset({ErrorKind.THROTTLED, ErrorKind.SERVER, ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT})
-AMBIGUOUS_KINDS = frozenset({ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT})
-
-
-class DcsCallError(Exception):
-    """A DCS call that did not succeed, with what DCS said (when it said anything)."""
-
-    def __init__(
-        self,
-        kind: ErrorKind,
-        operation: str,
-        message: str,
-        *,
-        status_code: int | None = None,
-        error_code: str | None = None,
-        request_id: str | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.operation = operation
-        self.message = message
-        self.status_code = status_code
-        self.error_code = error_code
-        self.request_id = request_id
-        self.retry_after_s = retry_after_s
-        self.attempts = 0
-
-
-def classify(exc: Exception, operation: str) -> DcsCallError:
-    """Map whatever the SDK (or requests, for POST read timeouts) raised to a DcsCallError."""
+def classify(exc: Exception, operation: str) -> CallError:
+    """Map whatever the SDK (or requests, for POST read timeouts) raised to a CallError."""
     if isinstance(exc, ServiceResponseException):
         return _from_response(exc, operation)
     # Messages name the exception type only: the SDK's and requests' texts carry the URL, host and project id.
     if isinstance(exc, (RequestTimeoutException, requests.exceptions.Timeout)) or _says_timed_out(exc):
-        return DcsCallError(ErrorKind.TIMEOUT, operation, f"no answer from DCS in time ({type(exc).__name__})")
+        return CallError(ErrorKind.TIMEOUT, operation, f"no answer from DCS in time ({type(exc).__name__})")
     if isinstance(exc, (ConnectionException, requests.exceptions.ConnectionError)):
-        return DcsCallError(ErrorKind.UNREACHABLE, operation, f"connection to DCS failed ({type(exc).__name__})")
+        return CallError(ErrorKind.UNREACHABLE, operation, f"connection to DCS failed ({type(exc).__name__})")
     if isinstance(exc, SdkException):
-        return DcsCallError(ErrorKind.SERVER, operation, f"DCS call failed ({type(exc).__name__})")
+        return CallError(ErrorKind.SERVER, operation, f"DCS call failed ({type(exc).__name__})")
     raise exc
 
 
@@ -73,7 +34,7 @@ def _says_timed_out(exc: Exception) -> bool:
     return isinstance(exc, ConnectionException) and "timed out" in str(exc).lower()
 
 
-def _from_response(exc: ServiceResponseException, operation: str) -> DcsCallError:
+def _from_response(exc: ServiceResponseException, operation: str) -> CallError:
     code = str(exc.error_code) if exc.error_code else None
     if exc.status_code == 429:
         kind = ErrorKind.THROTTLED
@@ -83,7 +44,7 @@ def _from_response(exc: ServiceResponseException, operation: str) -> DcsCallErro
         kind = ErrorKind.BUSY
     else:
         kind = ErrorKind.REJECTED
-    return DcsCallError(
+    return CallError(
         kind,
         operation,
         str(exc.error_msg or ""),

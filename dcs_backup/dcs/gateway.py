@@ -1,38 +1,44 @@
-"""Typed DCS operations with one deadline-aware retry loop around every call."""
+"""Typed DCS operations, each through the one deadline-aware call loop."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-import structlog
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdcs.v2 import (
     BackupInstanceBody,
     CopyInstanceRequest,
     ListBackupRecordsRequest,
+    ListInstancesRequest,
     ShowInstanceRequest,
+    ShowTagsRequest,
 )
 from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 
 from dcs_backup.access import DcsAccess
+from dcs_backup.calls import CallError, CallLoop
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, build_dcs_client
-from dcs_backup.dcs.errors import AMBIGUOUS_KINDS, TRANSIENT_KINDS, DcsCallError, ErrorKind, classify
-from dcs_backup.dcs.models import BackupRecord, InstanceInfo
+from dcs_backup.dcs.errors import classify
+from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo, dcs_text, mode_from_spec_code
 from dcs_backup.retry import Deadline, RetryPolicy
 
 T = TypeVar("T")
-log = structlog.get_logger("dcs_backup.dcs")
 
-BACKUP_LIST_WINDOW = timedelta(hours=48)
-BACKUP_LIST_LIMIT = 200
-_DCS_TIME_FORMAT = "%Y%m%d%H%M%S"
+BACKUP_PAGE_SIZE = 100
+INSTANCE_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class InstancePage:
+    total: int
+    instances: tuple[InstanceInfo, ...]
 
 
 class DcsGateway:
-    """The only place that calls the SDK; business code sees typed results and DcsCallError.
+    """The only place that calls the SDK; the rest of the function sees typed results and CallError.
 
     Each worker thread gets its own client so that every attempt's timeout can be cut to
     the time left before the deadline.
@@ -47,8 +53,7 @@ class DcsGateway:
         client_factory: Callable[[DcsAccess], tuple[DcsClient, HttpConfig]] = build_dcs_client,
     ) -> None:
         self._access = access
-        self._deadline = deadline
-        self._policy = policy
+        self._loop = CallLoop(deadline, policy, classify)
         self._connect_timeout_s, self._read_timeout_s = timeouts
         self._client_factory = client_factory
         self._local = threading.local()
@@ -59,119 +64,95 @@ class DcsGateway:
             instance_id=instance_id,
             name=response.name,
             status=response.status,
-            cache_mode=response.cache_mode or _mode_from_spec_code(response.spec_code),
+            cache_mode=response.cache_mode or mode_from_spec_code(response.spec_code),
+            tags=_tags(response.tags),
         )
 
-    def list_recent_backups(self, instance_id: str) -> list[BackupRecord]:
-        """Backups of the last 48 hours (one page; an instance keeps at most 24 backups)."""
-        now = datetime.now(timezone.utc)
-        request = ListBackupRecordsRequest(
-            instance_id=instance_id,
-            begin_time=(now - BACKUP_LIST_WINDOW).strftime(_DCS_TIME_FORMAT),
-            end_time=(now + timedelta(hours=1)).strftime(_DCS_TIME_FORMAT),
-            offset=0,
-            limit=BACKUP_LIST_LIMIT,
+    def list_instances(self, *, tags: str | None, offset: int) -> InstancePage:
+        """One page of ListInstances; ``tags`` is DCS's ``key=value,key2=value2`` filter."""
+        request = ListInstancesRequest(tags=tags, offset=offset, limit=INSTANCE_PAGE_SIZE)
+        response = self._call("ListInstances", lambda c: c.list_instances(request))
+        items = tuple(
+            InstanceInfo(
+                instance_id=item.instance_id,
+                name=item.name,
+                status=item.status,
+                cache_mode=mode_from_spec_code(item.spec_code),
+                tags=_tags(item.tags),
+            )
+            for item in response.instances or []
         )
-        response = self._call("ListBackupRecords", lambda c: c.list_backup_records(request))
-        return [
-            BackupRecord(backup_id=r.backup_id, remark=r.remark or "", status=r.status)
-            for r in response.backup_record_response or []
-        ]
+        return InstancePage(total=int(response.instance_num or 0), instances=items)
+
+    def show_tags(self, instance_id: str) -> dict[str, str]:
+        response = self._call("ShowTags", lambda c: c.show_tags(ShowTagsRequest(instance_id=instance_id)))
+        return _tags(response.tags) or {}
+
+    def list_backups(self, instance_id: str) -> list[BackupRecord]:
+        """Every backup record of the instance, all pages, newest first as DCS lists them."""
+        records: list[BackupRecord] = []
+        while True:
+            response = self._call("ListBackupRecords", _list_backups_page(instance_id, offset=len(records)))
+            page = [_record(r) for r in response.backup_record_response or []]
+            records.extend(page)
+            if not page or len(records) >= int(response.total_num or 0):
+                return records
 
     def create_backup(
         self,
         instance_id: str,
         remark: str,
         backup_format: str,
-        find_existing: Callable[[], str | None],
-    ) -> tuple[str, bool]:
-        """Start a backup; returns its id and whether it already existed.
+        recover: Callable[[CallError], CreatedBackup | None],
+    ) -> CreatedBackup:
+        """Start a backup; after a failure, ``recover`` is asked before any retry.
 
-        After an ambiguous failure (the POST may have landed) or DCS.4096 (a backup is
-        running), ``find_existing`` is asked first, so a retry never makes a second backup.
+        After an ambiguous failure (the POST may have landed) or DCS.4096 (a backup is running)
+        the caller looks for the backup it may already have, so a retry never makes a second one.
         """
         body = BackupInstanceBody(remark=remark, backup_format=backup_format)
 
-        def create(client: DcsClient) -> tuple[str, bool]:
+        def create(client: DcsClient) -> CreatedBackup:
             response = client.copy_instance(CopyInstanceRequest(instance_id=instance_id, body=body))
-            return str(response.backup_id), False
+            return CreatedBackup(str(response.backup_id))
 
-        def recover(error: DcsCallError) -> tuple[str, bool] | None:
-            if error.kind not in AMBIGUOUS_KINDS and error.kind is not ErrorKind.BUSY:
-                return None
-            existing = find_existing()
-            # After a lost answer the backup found is this call's own; after DCS.4096 it is another delivery's.
-            return (existing, error.kind is ErrorKind.BUSY) if existing else None
+        return self._loop.run(
+            "CreateBackup", lambda: create(self._client_for_attempt()), recover=recover, retry_busy=True
+        )
 
-        return self._call("CreateBackup", create, recover=recover, retry_busy=True)
-
-    def _call(
-        self,
-        operation: str,
-        send: Callable[[DcsClient], T],
-        *,
-        recover: Callable[[DcsCallError], T | None] | None = None,
-        retry_busy: bool = False,
-    ) -> T:
-        attempts = 0
-        last_error: DcsCallError | None = None
-        while True:
-            if not self._deadline.allows(self._policy.min_attempt_s):
-                raise _deadline_error(operation, attempts, last_error)
-            attempts += 1
-            try:
-                return send(self._client_for_attempt())
-            except Exception as exc:  # noqa: BLE001 - classify() re-raises what is not a DCS failure
-                error = classify(exc, operation)
-            error.attempts = attempts
-            if recover is not None:
-                recovered = recover(error)
-                if recovered is not None:
-                    return recovered
-            retryable = error.kind in TRANSIENT_KINDS or (retry_busy and error.kind is ErrorKind.BUSY)
-            if not retryable or attempts >= self._policy.max_attempts:
-                raise error
-            delay = self._policy.delay_before(
-                attempts + 1, throttled=error.kind is ErrorKind.THROTTLED, retry_after_s=error.retry_after_s
-            )
-            if not self._deadline.allows(delay + self._policy.min_attempt_s):
-                raise _deadline_error(operation, attempts, error)
-            log.info(
-                "dcs call retrying",
-                operation=operation,
-                attempt=attempts,
-                error_kind=error.kind.value,
-                error_code=error.error_code,
-                delay_s=round(delay, 3),
-            )
-            last_error = error
-            self._policy.sleep(delay)
+    def _call(self, operation: str, send: Callable[[DcsClient], T]) -> T:
+        return self._loop.run(operation, lambda: send(self._client_for_attempt()))
 
     def _client_for_attempt(self) -> DcsClient:
         """This thread's client, with timeouts cut to the time left."""
         if getattr(self._local, "client", None) is None:
             self._local.client, self._local.config = self._client_factory(self._access)
-        remaining = self._deadline.remaining()
+        remaining = self._loop.deadline.remaining()
         self._local.config.timeout = (min(self._connect_timeout_s, remaining), min(self._read_timeout_s, remaining))
         client: DcsClient = self._local.client
         return client
 
 
-def _mode_from_spec_code(spec_code: str | None) -> str | None:
-    """``redis.single.xu1.large.2`` → ``single``: the spec code embeds the mode when cache_mode is absent."""
-    parts = (spec_code or "").split(".")
-    return parts[1] if len(parts) > 2 else None
+def _list_backups_page(instance_id: str, offset: int) -> Callable[[DcsClient], Any]:
+    request = ListBackupRecordsRequest(instance_id=instance_id, offset=offset, limit=BACKUP_PAGE_SIZE)
+    return lambda client: client.list_backup_records(request)
 
 
-def _deadline_error(operation: str, attempts: int, last_error: DcsCallError | None) -> DcsCallError:
-    detail = f"; last error: {last_error.message}" if last_error is not None else ""
-    error = DcsCallError(
-        ErrorKind.DEADLINE,
-        operation,
-        f"deadline reached after {attempts} attempt(s) of {operation}{detail}",
-        status_code=last_error.status_code if last_error else None,
-        error_code=last_error.error_code if last_error else None,
-        request_id=last_error.request_id if last_error else None,
+def _tags(tags: Any) -> dict[str, str] | None:
+    """DCS's ``[{key, value}]`` as a dict; None when DCS sent none (the list may omit them)."""
+    if tags is None:
+        return None
+    return {str(tag.key): str(tag.value or "") for tag in tags}
+
+
+def _record(raw: Any) -> BackupRecord:
+    return BackupRecord(
+        backup_id=raw.backup_id,
+        remark=raw.remark or "",
+        status=raw.status,
+        backup_type=raw.backup_type,
+        created_at=dcs_text(raw.created_at),
+        updated_at=dcs_text(raw.updated_at),
+        size_bytes=raw.size if isinstance(raw.size, int) else None,
+        error_code=dcs_text(raw.error_code),
     )
-    error.attempts = attempts
-    return error

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_REMARK_LENGTH = 128
 MAX_INSTANCE_IDS = 100
 INSTANCE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 INSTANCE_ID_RULE = "1 to 64 letters, digits, '.', '_' or '-'"
 BACKUP_FORMATS = ("rdb", "aof")
+BACKUPABLE_MODES = frozenset({"ha", "ha_rw_split", "proxy", "cluster"})
+READY_STATUS = "RUNNING"
+# Spec codes of Redis 3.0 instances name the mode in words.
+_LEGACY_SPEC_MODES = {"master_standby": "ha", "single_node": "single", "cluster": "cluster"}
 
 
 @dataclass(frozen=True)
 class InstanceInfo:
+    """What the function needs to know of an instance, from ShowInstance or a ListInstances item."""
+
     instance_id: str
     name: str | None
     status: str | None
     cache_mode: str | None
+    tags: dict[str, str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -25,7 +32,36 @@ class BackupRecord:
     backup_id: str
     remark: str
     status: str | None
+    backup_type: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    size_bytes: int | None = None
+    error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class CreatedBackup:
+    """A backup this request started, or found already started by an earlier delivery (``reused``)."""
+
+    backup_id: str
+    reused: bool = False
 
 
 def is_instance_id(value: object) -> bool:
     return isinstance(value, str) and INSTANCE_ID_PATTERN.fullmatch(value) is not None
+
+
+def mode_from_spec_code(spec_code: str | None) -> str | None:
+    """``redis.single.xu1.large.2`` → ``single``, ``dcs.master_standby`` → ``ha``; None when it does not say."""
+    parts = (spec_code or "").split(".")
+    if len(parts) < 2:
+        return None
+    if parts[0] == "dcs":
+        return _LEGACY_SPEC_MODES.get(parts[1])
+    return parts[1] if len(parts) > 2 and parts[1] in BACKUPABLE_MODES | {"single"} else None
+
+
+def dcs_text(value: object) -> str | None:
+    """DCS sends some empty fields as ``{}``, which the SDK turns into the string "{}": all mean none."""
+    text = str(value) if value is not None else ""
+    return None if text in ("", "{}", "None") else text

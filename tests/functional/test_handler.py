@@ -21,6 +21,7 @@ class TestOutcomes:
         (outcome,) = result.answer["results"]
         assert outcome == {
             "instance_id": SINGLE_ID,
+            "instance_name": "scratch-single",
             "status": "skipped",
             "reason": "single-node instances cannot be backed up",
         }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from devkit.context import DEFAULT_TIMEOUT_S, LocalContext
+from dcs_backup.context import DEFAULT_TIMEOUT_S
+from devkit.context import LocalContext
 
 
 class TestFromEnv:

@@ -14,7 +14,9 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template"
 # DCS operation the function calls → the IAM action that permits it.
 ACTION_FOR_OPERATION = {
+    "ListInstances": "dcs:instance:list",
     "ShowInstance": "dcs:instance:get",
+    "ShowTags": "dcs:tag:get",
     "ListBackupRecords": "dcs:instance:getDataBackupLog",
     "CreateBackup": "dcs:instance:backupData",
 }
@@ -96,7 +98,7 @@ class TestFunction:
 class TestPermissions:
     def test_role_allows_exactly_the_dcs_actions_the_gateway_calls(self) -> None:
         gateway = (REPO / "dcs_backup" / "dcs" / "gateway.py").read_text(encoding="utf-8")
-        operations = set(re.findall(r'self\._call\(\s*"(\w+)"', gateway))
+        operations = set(re.findall(r'(?:self\._call|self\._loop\.run)\(\s*"(\w+)"', gateway))
         needed = {ACTION_FOR_OPERATION[op] for op in operations}
         policy = RESOURCES["huaweicloud_identity_role.dcs_backup"]["policy"]
         assert set(re.findall(r'"(dcs:[A-Za-z:]+)"', policy)) == needed

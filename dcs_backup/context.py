@@ -1,0 +1,47 @@
+"""What the platform tells an invocation (context getters, remaining time) and the Invocation jobs run in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dcs_backup.config import ascii_whole_number
+from dcs_backup.retry import Deadline
+from dcs_backup.triggers import Trigger
+
+if TYPE_CHECKING:
+    from dcs_backup.access import DcsAccess
+
+DEFAULT_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation's identity, credentials, deadline and the tag that marks its request's backups."""
+
+    request_id: str
+    trigger: Trigger
+    access: DcsAccess
+    deadline: Deadline
+    tag: str
+
+
+def context_value(context: Any, method: str) -> str:
+    """A context getter's value, or "" when the runtime does not offer that method."""
+    getter = getattr(context, method, None)
+    if getter is None:
+        return ""
+    value = getter()
+    return value.strip() if isinstance(value, str) else ""
+
+
+def remaining_ms(context: Any, env: Mapping[str, str]) -> float:
+    """The context's remaining time; else the configured timeout (RUNTIME_TIMEOUT); else 300 s."""
+    getter = getattr(context, "getRemainingTimeInMilliSeconds", None)
+    if getter is not None:
+        value = getter()
+        if isinstance(value, (int, float)) and value > 0:
+            return float(value)
+    timeout = ascii_whole_number(env.get("RUNTIME_TIMEOUT", "").strip())
+    return float(timeout) * 1000 if timeout else DEFAULT_TIMEOUT_S * 1000

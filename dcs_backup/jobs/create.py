@@ -1,0 +1,59 @@
+"""Start this request's backup of an instance, or find the one an earlier delivery started."""
+
+from __future__ import annotations
+
+import structlog
+
+from dcs_backup.calls import AMBIGUOUS_KINDS, CallError, ErrorKind
+from dcs_backup.dcs.gateway import DcsGateway
+from dcs_backup.dcs.models import CreatedBackup, InstanceInfo
+from dcs_backup.idempotency import find_tagged, tagged_remark
+from dcs_backup.request import BackupRequest
+
+log = structlog.get_logger("dcs_backup.jobs")
+
+
+class BackupStarter:
+    """One request's way of starting backups: its format, its remark and the tag that marks them."""
+
+    def __init__(self, gateway: DcsGateway, request: BackupRequest, tag: str) -> None:
+        self._gateway = gateway
+        self._request = request
+        self._tag = tag
+
+    def start(self, instance: InstanceInfo) -> CreatedBackup:
+        """The request's live backup if one exists, else a new one; never two."""
+        existing = self._find_own(instance.instance_id)
+        if existing is not None:
+            return CreatedBackup(existing, reused=True)
+
+        def recover(error: CallError) -> CreatedBackup | None:
+            # After a lost answer the POST may have landed; after DCS.4096 another delivery may be running.
+            if error.kind not in AMBIGUOUS_KINDS and error.kind is not ErrorKind.BUSY:
+                return None
+            found = self._find_own(instance.instance_id)
+            return CreatedBackup(found, reused=error.kind is ErrorKind.BUSY) if found else None
+
+        remark = tagged_remark(self._request.remark, self._tag)
+        return self._gateway.create_backup(instance.instance_id, remark, self._request.backup_format, recover)
+
+    def _find_own(self, instance_id: str) -> str | None:
+        """This request's live backup, if any.
+
+        When the records cannot be read (e.g. the role lacks the permission) the backup goes
+        ahead unchecked: DCS itself refuses a second backup while one runs (DCS.4096).
+        """
+        try:
+            records = self._gateway.list_backups(instance_id)
+        except CallError as error:
+            if error.kind is ErrorKind.DEADLINE:
+                raise
+            log.warning(
+                "could not list backups; continuing without the duplicate check",
+                error_kind=error.kind.value,
+                error_code=error.error_code,
+                dcs_request_id=error.request_id,
+            )
+            return None
+        record = find_tagged(records, self._tag)
+        return record.backup_id if record else None
