@@ -18,18 +18,33 @@ _HTTP_STATUS = {RunStatus.SUCCEEDED: 202, RunStatus.PARTIAL: 207, RunStatus.FAIL
 
 
 def respond(trigger: Trigger, document: ResultDocument, raise_on_failure: bool) -> dict[str, Any]:
-    """HTTP: 202/207/502 with the document. Others: the document, or an error when a target failed.
+    """HTTP: 202/207/502 (404 when nothing matched) with the document. Others: the document, or an
+    error when the run did not succeed.
 
     Raising is what makes async retries and workflow error branches see the failure.
     """
     public: dict[str, Any] = redactor.redact_public(document.to_dict())
     if trigger is Trigger.APIG:
-        return apigateway.respond(_HTTP_STATUS[document.status], public)
-    if document.failed and raise_on_failure:
-        failed = len(document.failed)
+        return apigateway.respond(_http_status(document), public)
+    if document.status is not RunStatus.SUCCEEDED and raise_on_failure:
         summary = json.dumps(public, ensure_ascii=False)
-        raise BackupFailedError(f"backup failed for {failed} of {len(document.results)} instance(s): {summary}")
+        raise BackupFailedError(redactor.redact_public(f"{_failure_summary(document)}: {summary}"))
     return public
+
+
+def _http_status(document: ResultDocument) -> int:
+    if document.no_targets and document.status is RunStatus.FAILED:
+        return 404
+    return _HTTP_STATUS[document.status]
+
+
+def _failure_summary(document: ResultDocument) -> str:
+    parts = []
+    if document.failed:
+        parts.append(f"backup failed for {len(document.failed)} of {len(document.results)} instance(s)")
+    if document.reason:
+        parts.append(document.reason)
+    return "; ".join(parts)
 
 
 def reject(trigger: Trigger, error: InvalidRequestError, request_id: str) -> dict[str, Any]:

@@ -51,8 +51,10 @@ class DcsGateway:
         policy: RetryPolicy,
         timeouts: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
         client_factory: Callable[[DcsAccess], tuple[DcsClient, HttpConfig]] = build_dcs_client,
+        instance_page_size: int = INSTANCE_PAGE_SIZE,
     ) -> None:
         self._access = access
+        self._instance_page_size = instance_page_size
         self._loop = CallLoop(deadline, policy, classify)
         self._connect_timeout_s, self._read_timeout_s = timeouts
         self._client_factory = client_factory
@@ -70,7 +72,7 @@ class DcsGateway:
 
     def list_instances(self, *, tags: str | None, offset: int) -> InstancePage:
         """One page of ListInstances; ``tags`` is DCS's ``key=value,key2=value2`` filter."""
-        request = ListInstancesRequest(tags=tags, offset=offset, limit=INSTANCE_PAGE_SIZE)
+        request = ListInstancesRequest(tags=tags, offset=offset, limit=self._instance_page_size)
         response = self._call("ListInstances", lambda c: c.list_instances(request))
         items = tuple(
             InstanceInfo(

@@ -21,7 +21,7 @@ from tests.conftest import FunctionHarness
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 DOCUMENTED_ERRORS = (InvalidRequestError, BackupFailedError, ConfigurationError)
-HTTP_STATUSES = {202, 207, 400, 403, 405, 413, 415, 502}
+HTTP_STATUSES = {202, 207, 400, 403, 404, 405, 413, 415, 502}
 
 # Text as JSON can carry it: any code point, lone surrogates included.
 any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=30)
@@ -39,6 +39,17 @@ request_like = st.fixed_dictionaries(
         "remark": st.text(max_size=140) | any_text | st.just("x [dcsb:0123456789ab]") | json_values,
         "raise_on_failure": st.booleans() | json_values,
         "idempotency_key": st.text(max_size=130) | any_text | json_values,
+        "select": st.fixed_dictionaries(
+            {},
+            optional={
+                "tags": st.dictionaries(st.sampled_from(["env", "team", ""]) | any_text, st.none() | any_text)
+                | json_values,
+                "name": st.sampled_from(["*", "orders-*", "[", "*-cache"]) | any_text | json_values,
+                "all": st.booleans() | json_values,
+                "allow_empty": st.booleans() | json_values,
+            },
+        )
+        | json_values,
         "extra": json_values,
     },
 )
