@@ -45,7 +45,7 @@ def test_sample_event_requests_are_signed_for_the_project(function: FunctionHarn
     received = function.emulator.requests
     assert received
     assert all(r.signature_valid for r in received)
-    assert all(r.path.startswith(f"/v2/{PROJECT_ID}/instances/") for r in received)
+    assert all(r.path.startswith(f"/v2/{PROJECT_ID}/instances") for r in received)
     assert all(f"Access={ACCESS_KEY}" in r.headers["authorization"] for r in received)
 
 
