@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,8 @@ from dcs_backup.config import Settings
 from dcs_backup.context import context_value
 from dcs_backup.dcs.regions import region_endpoint
 from dcs_backup.errors import ConfigurationError
+
+_PROJECT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
 @dataclass(frozen=True, repr=False)
@@ -51,23 +54,36 @@ def resolve_access(context: Any, settings: Settings, env: Mapping[str, str]) -> 
     access_key = context_value(context, "getSecurityAccessKey")
     secret_key = context_value(context, "getSecuritySecretKey")
     token = context_value(context, "getSecurityToken")
-    project_id = settings.project_id or context_value(context, "getProjectID") or env.get("RUNTIME_PROJECT_ID", "")
-    missing = []
+    problems = []
     if not access_key or not secret_key:
-        missing.append(
+        problems.append(
             "credentials: the function has no agency keys; attach an agency that may back up DCS instances "
             "(template/ creates one) or, locally, set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK"
         )
-    if not project_id:
-        missing.append("project id: set DCS_PROJECT_ID to the project of the DCS instances' region")
+    project_id = _project_id(context, settings, env, problems)
     if not settings.region and not settings.endpoint:
-        missing.append("region: set DCS_REGION (e.g. cn-north-4) or DCS_ENDPOINT")
-    if missing:
-        raise ConfigurationError("missing configuration: " + "; ".join(missing))
+        problems.append("region: set DCS_REGION (e.g. cn-north-4) or DCS_ENDPOINT")
+    if problems:
+        raise ConfigurationError("missing or invalid configuration: " + "; ".join(problems))
     return DcsAccess(
         access_key=access_key,
         secret_key=secret_key,
         security_token=token or None,
-        project_id=project_id.strip(),
+        project_id=project_id,
         endpoint=settings.endpoint or region_endpoint(str(settings.region)),
     )
+
+
+def _project_id(context: Any, settings: Settings, env: Mapping[str, str], problems: list[str]) -> str:
+    """DCS_PROJECT_ID, else the context's, else RUNTIME_PROJECT_ID; it goes into every URL, so it is checked."""
+    sources = (
+        ("DCS_PROJECT_ID", settings.project_id or ""),
+        ("the context's project id", context_value(context, "getProjectID")),
+        ("RUNTIME_PROJECT_ID", env.get("RUNTIME_PROJECT_ID", "").strip()),
+    )
+    source, project_id = next(((name, value) for name, value in sources if value), ("", ""))
+    if not project_id:
+        problems.append("project id: set DCS_PROJECT_ID to the project of the DCS instances' region")
+    elif not _PROJECT_ID.fullmatch(project_id):
+        problems.append(f"{source} must be a project id: 1 to 64 letters and digits (e.g. 32 hex digits)")
+    return project_id

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
-from dcs_backup.access import resolve_access
+from dcs_backup.access import DcsAccess, resolve_access
 from dcs_backup.calls import CallError
 from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.context import Invocation, context_value, remaining_ms
@@ -69,8 +69,11 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     rt.cold_start = False
     try:
         settings = Settings.from_env(rt.env)
+        # Every configuration problem is reported before the request is judged.
+        access = resolve_access(context, settings, rt.env)
+        redactor.remember(access.secrets, access.internals)
         request, key = _read_request(event, trigger, settings)
-        invocation = _start(context, trigger, settings, key, request_id, rt)
+        invocation = _start(access, context, trigger, settings, key, request_id, rt)
         document = _back_up(request, settings, invocation, rt)
     except InvalidRequestError as error:
         log.warning("request rejected", http_status=error.http_status, problems=[p.to_dict() for p in error.problems])
@@ -92,11 +95,15 @@ def _read_request(event: Any, trigger: Trigger, settings: Settings) -> tuple[Bac
 
 
 def _start(
-    context: Any, trigger: Trigger, settings: Settings, key: str | None, request_id: str, rt: Runtime
+    access: DcsAccess,
+    context: Any,
+    trigger: Trigger,
+    settings: Settings,
+    key: str | None,
+    request_id: str,
+    rt: Runtime,
 ) -> Invocation:
-    """Credentials, deadline and tag of this invocation; raises ConfigurationError before any DCS call."""
-    access = resolve_access(context, settings, rt.env)
-    redactor.remember(access.secrets, access.internals)
+    """This invocation's credentials, deadline and tag."""
     left_ms = remaining_ms(context, rt.env)
     if trigger is Trigger.APIG:
         # The gateway stops waiting after its backend timeout: the answer must come before that.
@@ -127,7 +134,8 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
         idempotency_tag=invocation.tag,
         remaining_ms=round(invocation.deadline.remaining() * 1000),
     )
-    outcomes = run_jobs(targets, BackupPipeline(gateway, request, invocation.tag), settings.max_concurrency)
+    pipeline = BackupPipeline(gateway, request, invocation.tag)
+    outcomes = run_jobs(targets, pipeline, settings.max_concurrency, invocation.deadline)
     document = summarize(outcomes, invocation.trigger.value, invocation.request_id, run_failure)
     log.info("backup finished", status=document.status.value, counts=document.counts, reason=document.reason)
     return document

@@ -39,7 +39,9 @@ class Settings:
         problems: list[str] = []
         backup_format = _get(env, "DCS_BACKUP_FORMAT") or "rdb"
         if backup_format not in BACKUP_FORMATS:
-            problems.append(f"DCS_BACKUP_FORMAT must be one of {', '.join(BACKUP_FORMATS)} (got {backup_format!r})")
+            problems.append(
+                f"DCS_BACKUP_FORMAT must be one of {', '.join(BACKUP_FORMATS)} (got {show_value(backup_format)})"
+            )
         log_level = requested_log_level(env)
         if log_level not in LOG_LEVELS:
             problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got {show_value(log_level)})")
@@ -58,6 +60,7 @@ class Settings:
             or DEFAULT_HTTP_TIMEOUT_MS,
             default_selection=_selection(env, problems),
         )
+        _check_defaults_allowed(settings, problems)
         if problems:
             raise ConfigurationError("invalid configuration: " + "; ".join(problems))
         return settings
@@ -87,6 +90,16 @@ def _endpoint(env: Mapping[str, str], problems: list[str]) -> str | None:
     if problem:
         problems.append(problem)
     return endpoint
+
+
+def _check_defaults_allowed(settings: Settings, problems: list[str]) -> None:
+    """Default targets the allowlist refuses would make every defaulted request fail as the caller's fault."""
+    allowed = settings.allowed_instance_ids
+    refused = [i for i in settings.default_instance_ids if allowed is not None and i not in allowed]
+    if refused:
+        problems.append(
+            f"DCS_INSTANCE_IDS names instances that DCS_ALLOWED_INSTANCE_IDS does not allow: {show_list(refused, 5)}"
+        )
 
 
 def _selection(env: Mapping[str, str], problems: list[str]) -> Selection | None:

@@ -1,13 +1,19 @@
-"""Checking an operator-given service endpoint before any credential is sent to it."""
+"""Checking an operator-given service endpoint before any credential is sent to it.
+
+Problems never quote the value: it may hold a password (``user:pw@``) or an internal host
+name, and a configuration error reaches HTTP callers.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 _HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+_MAX_HOST_NAME = 253
 _LOOPBACK_NAMES = frozenset({"localhost"})
+_FORM = "https://host[:port] with nothing after it"
 
 
 def check_endpoint(variable: str, value: str) -> tuple[str | None, str | None]:
@@ -16,26 +22,37 @@ def check_endpoint(variable: str, value: str) -> tuple[str | None, str | None]:
     Signed requests carry the security token in a header: plain http is allowed only to
     this machine, where nothing crosses a network.
     """
-    problem = f"{variable} must be an https:// URL with a host and an optional port (got {value!r})"
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError:
-        return None, problem
-    scheme = parts.scheme.lower()
+        return None, f"{variable} is not a URL of the form {_FORM} (a bracket or the port is malformed)"
+    problem = _shape_problem(parts, port)
+    if problem is not None:
+        return None, f"{variable} must be {_FORM}: {problem}"
     host = parts.hostname or ""
-    if scheme not in ("http", "https") or not _is_host(host) or parts.username or parts.password:
-        return None, problem
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        return None, problem
-    if scheme == "http" and not _is_loopback(host):
-        return None, f"{variable} must use https for a host other than this machine: use https ({value!r})"
+    if parts.scheme.lower() == "http" and not _is_loopback(host):
+        return None, f"{variable} uses plain http to a host other than this machine: use https"
     netloc = f"[{host}]" if ":" in host else host
-    return f"{scheme}://{netloc}" + (f":{port}" if port is not None else ""), None
+    return f"{parts.scheme.lower()}://{netloc}" + (f":{port}" if port is not None else ""), None
+
+
+def _shape_problem(parts: SplitResult, port: int | None) -> str | None:
+    if parts.scheme.lower() not in ("http", "https"):
+        return "the scheme is not https (or http to this machine)"
+    if parts.username is not None or parts.password is not None:
+        return "it must not carry user:password@"
+    if not _is_host(parts.hostname or ""):
+        return "the host is missing or not a valid name or address"
+    if port == 0:
+        return "port 0 cannot be reached"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "it has a path, query or fragment"
+    return None
 
 
 def _is_host(host: str) -> bool:
-    if _HOST_NAME.fullmatch(host):
+    if len(host) <= _MAX_HOST_NAME and _HOST_NAME.fullmatch(host):
         return True
     try:
         ipaddress.ip_address(host)

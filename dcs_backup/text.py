@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MAX_SHOWN_VALUE = 40
 MAX_SHOWN_NAME = 64
+MAX_FOREIGN_TEXT = 512
 
 
 def is_utf8_text(value: object) -> bool:
@@ -33,3 +34,9 @@ def show_list(items: list[str], limit: int = 10) -> str:
     """At most ``limit`` items joined by commas, then "and N more"."""
     shown = ", ".join(items[:limit])
     return shown if len(items) <= limit else f"{shown} and {len(items) - limit} more"
+
+
+def foreign_text(value: object, limit: int = MAX_FOREIGN_TEXT) -> str:
+    """Text another service sent (an error message): valid UTF-8, and cut, so it cannot break or flood an answer."""
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -11,8 +11,18 @@ from huaweicloudsdkcore.exceptions.exceptions import (
 )
 
 from dcs_backup.calls import CallError, ErrorKind
+from dcs_backup.text import foreign_text
 
 INSTANCE_BUSY_CODES = frozenset({"DCS.4096", "111400096"})
+MAX_CODE_LENGTH = 64
+
+
+class UnreadableAnswerError(Exception):
+    """A 2xx answer without what DCS always sends (an HTML page from a proxy, an empty object).
+
+    Treated like a lost answer: the call may have done its work, so a create looks for its
+    backup before trying again.
+    """
 
 
 def classify(exc: Exception, operation: str) -> CallError:
@@ -22,8 +32,11 @@ def classify(exc: Exception, operation: str) -> CallError:
     # Messages name the exception type only: the SDK's and requests' texts carry the URL, host and project id.
     if isinstance(exc, (RequestTimeoutException, requests.exceptions.Timeout)) or _says_timed_out(exc):
         return CallError(ErrorKind.TIMEOUT, operation, f"no answer from DCS in time ({type(exc).__name__})")
-    if isinstance(exc, (ConnectionException, requests.exceptions.ConnectionError)):
+    if isinstance(exc, (ConnectionException, requests.exceptions.RequestException)):
+        # Refused, reset, or an answer cut short (ChunkedEncodingError): the call may have landed.
         return CallError(ErrorKind.UNREACHABLE, operation, f"connection to DCS failed ({type(exc).__name__})")
+    if isinstance(exc, UnreadableAnswerError):
+        return CallError(ErrorKind.UNREACHABLE, operation, f"DCS's answer could not be read ({exc})")
     if isinstance(exc, SdkException):
         return CallError(ErrorKind.SERVER, operation, f"DCS call failed ({type(exc).__name__})")
     raise exc
@@ -47,10 +60,10 @@ def _from_response(exc: ServiceResponseException, operation: str) -> CallError:
     return CallError(
         kind,
         operation,
-        str(exc.error_msg or ""),
+        foreign_text(exc.error_msg or ""),
         status_code=exc.status_code,
-        error_code=code,
-        request_id=exc.request_id or None,
+        error_code=foreign_text(code, MAX_CODE_LENGTH) if code else None,
+        request_id=foreign_text(exc.request_id, MAX_CODE_LENGTH) if exc.request_id else None,
         retry_after_s=_retry_after_seconds(getattr(exc, "retry_after", None)),
     )
 

@@ -21,7 +21,7 @@ from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 from dcs_backup.access import DcsAccess
 from dcs_backup.calls import CallError, CallLoop
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, build_dcs_client
-from dcs_backup.dcs.errors import classify
+from dcs_backup.dcs.errors import UnreadableAnswerError, classify
 from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo, dcs_text, mode_from_spec_code
 from dcs_backup.retry import Deadline, RetryPolicy
 
@@ -61,7 +61,8 @@ class DcsGateway:
         self._local = threading.local()
 
     def show_instance(self, instance_id: str) -> InstanceInfo:
-        response = self._call("ShowInstance", lambda c: c.show_instance(ShowInstanceRequest(instance_id=instance_id)))
+        request = ShowInstanceRequest(instance_id=instance_id)
+        response = self._call("ShowInstance", lambda c: _readable(c.show_instance(request), "status"))
         return InstanceInfo(
             instance_id=instance_id,
             name=response.name,
@@ -73,7 +74,7 @@ class DcsGateway:
     def list_instances(self, *, tags: str | None, offset: int) -> InstancePage:
         """One page of ListInstances; ``tags`` is DCS's ``key=value,key2=value2`` filter."""
         request = ListInstancesRequest(tags=tags, offset=offset, limit=self._instance_page_size)
-        response = self._call("ListInstances", lambda c: c.list_instances(request))
+        response = self._call("ListInstances", lambda c: _readable(c.list_instances(request), "instance_num"))
         items = tuple(
             InstanceInfo(
                 instance_id=item.instance_id,
@@ -116,7 +117,7 @@ class DcsGateway:
 
         def create(client: DcsClient) -> CreatedBackup:
             response = client.copy_instance(CopyInstanceRequest(instance_id=instance_id, body=body))
-            return CreatedBackup(str(response.backup_id))
+            return CreatedBackup(str(_readable(response, "backup_id").backup_id))
 
         return self._loop.run(
             "CreateBackup", lambda: create(self._client_for_attempt()), recover=recover, retry_busy=True
@@ -137,7 +138,14 @@ class DcsGateway:
 
 def _list_backups_page(instance_id: str, offset: int) -> Callable[[DcsClient], Any]:
     request = ListBackupRecordsRequest(instance_id=instance_id, offset=offset, limit=BACKUP_PAGE_SIZE)
-    return lambda client: client.list_backup_records(request)
+    return lambda client: _readable(client.list_backup_records(request), "total_num")
+
+
+def _readable(response: Any, field: str) -> Any:
+    """The response, if it carries ``field`` (DCS always sends it, except in a 204 without a body)."""
+    if getattr(response, field, None) in (None, "") and getattr(response, "status_code", None) != 204:
+        raise UnreadableAnswerError(f"no {field}")
+    return response
 
 
 def _tags(tags: Any) -> dict[str, str] | None:

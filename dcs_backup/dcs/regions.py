@@ -6,6 +6,7 @@ from functools import lru_cache
 
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
+from dcs_backup.text import show_value
 
 
 @lru_cache(maxsize=8)
@@ -21,10 +22,10 @@ def region_endpoint(region_id: str) -> str:
         region = DcsRegion.value_of(region_id)
     except KeyError:
         raise ConfigurationError(
-            f"DCS_REGION {region_id!r} is not a DCS region this function knows; "
+            f"DCS_REGION {show_value(region_id)} is not a DCS region this function knows; "
             "check the region id (e.g. cn-north-4) or set DCS_ENDPOINT"
         ) from None
-    endpoint, problem = check_endpoint(f"the endpoint of DCS_REGION {region_id!r}", region.endpoints[0])
+    endpoint, problem = check_endpoint(f"the endpoint of DCS_REGION {show_value(region_id)}", region.endpoints[0])
     if endpoint is None:
         raise ConfigurationError(f"invalid configuration: {problem}")
     return endpoint

@@ -8,6 +8,7 @@ from dcs_backup.calls import AMBIGUOUS_KINDS, CallError, ErrorKind
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import CreatedBackup, InstanceInfo
 from dcs_backup.idempotency import find_tagged, tagged_remark
+from dcs_backup.outcome import failure_reason
 from dcs_backup.request import BackupRequest
 
 log = structlog.get_logger("dcs_backup.jobs")
@@ -28,14 +29,38 @@ class BackupStarter:
             return CreatedBackup(existing, reused=True)
 
         def recover(error: CallError) -> CreatedBackup | None:
-            # After a lost answer the POST may have landed; after DCS.4096 another delivery may be running.
-            if error.kind not in AMBIGUOUS_KINDS and error.kind is not ErrorKind.BUSY:
+            # After DCS.4096 another delivery's backup may be running (DCS refused this POST, so
+            # retrying is safe); after a lost answer this POST may have landed.
+            if error.kind is ErrorKind.BUSY:
+                found = self._find_own(instance.instance_id)
+            elif error.kind in AMBIGUOUS_KINDS:
+                found = self._find_own_or_stop(instance.instance_id, error)
+            else:
                 return None
-            found = self._find_own(instance.instance_id)
             return CreatedBackup(found, reused=error.kind is ErrorKind.BUSY) if found else None
 
         remark = tagged_remark(self._request.remark, self._tag)
         return self._gateway.create_backup(instance.instance_id, remark, self._request.backup_format, recover)
+
+    def _find_own_or_stop(self, instance_id: str, create_error: CallError) -> str | None:
+        """After a create that may have landed, only a look-up that worked allows another POST."""
+        try:
+            records = self._gateway.list_backups(instance_id)
+        except CallError as error:
+            if error.kind is ErrorKind.DEADLINE:
+                raise
+            stopped = CallError(
+                create_error.kind,
+                "CreateBackup",
+                f"the backup may have been started, but {failure_reason(error)} "
+                f"({error.error_code or error.kind.value}); not trying again, so as not to make a second one: "
+                "a retry of the same request finds it",
+                request_id=error.request_id,
+            )
+            stopped.attempts = create_error.attempts
+            raise stopped from None
+        record = find_tagged(records, self._tag)
+        return record.backup_id if record else None
 
     def _find_own(self, instance_id: str) -> str | None:
         """This request's live backup, if any.

@@ -5,30 +5,57 @@ from __future__ import annotations
 import contextvars
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import structlog
 
 from dcs_backup.jobs.targets import Target
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus
+from dcs_backup.retry import Deadline
 
 log = structlog.get_logger("dcs_backup.jobs")
 
 Job = Callable[[Target], BackupOutcome]
+# The deadline already keeps a margin for answering; this only absorbs a job finishing right at it.
+_LATE_GRACE_S = 0.05
+LATE_REASON = (
+    "deadline reached while a DCS call was still under way; the backup may have been started: "
+    "a retry of the same request finds it"
+)
+NOT_STARTED_REASON = "deadline reached before this instance's turn"
 
 
-def run_jobs(targets: Sequence[Target], job: Job, max_concurrency: int) -> list[BackupOutcome]:
-    """Outcomes in the order of ``targets``.
+def run_jobs(targets: Sequence[Target], job: Job, max_concurrency: int, deadline: Deadline) -> list[BackupOutcome]:
+    """Outcomes in the order of ``targets``, by the deadline whatever the jobs are doing.
 
     Each job runs in a copy of the caller's context, so its log lines carry the invocation's
     keys (and the redactor its secrets); a job that crashes still yields a failed outcome.
+    Timeouts bound each socket read, not a whole answer: a peer that trickles bytes could hold
+    a job past the deadline, so a job still running then is reported failed and left behind.
     """
     if not targets:
         return []
     workers = min(max_concurrency, len(targets))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcs-backup") as pool:
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcs-backup")
+    try:
         futures = [pool.submit(contextvars.copy_context().run, _run_logged, job, target) for target in targets]
-        return [future.result() for future in futures]
+        wait(futures, timeout=deadline.remaining() + _LATE_GRACE_S)
+        return [_outcome(future, target) for future, target in zip(futures, targets, strict=True)]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _outcome(future: Future[BackupOutcome], target: Target) -> BackupOutcome:
+    if future.done() and not future.cancelled():
+        return future.result()
+    outcome = BackupOutcome(
+        target.instance_id,
+        OutcomeStatus.FAILED,
+        reason=LATE_REASON if future.running() else NOT_STARTED_REASON,
+        instance_name=target.name,
+    )
+    log.warning(f"instance {outcome.status.value}", instance_id=target.instance_id, reason=outcome.reason)
+    return outcome
 
 
 def _run_logged(job: Job, target: Target) -> BackupOutcome:

@@ -46,8 +46,8 @@ class TestAccess:
         assert access.project_id == "p1"
 
     def test_configured_project_wins_over_context(self) -> None:
-        settings = Settings(region="cn-north-4", project_id="p-config")
-        assert resolve_access(LocalContext.seeded(project_id="p-ctx"), settings, {}).project_id == "p-config"
+        settings = Settings(region="cn-north-4", project_id="pconfig")
+        assert resolve_access(LocalContext.seeded(project_id="pctx"), settings, {}).project_id == "pconfig"
 
     def test_repr_hides_credentials(self) -> None:
         settings = Settings(region="cn-north-4", project_id="p")
