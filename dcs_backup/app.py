@@ -24,10 +24,11 @@ from dcs_backup.jobs.pipeline import BackupPipeline
 from dcs_backup.jobs.runner import run_jobs
 from dcs_backup.jobs.select import resolve_targets
 from dcs_backup.jobs.targets import Target
+from dcs_backup.jobs.wait import BackupWaiter, still_running
 from dcs_backup.logs import bind_invocation, configure_logging, redactor
-from dcs_backup.outcome import ResultDocument, failure_reason, summarize
+from dcs_backup.outcome import BackupOutcome, OutcomeStatus, ResultDocument, failure_reason, summarize
 from dcs_backup.request import BackupRequest, parse_backup_request
-from dcs_backup.retry import Clock, Deadline, RetryPolicy
+from dcs_backup.retry import Clock, Deadline, PollPolicy, RetryPolicy
 from dcs_backup.triggers import Trigger, detect_trigger, read_trigger_input
 
 log = structlog.get_logger("dcs_backup")
@@ -43,6 +44,7 @@ class Runtime:
     log_stream: TextIO | None = None
     dcs_timeouts: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
     instance_page_size: int = INSTANCE_PAGE_SIZE
+    poll_policy: PollPolicy = field(default_factory=PollPolicy)
     cold_start: bool = True
 
 
@@ -136,9 +138,33 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
     )
     pipeline = BackupPipeline(gateway, request, invocation.tag)
     outcomes = run_jobs(targets, pipeline, settings.max_concurrency, invocation.deadline)
+    if request.wait:
+        waiter = BackupWaiter(gateway, invocation.deadline, rt.poll_policy, rt.policy.min_attempt_s)
+        outcomes = _wait_for(targets, outcomes, waiter, settings.max_concurrency, invocation.deadline)
     document = summarize(outcomes, invocation.trigger.value, invocation.request_id, run_failure)
     log.info("backup finished", status=document.status.value, counts=document.counts, reason=document.reason)
     return document
+
+
+def _wait_for(
+    targets: list[Target],
+    outcomes: list[BackupOutcome],
+    waiter: BackupWaiter,
+    max_concurrency: int,
+    deadline: Deadline,
+) -> list[BackupOutcome]:
+    """Once every backup is started, wait for them in the same bounded pool; DCS runs them meanwhile."""
+    started = {o.instance_id: o for o in outcomes if o.status is OutcomeStatus.CREATED}
+    waiting = [t for t in targets if t.instance_id in started]
+    waited = run_jobs(
+        waiting,
+        lambda target: waiter.wait(started[target.instance_id]),
+        max_concurrency,
+        deadline,
+        late=lambda target, _: still_running(started[target.instance_id]),
+    )
+    by_id = {o.instance_id: o for o in waited}
+    return [by_id.get(o.instance_id, o) for o in outcomes]
 
 
 def _targets(request: BackupRequest, settings: Settings, gateway: DcsGateway) -> tuple[list[Target], str | None]:

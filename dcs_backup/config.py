@@ -32,6 +32,7 @@ class Settings:
     allowed_instance_ids: frozenset[str] | None = None
     http_timeout_ms: int = DEFAULT_HTTP_TIMEOUT_MS
     default_selection: Selection | None = None
+    default_wait: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -59,6 +60,7 @@ class Settings:
             http_timeout_ms=_whole_number(env, "DCS_HTTP_TIMEOUT_MS", HTTP_TIMEOUT_MS_RANGE, problems)
             or DEFAULT_HTTP_TIMEOUT_MS,
             default_selection=_selection(env, problems),
+            default_wait=_flag(env, "DCS_WAIT", problems),
         )
         _check_defaults_allowed(settings, problems)
         if problems:
@@ -90,6 +92,13 @@ def _endpoint(env: Mapping[str, str], problems: list[str]) -> str | None:
     if problem:
         problems.append(problem)
     return endpoint
+
+
+def _flag(env: Mapping[str, str], name: str, problems: list[str]) -> bool:
+    raw = (_get(env, name) or "false").lower()
+    if raw not in ("true", "false"):
+        problems.append(f"{name} must be true or false (got {show_value(raw)})")
+    return raw == "true"
 
 
 def _check_defaults_allowed(settings: Settings, problems: list[str]) -> None:

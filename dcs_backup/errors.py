@@ -57,5 +57,13 @@ class BackupFailedError(DcsBackupError):
     """At least one targeted instance was not backed up; the message carries the result."""
 
 
+class BackupPendingError(DcsBackupError):
+    """Nothing failed, but a backup waited for was still running when time ran out.
+
+    The message carries the result. Retrying the same delivery (same idempotency key) finds the
+    same backups and resumes waiting: a workflow retries on this error.
+    """
+
+
 class InternalError(DcsBackupError):
     """An unexpected fault inside the function; details are in the log under the request id."""

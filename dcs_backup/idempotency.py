@@ -7,6 +7,7 @@ in a backup's remark lets any later delivery find the backup an earlier one star
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 
 from dcs_backup.dcs.models import MAX_REMARK_LENGTH, BackupRecord
@@ -18,6 +19,7 @@ _TAG_HASH_LENGTH = 12
 TAG_LENGTH = len(TAG_PREFIX) + _TAG_HASH_LENGTH + 1
 LIVE_BACKUP_STATUSES = frozenset({"waiting", "backuping", "succeed"})
 MAX_KEY_LENGTH = 128
+_ANY_TAG_AT_END = re.compile(r"(?:^| )\[dcsb:[0-9a-f]{12}\]$")
 
 
 def key_problem(field: str, key: object) -> FieldProblem | None:
@@ -53,3 +55,8 @@ def find_tagged(records: Iterable[BackupRecord], tag: str) -> BackupRecord | Non
 
 def carries_tag(remark: str, tag: str) -> bool:
     return remark == tag or remark.endswith(" " + tag)
+
+
+def made_by_function(remark: str) -> bool:
+    """Whether a backup carries the function's marker where the function puts it (any request's tag)."""
+    return _ANY_TAG_AT_END.search(remark) is not None

@@ -12,18 +12,53 @@ from dcs_backup.calls import CallError, ErrorKind
 
 
 class OutcomeStatus(str, Enum):
-    CREATED = "created"
+    CREATED = "created"  # started (or found started), not waited for
+    COMPLETED = "completed"  # waited for, and DCS reports it succeeded
+    PENDING = "pending"  # waited for, and still running when time ran out
     SKIPPED = "skipped"
     FAILED = "failed"
 
 
 class RunStatus(str, Enum):
     SUCCEEDED = "succeeded"
+    PENDING = "pending"
     PARTIAL = "partial"
     FAILED = "failed"
 
 
-_OPTIONAL_FIELDS = ("instance_name", "backup_id", "reason", "error_code", "error_msg", "dcs_request_id")
+_OPTIONAL_FIELDS = (
+    "instance_name",
+    "backup_id",
+    "backup_status",
+    "size_bytes",
+    "finished_at",
+    "reason",
+    "error_code",
+    "error_msg",
+    "dcs_request_id",
+)
+
+
+@dataclass(frozen=True)
+class PreviousBackup:
+    """The newest earlier backup this function made on the instance, whoever asked for it."""
+
+    backup_id: str
+    status: str | None
+    error_code: str | None
+    finished_at: str | None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backup_id": self.backup_id,
+            "status": self.status,
+            "error_code": self.error_code,
+            "finished_at": self.finished_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -39,6 +74,10 @@ class BackupOutcome:
     dcs_request_id: str | None = None
     reused: bool = False
     instance_name: str | None = None
+    backup_status: str | None = None
+    size_bytes: int | None = None
+    finished_at: str | None = None
+    previous_backup: PreviousBackup | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: absent fields are left out, ``reused`` appears only when true."""
@@ -49,6 +88,8 @@ class BackupOutcome:
                 data[name] = value
         if self.reused:
             data["reused"] = True
+        if self.previous_backup is not None:
+            data["previous_backup"] = self.previous_backup.to_dict()
         return data
 
 
@@ -100,6 +141,15 @@ class ResultDocument:
     def failed(self) -> tuple[BackupOutcome, ...]:
         return tuple(o for o in self.results if o.status is OutcomeStatus.FAILED)
 
+    @property
+    def previous_failures(self) -> list[dict[str, Any]]:
+        """Instances whose previous backup by this function ended failed in DCS."""
+        return [
+            {"instance_id": o.instance_id, "backup_id": p.backup_id, "error_code": p.error_code}
+            for o in self.results
+            if (p := o.previous_backup) is not None and p.failed
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         document: dict[str, Any] = {
             "status": self.status.value,
@@ -110,13 +160,16 @@ class ResultDocument:
         }
         if self.reason is not None:
             document["reason"] = self.reason
+        if self.previous_failures:
+            document["previous_failures"] = self.previous_failures
         return document
 
 
 def summarize(
     outcomes: Sequence[BackupOutcome], trigger: str, request_id: str, run_failure: str | None = None
 ) -> ResultDocument:
-    """Succeeded when nothing failed (skipped is not a failure), failed when all failed, else partial.
+    """Failed when all failed, partial when some did, pending when nothing failed but something is
+    still running, else succeeded (skipped is not a failure).
 
     A run-level failure (``run_failure``) caps the status at partial, or failed when nothing succeeded.
     """
@@ -125,6 +178,8 @@ def summarize(
         status = RunStatus.FAILED
     elif failures or run_failure:
         status = RunStatus.PARTIAL
+    elif any(o.status is OutcomeStatus.PENDING for o in outcomes):
+        status = RunStatus.PENDING
     else:
         status = RunStatus.SUCCEEDED
     return ResultDocument(

@@ -21,7 +21,7 @@ from dcs_backup.text import is_utf8_text, show_list, show_name, show_value
 
 MAX_NAMED_UNKNOWN_FIELDS = 10
 DEFAULT_REMARK = "dcs-backup"
-REQUEST_FIELDS = ("instance_ids", "select", "backup_format", "remark", "raise_on_failure", "idempotency_key")
+REQUEST_FIELDS = ("instance_ids", "select", "backup_format", "remark", "wait", "raise_on_failure", "idempotency_key")
 _ALLOWED_FIELDS_TEXT = ", ".join(REQUEST_FIELDS)
 _NO_TARGETS = (
     "the request names no instances (instance_ids or select) and none of DCS_INSTANCE_IDS, "
@@ -39,6 +39,7 @@ class BackupRequest:
     raise_on_failure: bool = True
     idempotency_key: str | None = None
     selection: Selection | None = None
+    wait: bool = False
 
 
 def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
@@ -62,9 +63,8 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         )
     remark = payload.get("remark", DEFAULT_REMARK)
     _check_remark(remark, problems)
-    raise_on_failure = payload.get("raise_on_failure", True)
-    if not isinstance(raise_on_failure, bool):
-        problems.append(FieldProblem("raise_on_failure", f"must be true or false (got {show_value(raise_on_failure)})"))
+    raise_on_failure = _flag(payload, "raise_on_failure", True, problems)
+    wait = _flag(payload, "wait", settings.default_wait, problems)
     idempotency_key = payload.get("idempotency_key")
     if idempotency_key is not None:
         _check_idempotency_key("idempotency_key", idempotency_key, problems)
@@ -75,10 +75,19 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         instance_ids=instance_ids,
         backup_format=str(backup_format),
         remark=str(remark),
-        raise_on_failure=bool(raise_on_failure),
+        raise_on_failure=raise_on_failure,
         idempotency_key=idempotency_key,
         selection=selection,
+        wait=wait,
     )
+
+
+def _flag(payload: Mapping[str, Any], field: str, default: bool, problems: list[FieldProblem]) -> bool:
+    value = payload.get(field, default)
+    if isinstance(value, bool):
+        return value
+    problems.append(FieldProblem(field, f"must be true or false (got {show_value(value)})"))
+    return default
 
 
 def _check_idempotency_key(field: str, key: object, problems: list[FieldProblem]) -> None:

@@ -9,32 +9,48 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dcs_backup.errors import BackupFailedError, ConfigurationError, FieldProblem, InternalError, InvalidRequestError
+from dcs_backup.errors import (
+    BackupFailedError,
+    BackupPendingError,
+    ConfigurationError,
+    FieldProblem,
+    InternalError,
+    InvalidRequestError,
+)
 from dcs_backup.logs import redactor
-from dcs_backup.outcome import ResultDocument, RunStatus
+from dcs_backup.outcome import OutcomeStatus, ResultDocument, RunStatus
 from dcs_backup.triggers import Trigger, apigateway
 
-_HTTP_STATUS = {RunStatus.SUCCEEDED: 202, RunStatus.PARTIAL: 207, RunStatus.FAILED: 502}
+_HTTP_STATUS = {RunStatus.SUCCEEDED: 202, RunStatus.PENDING: 202, RunStatus.PARTIAL: 207, RunStatus.FAILED: 502}
+_FINISHED = frozenset({OutcomeStatus.COMPLETED, OutcomeStatus.SKIPPED})
 
 
 def respond(trigger: Trigger, document: ResultDocument, raise_on_failure: bool) -> dict[str, Any]:
-    """HTTP: 202/207/502 (404 when nothing matched) with the document. Others: the document, or an
-    error when the run did not succeed.
+    """HTTP: 200 when every target is completed or skipped, 202 while something runs, 207/502 on
+    failures, 404 when nothing matched. Others: the document, or an error when the run did not
+    succeed (BackupPendingError when nothing failed but something is still running).
 
     Raising is what makes async retries and workflow error branches see the failure.
     """
     public: dict[str, Any] = redactor.redact_public(document.to_dict())
     if trigger is Trigger.APIG:
         return apigateway.respond(_http_status(document), public)
-    if document.status is not RunStatus.SUCCEEDED and raise_on_failure:
-        summary = json.dumps(public, ensure_ascii=False)
-        raise BackupFailedError(redactor.redact_public(f"{_failure_summary(document)}: {summary}"))
-    return public
+    if document.status is RunStatus.SUCCEEDED or not raise_on_failure:
+        return public
+    summary = json.dumps(public, ensure_ascii=False)
+    if document.status is RunStatus.PENDING:
+        pending = sum(1 for o in document.results if o.status is OutcomeStatus.PENDING)
+        raise BackupPendingError(
+            redactor.redact_public(f"{pending} backup(s) still running; retry the same request to wait on: {summary}")
+        )
+    raise BackupFailedError(redactor.redact_public(f"{_failure_summary(document)}: {summary}"))
 
 
 def _http_status(document: ResultDocument) -> int:
     if document.no_targets and document.status is RunStatus.FAILED:
         return 404
+    if document.status is RunStatus.SUCCEEDED and all(o.status in _FINISHED for o in document.results):
+        return 200
     return _HTTP_STATUS[document.status]
 
 

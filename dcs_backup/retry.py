@@ -1,10 +1,10 @@
-"""The invocation's deadline and the one retry policy every DCS call goes through."""
+"""The invocation's deadline, the one retry policy every call goes through, and the pace of polling."""
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
@@ -58,3 +58,20 @@ class RetryPolicy:
         if retry_after_s is not None:
             delay = max(delay, min(retry_after_s, self.max_retry_after_s))
         return delay
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How often to ask whether a long task (a DCS backup) has finished: 2 s growing to 15 s, with jitter."""
+
+    first_delay_s: float = 2.0
+    max_delay_s: float = 15.0
+    factor: float = 1.5
+    sleep: Sleep = time.sleep
+    jitter: Callable[[], float] = field(default=random.random)
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first_delay_s
+        while True:
+            yield delay * (0.75 + self.jitter() / 2)
+            delay = min(self.max_delay_s, delay * self.factor)

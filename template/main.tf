@@ -13,6 +13,7 @@ locals {
     DCS_BACKUP_FORMAT        = var.backup_format
     DCS_MAX_CONCURRENCY      = tostring(var.max_concurrency)
     DCS_HTTP_TIMEOUT_MS      = tostring(var.http_backend_timeout_ms)
+    DCS_WAIT                 = tostring(var.wait_for_completion)
     LOG_LEVEL                = var.log_level
   }
 }

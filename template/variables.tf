@@ -216,3 +216,9 @@ variable "log_ttl_days" {
   type        = number
   default     = 30
 }
+
+variable "wait_for_completion" {
+  description = "Default of the request field \"wait\" (DCS_WAIT): wait until DCS reports each backup finished (completed, failed or, when time runs out, pending). Give the function a timeout long enough (backups take 5-30 minutes)."
+  type        = bool
+  default     = false
+}

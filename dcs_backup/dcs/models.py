@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 MAX_REMARK_LENGTH = 128
 MAX_INSTANCE_IDS = 100
@@ -27,6 +28,9 @@ class InstanceInfo:
     tags: dict[str, str] | None = field(default=None, compare=False)
 
 
+FINAL_BACKUP_STATUSES = frozenset({"succeed", "failed"})
+
+
 @dataclass(frozen=True)
 class BackupRecord:
     backup_id: str
@@ -37,6 +41,11 @@ class BackupRecord:
     updated_at: str | None = None
     size_bytes: int | None = None
     error_code: str | None = None
+
+    @property
+    def finished_at(self) -> str | None:
+        """When DCS finished it (its last update, once final), in ISO 8601 UTC."""
+        return iso_utc(self.updated_at) if self.status in FINAL_BACKUP_STATUSES else None
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,19 @@ def mode_from_spec_code(spec_code: str | None) -> str | None:
     if parts[0] == "dcs":
         return _LEGACY_SPEC_MODES.get(parts[1])
     return parts[1] if len(parts) > 2 and parts[1] in BACKUPABLE_MODES | {"single"} else None
+
+
+def iso_utc(text: str | None) -> str | None:
+    """A DCS time (``2019-05-10T08:31:16.166Z``, or with an offset) as ISO 8601 UTC; None when unreadable."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def dcs_text(value: object) -> str | None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import structlog
-
 from dcs_backup.calls import AMBIGUOUS_KINDS, CallError, ErrorKind
 from dcs_backup.dcs.gateway import DcsGateway
-from dcs_backup.dcs.models import CreatedBackup, InstanceInfo
+from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo
 from dcs_backup.idempotency import find_tagged, tagged_remark
+from dcs_backup.jobs.history import read_records
 from dcs_backup.outcome import failure_reason
 from dcs_backup.request import BackupRequest
-
-log = structlog.get_logger("dcs_backup.jobs")
 
 
 class BackupStarter:
@@ -22,11 +19,11 @@ class BackupStarter:
         self._request = request
         self._tag = tag
 
-    def start(self, instance: InstanceInfo) -> CreatedBackup:
-        """The request's live backup if one exists, else a new one; never two."""
-        existing = self._find_own(instance.instance_id)
+    def start(self, instance: InstanceInfo, records: list[BackupRecord] | None) -> CreatedBackup:
+        """The request's live backup if ``records`` hold one, else a new one; never two."""
+        existing = find_tagged(records or [], self._tag)
         if existing is not None:
-            return CreatedBackup(existing, reused=True)
+            return CreatedBackup(existing.backup_id, reused=True)
 
         def recover(error: CallError) -> CreatedBackup | None:
             # After DCS.4096 another delivery's backup may be running (DCS refused this POST, so
@@ -63,22 +60,6 @@ class BackupStarter:
         return record.backup_id if record else None
 
     def _find_own(self, instance_id: str) -> str | None:
-        """This request's live backup, if any.
-
-        When the records cannot be read (e.g. the role lacks the permission) the backup goes
-        ahead unchecked: DCS itself refuses a second backup while one runs (DCS.4096).
-        """
-        try:
-            records = self._gateway.list_backups(instance_id)
-        except CallError as error:
-            if error.kind is ErrorKind.DEADLINE:
-                raise
-            log.warning(
-                "could not list backups; continuing without the duplicate check",
-                error_kind=error.kind.value,
-                error_code=error.error_code,
-                dcs_request_id=error.request_id,
-            )
-            return None
-        record = find_tagged(records, self._tag)
+        """This request's live backup, if the records can be read and hold one."""
+        record = find_tagged(read_records(self._gateway, instance_id) or [], self._tag)
         return record.backup_id if record else None

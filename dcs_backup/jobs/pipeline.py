@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import structlog
+
 from dcs_backup.calls import CallError
 from dcs_backup.dcs.gateway import DcsGateway
+from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo
 from dcs_backup.jobs.create import BackupStarter
 from dcs_backup.jobs.eligibility import eligible_instance
+from dcs_backup.jobs.history import previous_backup, read_records
 from dcs_backup.jobs.targets import Target
-from dcs_backup.outcome import BackupOutcome, OutcomeStatus, failed_outcome
+from dcs_backup.outcome import BackupOutcome, OutcomeStatus, PreviousBackup, failed_outcome
 from dcs_backup.request import BackupRequest
+
+log = structlog.get_logger("dcs_backup.jobs")
 
 
 class BackupPipeline:
@@ -16,6 +22,7 @@ class BackupPipeline:
 
     def __init__(self, gateway: DcsGateway, request: BackupRequest, tag: str) -> None:
         self._gateway = gateway
+        self._tag = tag
         self._starter = BackupStarter(gateway, request, tag)
 
     def __call__(self, target: Target) -> BackupOutcome:
@@ -29,13 +36,46 @@ class BackupPipeline:
             if isinstance(instance, BackupOutcome):
                 return instance
             name = instance.name
-            backup = self._starter.start(instance)
+            records = read_records(self._gateway, instance.instance_id)
+            previous = self._previous(instance, records)
+            backup = self._starter.start(instance, records)
         except CallError as error:
             return failed_outcome(target.instance_id, error, name)
-        return BackupOutcome(
-            target.instance_id,
-            OutcomeStatus.CREATED,
-            backup_id=backup.backup_id,
-            reused=backup.reused,
-            instance_name=name,
-        )
+        return _started(instance, backup, records, previous)
+
+    def _previous(self, instance: InstanceInfo, records: list[BackupRecord] | None) -> PreviousBackup | None:
+        """The newest earlier backup of this function on the instance; a failed one is logged as an ERROR."""
+        record = previous_backup(records or [], self._tag)
+        if record is None:
+            return None
+        if record.status == "failed":
+            log.error(
+                "previous backup failed",
+                detail=f"the previous backup {record.backup_id} of instance {instance.name or instance.instance_id} "
+                f"failed in DCS ({record.error_code or 'no error code'}); this run starts a new one",
+                backup_id=record.backup_id,
+                error_code=record.error_code,
+                instance_name=instance.name,
+            )
+        return PreviousBackup(record.backup_id, record.status, record.error_code, record.finished_at)
+
+
+def _started(
+    instance: InstanceInfo,
+    backup: CreatedBackup,
+    records: list[BackupRecord] | None,
+    previous: PreviousBackup | None,
+) -> BackupOutcome:
+    """``created``, with what DCS already says of the backup when an earlier delivery started it."""
+    known = next((r for r in records or [] if r.backup_id == backup.backup_id), None)
+    return BackupOutcome(
+        instance.instance_id,
+        OutcomeStatus.CREATED,
+        backup_id=backup.backup_id,
+        reused=backup.reused,
+        instance_name=instance.name,
+        backup_status=known.status if known else None,
+        size_bytes=known.size_bytes if known and known.status == "succeed" else None,
+        finished_at=known.finished_at if known else None,
+        previous_backup=previous,
+    )

@@ -31,7 +31,7 @@ def test_demo_mode_backs_up_the_sample_timer_event() -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["status"] == "succeeded"
-    assert document["counts"] == {"created": 2, "skipped": 1, "failed": 0, "total": 3}
+    assert document["counts"] == {"created": 2, "completed": 0, "pending": 0, "skipped": 1, "failed": 0, "total": 3}
     log_lines = [json.loads(line) for line in result.stderr.splitlines()]
     assert any("demo mode" in line["message"] for line in log_lines)
 

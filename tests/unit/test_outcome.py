@@ -28,7 +28,7 @@ def test_run_status_follows_failures(outcomes: list[BackupOutcome], status: RunS
 
 def test_document_counts_every_outcome() -> None:
     document = summarize([CREATED, SKIPPED, FAILED], "apig", "req-1").to_dict()
-    assert document["counts"] == {"created": 1, "skipped": 1, "failed": 1, "total": 3}
+    assert document["counts"] == {"created": 1, "completed": 0, "pending": 0, "skipped": 1, "failed": 1, "total": 3}
     assert (document["trigger"], document["request_id"]) == ("apig", "req-1")
 
 
