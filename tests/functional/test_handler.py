@@ -44,7 +44,14 @@ class TestOutcomes:
     def test_mixed_results_make_a_partial_document(self, function: FunctionHarness) -> None:
         result = function.invoke(_direct(HA_ID, "no-such-instance", raise_on_failure=False))
         assert result.answer["status"] == "partial"
-        assert result.answer["counts"] == {"created": 1, "completed": 0, "pending": 0, "skipped": 0, "failed": 1, "total": 2}
+        assert result.answer["counts"] == {
+            "created": 1,
+            "completed": 0,
+            "pending": 0,
+            "skipped": 0,
+            "failed": 1,
+            "total": 2,
+        }
 
     def test_failure_raises_with_the_summary_by_default(self, function: FunctionHarness) -> None:
         result = function.invoke(_direct(HA_ID, "no-such-instance"))
