@@ -17,7 +17,7 @@ from dcs_backup.calls import CallError
 from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.context import Invocation, context_value, remaining_ms
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
-from dcs_backup.dcs.gateway import INSTANCE_PAGE_SIZE, DcsGateway
+from dcs_backup.dcs.gateway import BACKUP_PAGE_SIZE, INSTANCE_PAGE_SIZE, DcsGateway
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.idempotency import idempotency_tag
 from dcs_backup.jobs.pipeline import BackupPipeline
@@ -43,7 +43,7 @@ class Runtime:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     log_stream: TextIO | None = None
     dcs_timeouts: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-    instance_page_size: int = INSTANCE_PAGE_SIZE
+    page_sizes: tuple[int, int] = (INSTANCE_PAGE_SIZE, BACKUP_PAGE_SIZE)  # ListInstances, ListBackupRecords
     poll_policy: PollPolicy = field(default_factory=PollPolicy)
     cold_start: bool = True
 
@@ -126,7 +126,7 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
         invocation.deadline,
         rt.policy,
         rt.dcs_timeouts,
-        instance_page_size=rt.instance_page_size,
+        page_sizes=rt.page_sizes,
     )
     targets, run_failure = _targets(request, settings, gateway)
     log.info(

@@ -51,10 +51,10 @@ class DcsGateway:
         policy: RetryPolicy,
         timeouts: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
         client_factory: Callable[[DcsAccess], tuple[DcsClient, HttpConfig]] = build_dcs_client,
-        instance_page_size: int = INSTANCE_PAGE_SIZE,
+        page_sizes: tuple[int, int] = (INSTANCE_PAGE_SIZE, BACKUP_PAGE_SIZE),
     ) -> None:
         self._access = access
-        self._instance_page_size = instance_page_size
+        self._instance_page_size, self._backup_page_size = page_sizes
         self._loop = CallLoop(deadline, policy, classify)
         self._connect_timeout_s, self._read_timeout_s = timeouts
         self._client_factory = client_factory
@@ -95,7 +95,10 @@ class DcsGateway:
         """Every backup record of the instance, all pages, newest first as DCS lists them."""
         records: list[BackupRecord] = []
         while True:
-            response = self._call("ListBackupRecords", _list_backups_page(instance_id, offset=len(records)))
+            page_request = ListBackupRecordsRequest(
+                instance_id=instance_id, offset=len(records), limit=self._backup_page_size
+            )
+            response = self._call("ListBackupRecords", _list_backups_page(page_request))
             page = [_record(r) for r in response.backup_record_response or []]
             records.extend(page)
             if not page or len(records) >= int(response.total_num or 0):
@@ -136,8 +139,7 @@ class DcsGateway:
         return client
 
 
-def _list_backups_page(instance_id: str, offset: int) -> Callable[[DcsClient], Any]:
-    request = ListBackupRecordsRequest(instance_id=instance_id, offset=offset, limit=BACKUP_PAGE_SIZE)
+def _list_backups_page(request: ListBackupRecordsRequest) -> Callable[[DcsClient], Any]:
     return lambda client: _readable(client.list_backup_records(request), "total_num")
 
 

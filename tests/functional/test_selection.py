@@ -22,7 +22,7 @@ def fleet() -> Iterator[FunctionHarness]:
     """The seed's four instances plus 260 generated ones, listed 100 to a page."""
     with DcsEmulator(EmulatorState.fleet(260, seed=7, waiting_s=0, backuping_s=0)) as emulator:
         harness = FunctionHarness(emulator)
-        harness.runtime.instance_page_size = PAGE
+        harness.runtime.page_sizes = (PAGE, 100)
         yield harness
 
 
