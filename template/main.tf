@@ -43,9 +43,10 @@ resource "huaweicloud_identity_agency" "function" {
   description            = "Lets the dcs-backup function back up DCS instances."
   delegated_service_name = "op_svc_cff"
 
+  # DCS for the backups; SMN publishing for the asynchronous failure destination (alerts.tf).
   project_role {
     project = var.region
-    roles   = [huaweicloud_identity_role.dcs_backup.name]
+    roles   = [huaweicloud_identity_role.dcs_backup.name, huaweicloud_identity_role.smn_publish.name]
   }
 }
 
@@ -105,10 +106,43 @@ resource "huaweicloud_fgs_function_trigger" "schedule" {
   })
 }
 
+# Optional read-only audit: every target (chosen as for the backup schedule) must have a
+# successful backup of any origin younger than the RPO, else the function logs ERROR lines and
+# the LTS alarm (alerts.tf) tells a human.
+resource "huaweicloud_fgs_function_trigger" "audit" {
+  count = var.audit_schedule == "" ? 0 : 1
+
+  function_urn = huaweicloud_fgs_function.dcs_backup.urn
+  type         = "TIMER"
+  status       = "ACTIVE"
+  event_data = jsonencode({
+    name          = "${var.function_name}-audit"
+    schedule_type = "Cron"
+    schedule      = var.audit_schedule
+    user_event = jsonencode(merge(
+      { action = "audit" },
+      var.rpo_hours == null ? {} : { rpo_hours = var.rpo_hours },
+      var.timer_select == null ? {} : { select = var.timer_select },
+    ))
+  })
+}
+
+# Timer runs are asynchronous. When one still fails after the retries (the platform's own
+# errors: timeout, crash, out of memory, an event too old), FunctionGraph publishes it to the
+# alerts topic. The provider documents on_failure for "a system error or an internal error";
+# whether an unhandled exception from the handler counts is not confirmed, so the LTS alarm on
+# ERROR lines (alerts.tf) stays the main path.
 resource "huaweicloud_fgs_async_invoke_configuration" "dcs_backup" {
   function_urn                   = huaweicloud_fgs_function.dcs_backup.urn
   max_async_retry_attempts       = var.async_retry_attempts
   max_async_event_age_in_seconds = var.async_event_age_seconds
+
+  on_failure {
+    destination = "SMN"
+    param = jsonencode({
+      topic_urn = huaweicloud_smn_topic.alerts.topic_urn
+    })
+  }
 }
 
 resource "huaweicloud_apig_group" "http" {

@@ -17,3 +17,8 @@ output "log_group_id" {
   description = "LTS log group holding the function's JSON log lines."
   value       = huaweicloud_lts_group.function.id
 }
+
+output "alert_topic_urn" {
+  description = "URN of the SMN topic that receives the LTS error alarm and failed asynchronous runs; subscribe more endpoints to it."
+  value       = huaweicloud_smn_topic.alerts.topic_urn
+}

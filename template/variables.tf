@@ -222,3 +222,58 @@ variable "wait_for_completion" {
   type        = bool
   default     = false
 }
+
+variable "alert_email" {
+  description = "Email address subscribed to the alerts topic (SMN mails a confirmation link first); empty subscribes nobody."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alert_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alert_email))
+    error_message = "alert_email must be empty or one email address."
+  }
+}
+
+variable "alarm_user_name" {
+  description = "IAM user name the LTS alarm's notification rule is saved under (the LTS API requires one), e.g. the user that runs terraform."
+  type        = string
+
+  validation {
+    condition     = length(trimspace(var.alarm_user_name)) > 0 && length(var.alarm_user_name) <= 64
+    error_message = "alarm_user_name must be an IAM user name of 1 to 64 characters."
+  }
+}
+
+variable "alarm_language" {
+  description = "Language of the LTS alarm messages: en-us or zh-cn."
+  type        = string
+  default     = "en-us"
+
+  validation {
+    condition     = contains(["en-us", "zh-cn"], var.alarm_language)
+    error_message = "alarm_language must be en-us or zh-cn."
+  }
+}
+
+variable "audit_schedule" {
+  description = "FunctionGraph cron schedule of the read-only RPO audit (same form as schedule), e.g. hourly \"0 15 * * * ?\"; empty creates no audit timer."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.audit_schedule == "" || can(regex("^(CRON_TZ=[A-Za-z_]+/[A-Za-z_]+ )?([0-9*,/?-]+ ){5}[0-9A-Za-z*,/?-]+$", var.audit_schedule)) || can(regex("^@every ([0-9]+h)?([0-9]+m)?$", var.audit_schedule))
+    error_message = "audit_schedule must be empty, a six-field FunctionGraph cron expression or '@every <h>h<m>m'."
+  }
+}
+
+variable "rpo_hours" {
+  description = "Recovery point objective of the audit timer, in whole hours: an instance whose newest successful backup is older is stale; null leaves it to the function (DCS_RPO_HOURS, else 24)."
+  type        = number
+  default     = null
+
+  validation {
+    # try(): HCL's || evaluates both sides, and comparing null fails.
+    condition     = var.rpo_hours == null || try(var.rpo_hours >= 1 && var.rpo_hours <= 8760 && floor(var.rpo_hours) == var.rpo_hours, false)
+    error_message = "rpo_hours must be null or a whole number of hours from 1 to 8760."
+  }
+}

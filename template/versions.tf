@@ -3,8 +3,9 @@ terraform {
 
   required_providers {
     huaweicloud = {
-      source  = "huaweicloud/huaweicloud"
-      version = "~> 1.72"
+      source = "huaweicloud/huaweicloud"
+      # 1.74: huaweicloud_lts_keywords_alarm_rule's notification_save_rule block (alerts.tf).
+      version = "~> 1.74"
     }
   }
 }

@@ -110,7 +110,11 @@ class TestPermissions:
         assert "delegated_domain_name" not in agency
         role = _one(agency["project_role"])
         assert role["project"] == "${var.region}"
-        assert role["roles"] == ["${huaweicloud_identity_role.dcs_backup.name}"]
+        # The DCS role, and publishing to SMN for the asynchronous failure destination (alerts.tf).
+        assert role["roles"] == [
+            "${huaweicloud_identity_role.dcs_backup.name}",
+            "${huaweicloud_identity_role.smn_publish.name}",
+        ]
 
     def test_no_credentials_in_the_template(self) -> None:
         text = " ".join(p.read_text(encoding="utf-8") for p in TEMPLATE.glob("*.tf*"))
