@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -21,6 +21,7 @@ from dcs_backup.dcs.gateway import BACKUP_PAGE_SIZE, INSTANCE_PAGE_SIZE, DcsGate
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.idempotency import idempotency_tag
 from dcs_backup.jobs.pipeline import BackupPipeline
+from dcs_backup.jobs.retention import RetentionKeeper
 from dcs_backup.jobs.runner import run_jobs
 from dcs_backup.jobs.select import resolve_targets
 from dcs_backup.jobs.targets import Target
@@ -136,35 +137,50 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
         idempotency_tag=invocation.tag,
         remaining_ms=round(invocation.deadline.remaining() * 1000),
     )
-    pipeline = BackupPipeline(gateway, request, invocation.tag)
+    keeper = RetentionKeeper(gateway, request.retention)
+    pipeline = BackupPipeline(gateway, request, invocation.tag, keeper)
     outcomes = run_jobs(targets, pipeline, settings.max_concurrency, invocation.deadline)
+    follow_up = _FollowUp(targets, settings.max_concurrency, invocation.deadline)
     if request.wait:
         waiter = BackupWaiter(gateway, invocation.deadline, rt.poll_policy, rt.policy.min_attempt_s)
-        outcomes = _wait_for(targets, outcomes, waiter, settings.max_concurrency, invocation.deadline)
+        outcomes = follow_up.run(outcomes, {OutcomeStatus.CREATED}, waiter.wait, late=still_running)
+    if request.retention is not None:
+        outcomes = follow_up.run(outcomes, _HAS_BACKUP, keeper.prune, late=lambda started: started)
     document = summarize(outcomes, invocation.trigger.value, invocation.request_id, run_failure)
     log.info("backup finished", status=document.status.value, counts=document.counts, reason=document.reason)
     return document
 
 
-def _wait_for(
-    targets: list[Target],
-    outcomes: list[BackupOutcome],
-    waiter: BackupWaiter,
-    max_concurrency: int,
-    deadline: Deadline,
-) -> list[BackupOutcome]:
-    """Once every backup is started, wait for them in the same bounded pool; DCS runs them meanwhile."""
-    started = {o.instance_id: o for o in outcomes if o.status is OutcomeStatus.CREATED}
-    waiting = [t for t in targets if t.instance_id in started]
-    waited = run_jobs(
-        waiting,
-        lambda target: waiter.wait(started[target.instance_id]),
-        max_concurrency,
-        deadline,
-        late=lambda target, _: still_running(started[target.instance_id]),
-    )
-    by_id = {o.instance_id: o for o in waited}
-    return [by_id.get(o.instance_id, o) for o in outcomes]
+_HAS_BACKUP = frozenset({OutcomeStatus.CREATED, OutcomeStatus.COMPLETED, OutcomeStatus.PENDING, OutcomeStatus.FAILED})
+
+
+@dataclass(frozen=True)
+class _FollowUp:
+    """A later step for the targets whose outcome so far is in some statuses, in the same bounded pool."""
+
+    targets: list[Target]
+    max_concurrency: int
+    deadline: Deadline
+
+    def run(
+        self,
+        outcomes: list[BackupOutcome],
+        statuses: set[OutcomeStatus] | frozenset[OutcomeStatus],
+        step: Callable[[BackupOutcome], BackupOutcome],
+        late: Callable[[BackupOutcome], BackupOutcome],
+    ) -> list[BackupOutcome]:
+        """Outcomes in the same order, those in ``statuses`` replaced by what ``step`` made of them."""
+        current = {o.instance_id: o for o in outcomes if o.status in statuses}
+        chosen = [t for t in self.targets if t.instance_id in current]
+        done = run_jobs(
+            chosen,
+            lambda target: step(current[target.instance_id]),
+            self.max_concurrency,
+            self.deadline,
+            late=lambda target, _: late(current[target.instance_id]),
+        )
+        by_id = {o.instance_id: o for o in done}
+        return [by_id.get(o.instance_id, o) for o in outcomes]
 
 
 def _targets(request: BackupRequest, settings: Settings, gateway: DcsGateway) -> tuple[list[Target], str | None]:

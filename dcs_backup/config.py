@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
+from dcs_backup.retention import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, RetentionRule
 from dcs_backup.selection import Selection, name_problems, parse_tag_list, tag_problems
 from dcs_backup.text import show_list, show_value
 
@@ -33,6 +34,7 @@ class Settings:
     http_timeout_ms: int = DEFAULT_HTTP_TIMEOUT_MS
     default_selection: Selection | None = None
     default_wait: bool = False
+    default_retention: RetentionRule | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -61,6 +63,7 @@ class Settings:
             or DEFAULT_HTTP_TIMEOUT_MS,
             default_selection=_selection(env, problems),
             default_wait=_flag(env, "DCS_WAIT", problems),
+            default_retention=_retention(env, problems),
         )
         _check_defaults_allowed(settings, problems)
         if problems:
@@ -92,6 +95,15 @@ def _endpoint(env: Mapping[str, str], problems: list[str]) -> str | None:
     if problem:
         problems.append(problem)
     return endpoint
+
+
+def _retention(env: Mapping[str, str], problems: list[str]) -> RetentionRule | None:
+    """DCS_KEEP_LAST and DCS_MAX_AGE_DAYS, either or both; neither means no retention by default."""
+    keep_last = _whole_number(env, "DCS_KEEP_LAST", KEEP_LAST_RANGE, problems)
+    max_age_days = _whole_number(env, "DCS_MAX_AGE_DAYS", MAX_AGE_DAYS_RANGE, problems)
+    if keep_last is None and max_age_days is None:
+        return None
+    return RetentionRule(keep_last=keep_last, max_age_days=max_age_days)
 
 
 def _flag(env: Mapping[str, str], name: str, problems: list[str]) -> bool:

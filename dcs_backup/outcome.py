@@ -78,6 +78,10 @@ class BackupOutcome:
     size_bytes: int | None = None
     finished_at: str | None = None
     previous_backup: PreviousBackup | None = None
+    evicts_backup_id: str | None = None
+    deleted_backup_ids: tuple[str, ...] = ()
+    would_delete_backup_ids: tuple[str, ...] | None = None
+    retention_error: dict[str, str | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: absent fields are left out, ``reused`` appears only when true."""
@@ -90,6 +94,18 @@ class BackupOutcome:
             data["reused"] = True
         if self.previous_backup is not None:
             data["previous_backup"] = self.previous_backup.to_dict()
+        return data | self._retention_dict()
+
+    def _retention_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.evicts_backup_id is not None:
+            data["evicts_backup_id"] = self.evicts_backup_id
+        if self.deleted_backup_ids:
+            data["deleted_backup_ids"] = list(self.deleted_backup_ids)
+        if self.would_delete_backup_ids is not None:
+            data["would_delete_backup_ids"] = list(self.would_delete_backup_ids)
+        if self.retention_error is not None:
+            data["retention_error"] = self.retention_error
         return data
 
 

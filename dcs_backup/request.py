@@ -16,12 +16,22 @@ from dcs_backup.dcs.models import (
 )
 from dcs_backup.errors import FieldProblem, InvalidRequestError
 from dcs_backup.idempotency import TAG_PREFIX, key_problem
+from dcs_backup.retention import RetentionRule, retention_problems
 from dcs_backup.selection import Selection, selection_problems
 from dcs_backup.text import is_utf8_text, show_list, show_name, show_value
 
 MAX_NAMED_UNKNOWN_FIELDS = 10
 DEFAULT_REMARK = "dcs-backup"
-REQUEST_FIELDS = ("instance_ids", "select", "backup_format", "remark", "wait", "raise_on_failure", "idempotency_key")
+REQUEST_FIELDS = (
+    "instance_ids",
+    "select",
+    "backup_format",
+    "remark",
+    "wait",
+    "retention",
+    "raise_on_failure",
+    "idempotency_key",
+)
 _ALLOWED_FIELDS_TEXT = ", ".join(REQUEST_FIELDS)
 _NO_TARGETS = (
     "the request names no instances (instance_ids or select) and none of DCS_INSTANCE_IDS, "
@@ -40,6 +50,7 @@ class BackupRequest:
     idempotency_key: str | None = None
     selection: Selection | None = None
     wait: bool = False
+    retention: RetentionRule | None = None
 
 
 def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
@@ -65,6 +76,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
     _check_remark(remark, problems)
     raise_on_failure = _flag(payload, "raise_on_failure", True, problems)
     wait = _flag(payload, "wait", settings.default_wait, problems)
+    retention = _retention(payload, settings, problems)
     idempotency_key = payload.get("idempotency_key")
     if idempotency_key is not None:
         _check_idempotency_key("idempotency_key", idempotency_key, problems)
@@ -79,7 +91,16 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         idempotency_key=idempotency_key,
         selection=selection,
         wait=wait,
+        retention=retention,
     )
+
+
+def _retention(payload: Mapping[str, Any], settings: Settings, problems: list[FieldProblem]) -> RetentionRule | None:
+    if "retention" not in payload:
+        return settings.default_retention
+    rule, rule_problems = retention_problems(payload["retention"])
+    problems.extend(FieldProblem(field, problem) for field, problem in rule_problems)
+    return rule
 
 
 def _flag(payload: Mapping[str, Any], field: str, default: bool, problems: list[FieldProblem]) -> bool:

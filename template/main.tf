@@ -1,4 +1,17 @@
 locals {
+  # Deleting backups is granted only when retention can run (defaults set, or allowed for requests).
+  retention_enabled = var.allow_retention || var.keep_last != null || var.max_age_days != null
+  dcs_actions = concat(
+    [
+      "dcs:instance:list",
+      "dcs:instance:get",
+      "dcs:tag:get",
+      "dcs:instance:backupData",
+      "dcs:instance:getDataBackupLog",
+    ],
+    local.retention_enabled ? ["dcs:instance:deleteDataBackupFile"] : [],
+  )
+
   http_path = "/dcs-backup/backups"
 
   # Every variable the function reads (see README "Configuration").
@@ -14,6 +27,8 @@ locals {
     DCS_MAX_CONCURRENCY      = tostring(var.max_concurrency)
     DCS_HTTP_TIMEOUT_MS      = tostring(var.http_backend_timeout_ms)
     DCS_WAIT                 = tostring(var.wait_for_completion)
+    DCS_KEEP_LAST            = var.keep_last == null ? "" : tostring(var.keep_last)
+    DCS_MAX_AGE_DAYS         = var.max_age_days == null ? "" : tostring(var.max_age_days)
     LOG_LEVEL                = var.log_level
   }
 }
@@ -27,13 +42,7 @@ resource "huaweicloud_identity_role" "dcs_backup" {
     Version = "1.1"
     Statement = [{
       Effect = "Allow"
-      Action = [
-        "dcs:instance:list",
-        "dcs:instance:get",
-        "dcs:tag:get",
-        "dcs:instance:backupData",
-        "dcs:instance:getDataBackupLog",
-      ]
+      Action = local.dcs_actions
     }]
   })
 }

@@ -277,3 +277,31 @@ variable "rpo_hours" {
     error_message = "rpo_hours must be null or a whole number of hours from 1 to 8760."
   }
 }
+
+variable "keep_last" {
+  description = "Retention default (DCS_KEEP_LAST): keep the newest N of the function's own succeeded backups per instance, 1-24; null = no count limit. Only the function's own backups are ever deleted."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.keep_last == null || try(var.keep_last >= 1 && var.keep_last <= 24 && floor(var.keep_last) == var.keep_last, false)
+    error_message = "keep_last must be null or a whole number from 1 to 24."
+  }
+}
+
+variable "max_age_days" {
+  description = "Retention default (DCS_MAX_AGE_DAYS): delete the function's own backups older than this many days, 1-3650 (the newest succeeded one is always kept); null = no age limit."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_age_days == null || try(var.max_age_days >= 1 && var.max_age_days <= 3650 && floor(var.max_age_days) == var.max_age_days, false)
+    error_message = "max_age_days must be null or a whole number from 1 to 3650."
+  }
+}
+
+variable "allow_retention" {
+  description = "Grant the function dcs:instance:deleteDataBackupFile even without keep_last/max_age_days, so requests may ask for retention."
+  type        = bool
+  default     = false
+}

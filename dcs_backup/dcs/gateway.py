@@ -11,6 +11,7 @@ from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdcs.v2 import (
     BackupInstanceBody,
     CopyInstanceRequest,
+    DeleteBackupFileRequest,
     ListBackupRecordsRequest,
     ListInstancesRequest,
     ShowInstanceRequest,
@@ -103,6 +104,11 @@ class DcsGateway:
             records.extend(page)
             if not page or len(records) >= int(response.total_num or 0):
                 return records
+
+    def delete_backup(self, instance_id: str, backup_id: str) -> None:
+        """DeleteBackupFile: 204 and no body."""
+        request = DeleteBackupFileRequest(instance_id=instance_id, backup_id=backup_id)
+        self._call("DeleteBackup", lambda c: c.delete_backup_file(request))
 
     def create_backup(
         self,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import structlog
 
 from dcs_backup.calls import CallError
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo
+from dcs_backup.idempotency import find_tagged
 from dcs_backup.jobs.create import BackupStarter
 from dcs_backup.jobs.eligibility import eligible_instance
 from dcs_backup.jobs.history import previous_backup, read_records
+from dcs_backup.jobs.retention import RetentionKeeper, RingGuard
 from dcs_backup.jobs.targets import Target
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, PreviousBackup, failed_outcome
 from dcs_backup.request import BackupRequest
@@ -20,10 +24,11 @@ log = structlog.get_logger("dcs_backup.jobs")
 class BackupPipeline:
     """Turns a target into its outcome; a failed DCS call ends that target, never the others."""
 
-    def __init__(self, gateway: DcsGateway, request: BackupRequest, tag: str) -> None:
+    def __init__(self, gateway: DcsGateway, request: BackupRequest, tag: str, keeper: RetentionKeeper) -> None:
         self._gateway = gateway
         self._tag = tag
         self._starter = BackupStarter(gateway, request, tag)
+        self._keeper = keeper
 
     def __call__(self, target: Target) -> BackupOutcome:
         if target.refusal is not None:
@@ -38,10 +43,22 @@ class BackupPipeline:
             name = instance.name
             records = read_records(self._gateway, instance.instance_id)
             previous = self._previous(instance, records)
+            ring = self._guard_ring(instance, records)
             backup = self._starter.start(instance, records)
         except CallError as error:
             return failed_outcome(target.instance_id, error, name)
-        return _started(instance, backup, records, previous)
+        started = _started(instance, backup, records, previous)
+        return replace(
+            started,
+            evicts_backup_id=ring.evicts_backup_id,
+            deleted_backup_ids=(ring.deleted_backup_id,) if ring.deleted_backup_id else (),
+        )
+
+    def _guard_ring(self, instance: InstanceInfo, records: list[BackupRecord] | None) -> RingGuard:
+        """Only a new backup can make DCS evict one: a backup of this request found again cannot."""
+        if find_tagged(records or [], self._tag) is not None:
+            return RingGuard()
+        return self._keeper.guard_ring(instance, records)
 
     def _previous(self, instance: InstanceInfo, records: list[BackupRecord] | None) -> PreviousBackup | None:
         """The newest earlier backup of this function on the instance; a failed one is logged as an ERROR."""

@@ -19,6 +19,7 @@ ACTION_FOR_OPERATION = {
     "ShowTags": "dcs:tag:get",
     "ListBackupRecords": "dcs:instance:getDataBackupLog",
     "CreateBackup": "dcs:instance:backupData",
+    "DeleteBackup": "dcs:instance:deleteDataBackupFile",
 }
 
 
@@ -100,9 +101,18 @@ class TestPermissions:
         gateway = (REPO / "dcs_backup" / "dcs" / "gateway.py").read_text(encoding="utf-8")
         operations = set(re.findall(r'(?:self\._call|self\._loop\.run)\(\s*"(\w+)"', gateway))
         needed = {ACTION_FOR_OPERATION[op] for op in operations}
-        policy = RESOURCES["huaweicloud_identity_role.dcs_backup"]["policy"]
-        assert set(re.findall(r'"(dcs:[A-Za-z:]+)"', policy)) == needed
+        actions = _load("main.tf")["locals"][0]["dcs_actions"]
+        assert set(re.findall(r'"(dcs:[A-Za-z:]+)"', actions)) == needed
+        assert "local.dcs_actions" in RESOURCES["huaweicloud_identity_role.dcs_backup"]["policy"]
         assert RESOURCES["huaweicloud_identity_role.dcs_backup"]["type"] == "XA"
+
+    def test_deleting_backups_is_granted_only_when_retention_can_run(self) -> None:
+        locals_ = _load("main.tf")["locals"][0]
+        assert re.search(
+            r'local\.retention_enabled \? \["dcs:instance:deleteDataBackupFile"\] : \[\]', locals_["dcs_actions"]
+        )
+        assert "var.keep_last != null" in locals_["retention_enabled"]
+        assert "var.max_age_days != null" in locals_["retention_enabled"]
 
     def test_agency_is_delegated_to_functiongraph_on_the_region(self) -> None:
         agency = RESOURCES["huaweicloud_identity_agency.function"]

@@ -1,0 +1,185 @@
+"""Retention of the function's own backups, and the guard against DCS's 24-backup ring."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dcs_backup.errors import ConfigurationError, InvalidRequestError
+from dcs_backup.retry import PollPolicy
+from dcs_emulator import EmulatorState, Fault, FaultKind
+from dcs_emulator.model import Backup
+from devkit.seed import HA_ID
+from tests.conftest import FunctionHarness
+
+DAY = 24.0
+
+
+def _own(state: EmulatorState, age_days: float, status: str = "succeed", n: int = 0) -> Backup:
+    """A backup an earlier run of the function made (its marker at the end of the remark)."""
+    tag = f"[dcsb:{int(age_days * 1000) + n:012x}]"
+    return state.add_backup(HA_ID, remark=f"nightly {tag}", age_hours=age_days * DAY, status=status)
+
+
+def _run(function: FunctionHarness, retention: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    request: dict[str, Any] = {"instance_ids": [HA_ID], "raise_on_failure": False, **fields}
+    if retention is not None:
+        request["retention"] = retention
+    answer: dict[str, Any] = function.invoke(request).answer["results"][0]
+    return answer
+
+
+class TestRules:
+    def test_keep_last_deletes_the_older_succeeded_backups(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        backups = [_own(state, days) for days in (1, 2, 3, 4, 5)]
+        outcome = _run(function, {"keep_last": 3})
+        # THEN this run's backup (still running) does not count: the newest three are kept
+        assert outcome["deleted_backup_ids"] == [backups[4].backup_id, backups[3].backup_id]
+        assert state.deleted(HA_ID) == outcome["deleted_backup_ids"]
+
+    def test_max_age_deletes_older_backups(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        _own(state, 1), _own(state, 5)
+        old = _own(state, 10)
+        assert _run(function, {"max_age_days": 7})["deleted_backup_ids"] == [old.backup_id]
+
+    def test_keep_last_and_max_age_together(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        _own(state, 1), _own(state, 2)
+        third, old = _own(state, 3), _own(state, 8)
+        outcome = _run(function, {"keep_last": 2, "max_age_days": 7})
+        assert outcome["deleted_backup_ids"] == [old.backup_id, third.backup_id]
+
+    def test_the_newest_succeeded_backup_is_kept_however_old(self, function: FunctionHarness) -> None:
+        _own(function.emulator.state, 30)
+        outcome = _run(function, {"max_age_days": 7})
+        assert "deleted_backup_ids" not in outcome and function.emulator.state.deleted(HA_ID) == []
+
+    def test_automatic_and_foreign_backups_are_never_touched(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        state.add_backup(HA_ID, backup_type="auto", age_hours=40 * DAY)
+        state.add_backup(HA_ID, remark="before the migration", age_hours=50 * DAY)
+        state.add_backup(HA_ID, remark="[dcsb:0123456789ab] copied by hand", age_hours=60 * DAY)
+        _own(state, 1)
+        assert "deleted_backup_ids" not in _run(function, {"keep_last": 1, "max_age_days": 1})
+        assert state.deleted(HA_ID) == []
+
+    def test_running_backups_are_never_touched(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        _own(state, 20, status="backuping")
+        _own(state, 1)
+        assert "deleted_backup_ids" not in _run(function, {"max_age_days": 7})
+
+    def test_a_failed_backup_goes_once_a_newer_one_succeeded(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        superseded = _own(state, 3, status="failed")
+        _own(state, 2)
+        _own(state, 1, status="failed", n=1)
+        assert _run(function, {"keep_last": 5})["deleted_backup_ids"] == [superseded.backup_id]
+
+    def test_dry_run_deletes_nothing_and_says_what_it_would(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        _own(state, 1)
+        old = _own(state, 9)
+        outcome = _run(function, {"max_age_days": 7, "dry_run": True})
+        assert outcome["would_delete_backup_ids"] == [old.backup_id]
+        assert "deleted_backup_ids" not in outcome and state.deleted(HA_ID) == []
+
+    def test_with_wait_this_runs_backup_counts_once_it_succeeded(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        yesterday = _own(state, 1)
+        function.runtime.poll_policy = PollPolicy(first_delay_s=0.05, max_delay_s=0.2)
+        outcome = _run(function, {"keep_last": 1}, wait=True)
+        assert outcome["status"] == "completed"
+        assert outcome["deleted_backup_ids"] == [yesterday.backup_id]
+
+    def test_a_failed_deletion_is_reported_without_changing_the_outcome(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        _own(state, 1)
+        _own(state, 9)
+        function.emulator.faults.script("DeleteBackup", Fault(FaultKind.FORBIDDEN))
+        result = function.invoke({"instance_ids": [HA_ID], "retention": {"max_age_days": 7}})
+        (outcome,) = result.answer["results"]
+        assert outcome["status"] == "created"
+        assert outcome["retention_error"]["error_code"] == "DCS.2003"
+        (line,) = [line for line in result.logs if line["message"] == "retention failed"]
+        assert line["level"] == "error" and "deleting backup" in line["detail"]
+
+
+class TestRingGuard:
+    @staticmethod
+    def _fill(state: EmulatorState, own_days: tuple[float, ...]) -> Backup:
+        """24 backups: the oldest an automatic one, then the function's own, the rest by hand."""
+        oldest = state.add_backup(HA_ID, backup_type="auto", age_hours=100 * DAY)
+        for n, days in enumerate(own_days):
+            _own(state, days, n=n)
+        for hours in range(24 - 1 - len(own_days)):
+            state.add_backup(HA_ID, remark="by hand", age_hours=hours + 1)
+        return oldest
+
+    def test_with_retention_our_expendable_backup_makes_room(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        automatic = self._fill(state, own_days=(2, 30, 40))
+        outcome = _run(function, {"keep_last": 1})
+        # THEN DCS evicted nothing: the automatic backup survives, and only our own went
+        assert state.evicted(HA_ID) == []
+        assert automatic.backup_id in {b.backup_id for b in state.backups(HA_ID)}
+        assert len(outcome["deleted_backup_ids"]) == 2
+        assert "evicts_backup_id" not in outcome
+
+    def test_without_retention_the_evicted_backup_is_named(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        automatic = self._fill(state, own_days=(2,))
+        result = function.invoke({"instance_ids": [HA_ID]})
+        (outcome,) = result.answer["results"]
+        assert outcome["evicts_backup_id"] == automatic.backup_id
+        assert state.evicted(HA_ID) == [automatic.backup_id]
+        (line,) = [line for line in result.logs if line["message"] == "backup will be evicted"]
+        assert line["level"] == "warning" and line["owner"] == "an automatic"
+
+    def test_with_nothing_of_ours_expendable_the_evicted_backup_is_named(self, function: FunctionHarness) -> None:
+        state = function.emulator.state
+        automatic = self._fill(state, own_days=(1,))
+        outcome = _run(function, {"keep_last": 3})
+        assert outcome["evicts_backup_id"] == automatic.backup_id
+
+    def test_below_24_nothing_is_said(self, function: FunctionHarness) -> None:
+        for hours in range(23):
+            function.emulator.state.add_backup(HA_ID, remark="by hand", age_hours=hours + 1)
+        assert "evicts_backup_id" not in _run(function)
+
+
+class TestValidation:
+    @pytest.mark.parametrize(
+        ("retention", "field"),
+        [
+            ({}, "retention"),
+            ({"dry_run": True}, "retention"),
+            ({"keep_last": 0}, "retention.keep_last"),
+            ({"keep_last": 25}, "retention.keep_last"),
+            ({"keep_last": True}, "retention.keep_last"),
+            ({"keep_last": 1.5}, "retention.keep_last"),
+            ({"max_age_days": 0}, "retention.max_age_days"),
+            ({"max_age_days": 3651}, "retention.max_age_days"),
+            ({"keep_last": 3, "dry_run": "yes"}, "retention.dry_run"),
+            ({"keep_last": 3, "keep": 1}, "retention.keep"),
+            ("keep 14", "retention"),
+        ],
+    )
+    def test_each_rule_names_its_field(self, function: FunctionHarness, retention: Any, field: str) -> None:
+        result = function.invoke({"instance_ids": [HA_ID], "retention": retention})
+        assert isinstance(result.error, InvalidRequestError)
+        assert field in {p.field for p in result.error.problems}
+
+    def test_configured_defaults_apply(self, function: FunctionHarness) -> None:
+        _own(function.emulator.state, 1)
+        old = _own(function.emulator.state, 3)
+        outcome = function.invoke({"instance_ids": [HA_ID]}, DCS_KEEP_LAST="1").answer["results"][0]
+        assert outcome["deleted_backup_ids"] == [old.backup_id]
+
+    @pytest.mark.parametrize(("name", "value"), [("DCS_KEEP_LAST", "25"), ("DCS_MAX_AGE_DAYS", "two weeks")])
+    def test_bad_defaults_are_configuration_errors(self, function: FunctionHarness, name: str, value: str) -> None:
+        result = function.invoke({"instance_ids": [HA_ID]}, **{name: value})
+        assert isinstance(result.error, ConfigurationError) and name in str(result.error)
