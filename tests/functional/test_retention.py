@@ -66,15 +66,6 @@ class TestRules:
         assert "deleted_backup_ids" not in _run(function, {"keep_last": 1, "max_age_days": 1})
         assert state.deleted(HA_ID) == []
 
-    def test_running_backups_are_never_touched(self, function: FunctionHarness) -> None:
-        state = function.emulator.state
-        _own(state, 20, status="backuping")
-        _own(state, 1)
-        outcome = _run(function, {"max_age_days": 7})
-        # THEN no deletion was even tried (DCS would refuse it; the function does not ask)
-        assert "deleted_backup_ids" not in outcome and "retention_error" not in outcome
-        assert function.emulator.requests_for("DeleteBackup") == []
-
     def test_a_failed_backup_goes_once_a_newer_one_succeeded(self, function: FunctionHarness) -> None:
         state = function.emulator.state
         superseded = _own(state, 3, status="failed")
