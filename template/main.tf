@@ -32,6 +32,7 @@ resource "huaweicloud_identity_role" "dcs_backup" {
         "dcs:tag:get",
         "dcs:instance:backupData",
         "dcs:instance:getDataBackupLog",
+        "dcs:instance:downloadBackupData",
       ]
     }]
   })

@@ -19,6 +19,7 @@ ACTION_FOR_OPERATION = {
     "ShowTags": "dcs:tag:get",
     "ListBackupRecords": "dcs:instance:getDataBackupLog",
     "CreateBackup": "dcs:instance:backupData",
+    "ListBackupFileLinks": "dcs:instance:downloadBackupData",
 }
 
 
