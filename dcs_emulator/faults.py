@@ -22,6 +22,10 @@ class FaultKind(str, Enum):
     # 403 DCS.2003 whose error_msg and X-Echo header quote the request's access key and X-Security-Token,
     # for tests that no credential reaches logs, results or errors
     ECHO_CREDENTIALS = "echo_credentials"
+    # Object storage only: a part's body altered in transit (its Content-MD5 no longer matches), and a
+    # download whose body stops after cut_after_bytes although the answer announced all of it
+    CORRUPT_BODY = "corrupt_body"
+    CUT_BODY = "cut_body"
 
 
 TRANSIENT_FAULTS = (
@@ -39,6 +43,7 @@ class Fault:
     kind: FaultKind
     retry_after_s: float | None = None
     delay_s: float = 0.0
+    cut_after_bytes: int = 0
 
 
 class FaultInjector:

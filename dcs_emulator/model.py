@@ -75,6 +75,7 @@ class Backup:
     error_code: str | None = None  # the code it ends "failed" with; None ends "succeed"
     failed: bool = False  # failed right now, whatever the clock says
     pinned_status: str | None = None  # a status that never changes (seeded records, deleted ones kept listed)
+    size_bytes: int | None = None  # its size once succeeded (else one derived from the id)
 
     @property
     def started_at(self) -> float:

@@ -11,14 +11,17 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from dcs_emulator import signature
 from dcs_emulator.faults import Fault, FaultInjector, FaultKind
+from dcs_emulator.links import backup_links
 from dcs_emulator.listing import list_item_json, matching_instances
+from dcs_emulator.loopback import LoopbackServer
 from dcs_emulator.model import DcsApiError, malformed_request
+from dcs_emulator.obs_server import ObsEmulator
 from dcs_emulator.state import EmulatorState, tags_json
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
@@ -39,6 +42,11 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups/(?P<backup>[^/]+)$"),
         "DeleteBackup",
     ),
+    (
+        "POST",
+        re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups/(?P<backup>[^/]+)/links$"),
+        "ListBackupFileLinks",
+    ),
 )
 
 
@@ -58,45 +66,20 @@ class RecordedRequest:
         return json.loads(self.body) if self.body else None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class DcsEmulator(LoopbackServer):
+    """Loopback DCS API server; use as a context manager or start()/stop().
 
-    def __init__(self, emulator: DcsEmulator, port: int) -> None:
-        self.emulator = emulator
-        super().__init__(("127.0.0.1", port), _Handler)
+    ``object_storage`` is where ListBackupFileLinks publishes a backup's files and points its links;
+    without one, that call answers DCS.5000.
+    """
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Injected resets make the socket layer complain; that is the point, so stay quiet."""
-
-
-class DcsEmulator:
-    """Loopback DCS API server; use as a context manager or start()/stop()."""
-
-    def __init__(self, state: EmulatorState, port: int = 0) -> None:
+    def __init__(self, state: EmulatorState, port: int = 0, object_storage: ObsEmulator | None = None) -> None:
         self.state = state
+        self.object_storage = object_storage
         self.faults = FaultInjector()
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
-        self._server = _Server(self, port)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dcs-emulator", daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> DcsEmulator:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> DcsEmulator:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+        super().__init__(port, _Handler, "dcs-emulator")
 
     def record(self, request: RecordedRequest) -> None:
         with self._requests_lock:
@@ -108,7 +91,7 @@ class DcsEmulator:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: Any  # loopback._Server, whose ``emulator`` is the DcsEmulator
     protocol_version = "HTTP/1.0"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -146,7 +129,10 @@ class _Handler(BaseHTTPRequestHandler):
             fault = emulator.faults.next_fault(route)
             if fault is not None and self._inject(fault, headers):
                 return
-            status, payload = _dispatch(emulator.state, route, params, query, body)
+            if route == "ListBackupFileLinks":
+                status, payload = 200, backup_links(emulator.state, emulator.object_storage, params, _json_object(body))
+            else:
+                status, payload = _dispatch(emulator.state, route, params, query, body)
             if self._answered_by_fault_after_handling(fault):
                 return
             self._answer(status, payload)

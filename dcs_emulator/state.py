@@ -148,6 +148,7 @@ class EmulatorState:
         status: str = "succeed",
         error_code: str | None = None,
         backup_format: str = "rdb",
+        size_bytes: int | None = None,
     ) -> Backup:
         """Pre-seed a record DCS already holds (automatic, someone else's, old, failed); its status never changes."""
         if status not in BACKUP_STATUSES or backup_type not in ("manual", "auto"):
@@ -166,6 +167,7 @@ class EmulatorState:
                 backuping_s=SEEDED_BACKUP_DURATION_S,
                 error_code=error_code,
                 pinned_status=status,
+                size_bytes=size_bytes,
             )
             self._backups[instance_id].append(backup)
             return backup
@@ -297,5 +299,7 @@ def _first_set(override: float | None, default: float) -> float:
 
 
 def _backup_size(backup: Backup) -> int:
-    """A plausible, stable, nonzero size in bytes (1 MiB to 65 MiB), derived from the id."""
+    """The size a test chose, else a plausible, stable, nonzero one (1 MiB to 65 MiB) derived from the id."""
+    if backup.size_bytes is not None:
+        return backup.size_bytes
     return (1 << 20) + zlib.crc32(backup.backup_id.encode("utf-8")) % (64 << 20)

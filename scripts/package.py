@@ -23,6 +23,10 @@ FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 DROPPED_METADATA = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "WHEEL", "entry_points.txt"}
 DROPPED_DIRS = {"__pycache__", "bin", "tests", "test"}
 FUNCTION_SOURCES = ("handler.py", "dcs_backup")
+# Published as source only, and pure Python once crcmod's optional C extension (a CRC64 the export does
+# not ask for) is dropped: built here, never with this machine's compiled code.
+SOURCE_ONLY = ("esdk-obs-python", "crcmod")
+DROPPED_FILES = ("crcmod/_crcfunext*",)
 
 
 def main() -> int:
@@ -55,16 +59,19 @@ def _version() -> str:
 
 
 def _install_dependencies(root: Path) -> None:
-    """Wheels for the target runtime, never whatever this machine would build."""
+    """Wheels for the target runtime, never whatever this machine would build; then the pure sources."""
+    lines = (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    pins = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    sources = [pin for pin in pins if pin.split("==")[0] in SOURCE_ONLY]
+    wheels = root.parent / "wheels.txt"
+    wheels.write_text("\n".join(pin for pin in pins if pin not in sources) + "\n", encoding="utf-8")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
+    subprocess.run(
+        [*pip, "--no-deps", "--target", str(root), "--no-binary", ",".join(SOURCE_ONLY), *sources], check=True
+    )
     subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-compile",
+            *pip,
             "--target",
             str(root),
             "--platform",
@@ -75,7 +82,7 @@ def _install_dependencies(root: Path) -> None:
             "3.12",
             "--only-binary=:all:",
             "-r",
-            str(REPO / "requirements.txt"),
+            str(wheels),
         ],
         check=True,
     )
@@ -91,6 +98,9 @@ def _copy_function(root: Path) -> None:
 
 
 def _prune(root: Path) -> None:
+    for pattern in DROPPED_FILES:
+        for path in root.glob(pattern):
+            path.unlink()
     for path in sorted(root.rglob("*"), reverse=True):
         if path.is_dir() and path.name in DROPPED_DIRS and not path.parent.name.endswith(".dist-info"):
             shutil.rmtree(path)

@@ -1,6 +1,8 @@
 locals {
   # Deleting backups is granted only when retention can run (defaults set, or allowed for requests).
   retention_enabled = var.allow_retention || var.keep_last != null || var.max_age_days != null
+  # Download links are granted only when exports can run (a default bucket, or allowed for requests).
+  export_enabled = var.export_bucket != ""
   dcs_actions = concat(
     [
       "dcs:instance:list",
@@ -10,6 +12,7 @@ locals {
       "dcs:instance:getDataBackupLog",
     ],
     local.retention_enabled ? ["dcs:instance:deleteDataBackupFile"] : [],
+    local.export_enabled ? ["dcs:instance:downloadBackupData"] : [],
   )
 
   http_path = "/dcs-backup/backups"

@@ -305,3 +305,9 @@ variable "allow_retention" {
   type        = bool
   default     = false
 }
+
+variable "export_bucket" {
+  description = "Default OBS bucket for exporting finished backups off the instance (DCS_EXPORT_BUCKET); empty exports nothing by default and grants no download or OBS permission."
+  type        = string
+  default     = ""
+}

@@ -12,6 +12,8 @@ from huaweicloudsdkdcs.v2 import (
     BackupInstanceBody,
     CopyInstanceRequest,
     DeleteBackupFileRequest,
+    DownloadBackupFilesReq,
+    ListBackupFileLinksRequest,
     ListBackupRecordsRequest,
     ListInstancesRequest,
     ShowInstanceRequest,
@@ -23,7 +25,7 @@ from dcs_backup.access import DcsAccess
 from dcs_backup.calls import CallError, CallLoop
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, build_dcs_client
 from dcs_backup.dcs.errors import UnreadableAnswerError, classify
-from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo, dcs_text, mode_from_spec_code
+from dcs_backup.dcs.models import BackupFile, BackupRecord, CreatedBackup, InstanceInfo, dcs_text, mode_from_spec_code
 from dcs_backup.retry import Deadline, RetryPolicy
 
 T = TypeVar("T")
@@ -143,6 +145,14 @@ class DcsGateway:
         self._local.config.timeout = (min(self._connect_timeout_s, remaining), min(self._read_timeout_s, remaining))
         client: DcsClient = self._local.client
         return client
+
+    def list_backup_file_links(self, instance_id: str, backup_id: str, expiration_s: int) -> list[BackupFile]:
+        """Pre-signed download links of a succeeded backup's files (one per shard for clusters)."""
+        request = ListBackupFileLinksRequest(
+            instance_id=instance_id, backup_id=backup_id, body=DownloadBackupFilesReq(expiration=expiration_s)
+        )
+        response = self._call("ListBackupFileLinks", lambda c: _readable(c.list_backup_file_links(request), "links"))
+        return [BackupFile(file_name=str(item.file_name), link=str(item.link)) for item in response.links]
 
 
 def _list_backups_page(request: ListBackupRecordsRequest) -> Callable[[DcsClient], Any]:

@@ -87,3 +87,14 @@ def dcs_text(value: object) -> str | None:
     """DCS sends some empty fields as ``{}``, which the SDK turns into the string "{}": all mean none."""
     text = str(value) if value is not None else ""
     return None if text in ("", "{}", "None") else text
+
+
+@dataclass(frozen=True)
+class BackupFile:
+    """One file of a backup (one per shard for clusters) and its pre-signed download link.
+
+    The link's query string carries a signature: never log it or put it in a result.
+    """
+
+    file_name: str
+    link: str = field(repr=False)

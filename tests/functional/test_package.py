@@ -67,6 +67,11 @@ class TestContents:
     def test_zip_is_within_the_console_limit(self, package: Path) -> None:
         assert package.stat().st_size < 40 * 1024 * 1024
 
+    def test_zip_with_the_obs_sdk_stays_within_15_mb(self, package: Path, names: list[str]) -> None:
+        # The OBS SDK (and pycryptodome, which its package imports) ships for export, pure Python where it can
+        assert "obs/client.py" in names and not [n for n in names if n.startswith("crcmod/_crcfunext")]
+        assert package.stat().st_size <= 15 * 1024 * 1024
+
     def test_rebuilding_gives_the_same_bytes(self, package: Path, tmp_path: Path) -> None:
         again = _build(tmp_path)
         assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(package.read_bytes()).digest()

@@ -20,6 +20,7 @@ ACTION_FOR_OPERATION = {
     "ListBackupRecords": "dcs:instance:getDataBackupLog",
     "CreateBackup": "dcs:instance:backupData",
     "DeleteBackup": "dcs:instance:deleteDataBackupFile",
+    "ListBackupFileLinks": "dcs:instance:downloadBackupData",
 }
 
 

@@ -1,0 +1,75 @@
+"""What an export produces and what it writes to: result types and the target protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+from urllib.parse import quote
+
+ExportStatus = Literal["done", "pending", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class ExportObject:
+    """One object in the bucket that holds a backup file (copied now or found already there)."""
+
+    key: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """``done``: every file is in the bucket; ``pending``: time ran out, the next run starts again;
+    ``failed``: a file could not be copied (``reason`` says which and why); ``skipped``: nothing to do.
+    """
+
+    status: ExportStatus
+    objects: tuple[ExportObject, ...] = ()
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BackupSource:
+    """The backup being exported, as its objects' metadata describes it."""
+
+    instance_id: str
+    instance_name: str | None
+    backup_id: str
+    backup_format: str
+    created_at: str | None
+    size_bytes: int | None
+
+    def metadata(self) -> dict[str, str]:
+        """User metadata for each object; values percent-encoded (headers carry ASCII only, names may not)."""
+        values = {
+            "dcs-instance-name": self.instance_name or "",
+            "dcs-backup-id": self.backup_id,
+            "dcs-backup-format": self.backup_format,
+            "dcs-created-at": self.created_at or "",
+            "dcs-source-size": "" if self.size_bytes is None else str(self.size_bytes),
+        }
+        return {name: quote(value, safe="") for name, value in values.items() if value}
+
+
+def object_key(prefix: str, instance_id: str, backup_id: str, file_name: str) -> str:
+    """Where a backup file lands: ``{prefix}{instance_id}/{backup_id}/{file_name}``."""
+    return f"{prefix}{instance_id}/{backup_id}/{file_name}"
+
+
+class ExportTarget(Protocol):
+    """A bucket that takes multipart uploads; every method retries through the call loop or raises CallError."""
+
+    def existing_size(self, key: str) -> int | None:
+        """The size of the object at ``key``, or None when there is none."""
+
+    def start_upload(self, key: str, metadata: Mapping[str, str]) -> str:
+        """A new multipart upload's id."""
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview) -> str:
+        """Send one part with its Content-MD5; its ETag, checked against the MD5."""
+
+    def complete_upload(self, key: str, upload_id: str, etags: Sequence[tuple[int, str]]) -> None: ...
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """Drop the upload's parts, so none stays billed."""

@@ -1,0 +1,181 @@
+"""Copying a backup's files from DCS's download links into a bucket: one multipart upload per file.
+
+Each part is read into one reusable buffer (never the whole file, never /tmp), sent with its
+Content-MD5, and the completed object's size is checked. No part is started that cannot finish
+before the deadline at the throughput measured so far: the upload is then aborted and the
+export reported ``pending``, for the next run to start again (a half-copied file is not kept
+waiting, billed, for a run that may never come; the bucket's lifecycle rule is the backstop).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import requests
+import structlog
+
+from dcs_backup.calls import CallError, CallLoop, ErrorKind
+from dcs_backup.dcs.models import BackupFile
+from dcs_backup.export.base import (
+    BackupSource,
+    ExportObject,
+    ExportResult,
+    ExportStatus,
+    ExportTarget,
+    object_key,
+)
+from dcs_backup.export.download import LinkDownload
+from dcs_backup.export.errors import classify
+from dcs_backup.retry import Deadline, RetryPolicy
+
+MIB = 1024 * 1024
+MIN_PART_BYTES = 100 * 1024  # OBS's smallest part (but the last); the function's setting starts at 5 MiB
+MAX_PARTS = 10_000
+# Until a part has been timed: a deliberately modest rate, so the first part is not started blindly.
+ASSUMED_BYTES_PER_S = 16 * MIB
+
+log = structlog.get_logger("dcs_backup.export")
+
+
+class NoTimeLeftError(Exception):
+    """The next step would not finish before the deadline at the measured throughput."""
+
+
+@dataclass
+class Pace:
+    """Throughput measured over the parts done so far, to decide whether the next one fits."""
+
+    reserve_s: float
+    assumed_bytes_per_s: float = ASSUMED_BYTES_PER_S
+    bytes_done: int = 0
+    seconds: float = 0.0
+
+    @property
+    def bytes_per_s(self) -> float:
+        return self.bytes_done / self.seconds if self.bytes_done and self.seconds > 0 else self.assumed_bytes_per_s
+
+    def require(self, size: int, deadline: Deadline, *, measured_only: bool = False) -> None:
+        if measured_only and not self.bytes_done:
+            return
+        if not deadline.allows(size / self.bytes_per_s + self.reserve_s):
+            raise NoTimeLeftError(
+                f"{size} bytes need about {size / self.bytes_per_s:.1f} s at {self.bytes_per_s / MIB:.1f} MiB/s"
+            )
+
+    def record(self, size: int, seconds: float) -> None:
+        self.bytes_done += size
+        self.seconds += seconds
+
+
+def export_backup(
+    files: Sequence[BackupFile],
+    source: BackupSource,
+    target: ExportTarget,
+    *,
+    prefix: str,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    part_size: int,
+    http_session: requests.Session,
+    assumed_bytes_per_s: float = ASSUMED_BYTES_PER_S,
+) -> ExportResult:
+    """Export every file (idempotently: an object already there with the same size is not copied again).
+
+    Never raises for a failed call: the result says ``failed`` or ``pending`` with a reason naming the file.
+    ``target`` is built on the same ``deadline`` (see ``ObsTarget``); ``part_size`` is in bytes.
+    """
+    if part_size < MIN_PART_BYTES:
+        raise ValueError(f"part_size must be at least {MIN_PART_BYTES} bytes")
+    if not files:
+        return ExportResult("failed", reason="DCS gave no download link for the backup")
+    # Time kept after the last part for completing (or aborting) the upload and checking the object.
+    pace = Pace(reserve_s=3 * policy.min_attempt_s, assumed_bytes_per_s=assumed_bytes_per_s)
+    copier = _FileCopier(source, target, CallLoop(deadline, policy, classify), pace, part_size, http_session)
+    objects: list[ExportObject] = []
+    for file in files:
+        key = object_key(prefix, source.instance_id, source.backup_id, file.file_name)
+        try:
+            objects.append(ExportObject(key, copier.copy(file, key)))
+        except NoTimeLeftError as exc:
+            return ExportResult("pending", tuple(objects), f"{file.file_name}: not enough time left ({exc})")
+        except CallError as error:
+            status: ExportStatus = "pending" if error.kind is ErrorKind.DEADLINE else "failed"
+            return ExportResult(status, tuple(objects), f"{file.file_name}: {error.operation}: {error.message}")
+    return ExportResult("done", tuple(objects))
+
+
+class _FileCopier:
+    """Streams files one at a time through one part-sized buffer."""
+
+    def __init__(
+        self,
+        source: BackupSource,
+        target: ExportTarget,
+        loop: CallLoop,
+        pace: Pace,
+        part_size: int,
+        session: requests.Session,
+    ) -> None:
+        self._source = source
+        self._target = target
+        self._loop = loop
+        self.pace = pace
+        self._part_size = part_size
+        self._session = session
+        self._buffer = memoryview(bytearray(part_size))
+
+    def copy(self, file: BackupFile, key: str) -> int:
+        """The object's size once it holds the file (now or before)."""
+        download = LinkDownload(file, self._session, self._loop)
+        try:
+            size = download.open()
+            if self._target.existing_size(key) == size:
+                log.info("export object already present", key=key, size_bytes=size)
+                return size
+            parts = max(1, math.ceil(size / self._part_size))
+            if parts > MAX_PARTS:
+                raise CallError(ErrorKind.REJECTED, "UploadPart", f"{size} bytes need more than {MAX_PARTS} parts")
+            self.pace.require(size, self._loop.deadline, measured_only=True)
+            self._upload(download, key, size, parts)
+        finally:
+            download.close()
+        stored = self._target.existing_size(key)
+        if stored != size:
+            raise CallError(ErrorKind.REJECTED, "HeadObject", f"the object holds {stored} bytes, not {size}")
+        return size
+
+    def _upload(self, download: LinkDownload, key: str, size: int, parts: int) -> None:
+        upload_id = self._target.start_upload(key, self._source.metadata())
+        clock = self._loop.deadline.clock
+        started = clock()
+        try:
+            etags = []
+            for number in range(1, parts + 1):
+                etags.append((number, self._part(download, key, upload_id, number, size)))
+            download.finish()
+            self._target.complete_upload(key, upload_id, etags)
+        except BaseException:
+            self._abort(key, upload_id)
+            raise
+        seconds = clock() - started
+        log.info("export object copied", key=key, size_bytes=size, parts=parts, seconds=round(seconds, 3))
+
+    def _part(self, download: LinkDownload, key: str, upload_id: str, number: int, size: int) -> str:
+        length = min(self._part_size, size - (number - 1) * self._part_size)
+        self.pace.require(length, self._loop.deadline)
+        clock = self._loop.deadline.clock
+        started = clock()
+        part = self._buffer[:length]
+        download.fill(part)
+        etag = self._target.upload_part(key, upload_id, number, part)
+        self.pace.record(length, clock() - started)
+        return etag
+
+    def _abort(self, key: str, upload_id: str) -> None:
+        """Best effort: when even this fails, the bucket's lifecycle rule removes the parts."""
+        try:
+            self._target.abort_upload(key, upload_id)
+        except CallError as error:
+            log.warning("export upload not aborted", key=key, error_kind=error.kind.value, error_code=error.error_code)

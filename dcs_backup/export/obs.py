@@ -1,0 +1,157 @@
+"""The export target on Huawei Cloud OBS, through the official SDK (esdk-obs-python).
+
+This is the only module that imports ``obs``, and only when a client is built: a run without
+export never loads the SDK or pycryptodome. The SDK reports errors in its response objects
+instead of raising; each call here turns an error status into an exception the call loop classifies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dcs_backup.calls import CallLoop
+from dcs_backup.export.errors import IntegrityError, ServiceAnswerError
+
+# Per socket operation, capped by the time left; a 512 MB part is sent in many of them.
+TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class ObsAccess:
+    """The agency's temporary keys and the OBS endpoint (``https://obs.<region>.myhuaweicloud.com``)."""
+
+    endpoint: str
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+    security_token: str = field(repr=False, default="")
+
+
+def region_endpoint(region: str) -> str:
+    return f"https://obs.{region}.myhuaweicloud.com"
+
+
+def build_obs_client(access: ObsAccess, ca_bundle: str | None = None) -> Any:
+    """An ObsClient that verifies certificates and host names and leaves retrying to the call loop.
+
+    The SDK verifies nothing by default and never checks host names: give it a CA bundle and turn
+    host name checks on in its SSL context. Signature negotiation is off (it costs an unsigned
+    request per bucket); the SDK switches to path-style ``v2`` signing by itself for an IP address.
+    """
+    import certifi
+    from obs import ObsClient
+
+    client = ObsClient(
+        access_key_id=access.access_key,
+        secret_access_key=access.secret_key,
+        security_token=access.security_token or None,
+        server=access.endpoint,
+        signature="obs",
+        is_signature_negotiation=False,
+        ssl_verify=ca_bundle or certifi.where(),
+        max_retry_count=0,
+        timeout=TIMEOUT_S,
+    )
+    context = getattr(client, "context", None)
+    if context is not None:
+        context.check_hostname = True
+    return client
+
+
+class ObsTarget:
+    """One bucket, each SDK call through the call loop."""
+
+    def __init__(self, client: Any, bucket: str, loop: CallLoop) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._loop = loop
+
+    def existing_size(self, key: str) -> int | None:
+        def head() -> int | None:
+            response = self._send(lambda c: c.getObjectMetadata(self._bucket, key), missing_ok=True)
+            return None if response is None else int(response.body.contentLength)
+
+        return self._loop.run("HeadObject", head)
+
+    def start_upload(self, key: str, metadata: Mapping[str, str]) -> str:
+        def initiate() -> str:
+            response = self._send(
+                lambda c: c.initiateMultipartUpload(
+                    self._bucket, key, contentType="application/octet-stream", metadata=dict(metadata)
+                )
+            )
+            return str(response.body.uploadId)
+
+        return self._loop.run("InitiateMultipartUpload", initiate)
+
+    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview) -> str:
+        digest = hashlib.md5(data).digest()
+
+        def upload() -> str:
+            response = self._send(
+                lambda c: c.uploadPart(
+                    self._bucket,
+                    key,
+                    number,
+                    upload_id,
+                    content=_PartReader(data),
+                    partSize=len(data),
+                    autoClose=False,
+                    md5=base64.b64encode(digest).decode("ascii"),
+                )
+            )
+            etag = str(response.body.etag or "")
+            if etag.strip('"').lower() != digest.hex():
+                raise IntegrityError(f"part {number}'s ETag does not match the MD5 of what was sent")
+            return etag
+
+        return self._loop.run("UploadPart", upload)
+
+    def complete_upload(self, key: str, upload_id: str, etags: Sequence[tuple[int, str]]) -> None:
+        from obs import CompleteMultipartUploadRequest, CompletePart
+
+        request = CompleteMultipartUploadRequest(parts=[CompletePart(number, etag) for number, etag in etags])
+        self._loop.run(
+            "CompleteMultipartUpload",
+            lambda: self._send(lambda c: c.completeMultipartUpload(self._bucket, key, upload_id, request)),
+        )
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        self._loop.run(
+            "AbortMultipartUpload",
+            lambda: self._send(lambda c: c.abortMultipartUpload(self._bucket, key, upload_id), missing_ok=True),
+        )
+
+    def _send(self, call: Callable[[Any], Any], *, missing_ok: bool = False) -> Any:
+        """The SDK's response when it succeeded; None for a 404 when ``missing_ok``; else an exception."""
+        self._client.timeout = max(1, min(TIMEOUT_S, int(self._loop.deadline.remaining())))
+        response = call(self._client)
+        if response.status < 300:
+            return response
+        if missing_ok and response.status == 404:
+            return None
+        headers = dict(response.header or [])
+        raise ServiceAnswerError(
+            response.status,
+            response.errorCode,
+            response.errorMessage,
+            request_id=response.requestId,
+            retry_after=headers.get("retry-after"),
+        )
+
+
+class _PartReader:
+    """A part in memory as the file-like object the SDK streams from, without copying it."""
+
+    def __init__(self, data: memoryview) -> None:
+        self._data = data
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size is None or size < 0 else min(len(self._data), self._position + size)
+        piece = bytes(self._data[self._position : end])
+        self._position = end
+        return piece
