@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 
@@ -19,6 +19,7 @@ from dcs_backup.context import Invocation, context_value, remaining_ms
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from dcs_backup.dcs.gateway import BACKUP_PAGE_SIZE, INSTANCE_PAGE_SIZE, DcsGateway
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
+from dcs_backup.export.spec import obs_endpoint
 from dcs_backup.idempotency import idempotency_tag
 from dcs_backup.jobs.pipeline import BackupPipeline
 from dcs_backup.jobs.retention import RetentionKeeper
@@ -31,6 +32,9 @@ from dcs_backup.outcome import BackupOutcome, OutcomeStatus, ResultDocument, fai
 from dcs_backup.request import BackupRequest, parse_backup_request
 from dcs_backup.retry import Clock, Deadline, PollPolicy, RetryPolicy
 from dcs_backup.triggers import Trigger, detect_trigger, read_trigger_input
+
+if TYPE_CHECKING:
+    from dcs_backup.jobs.export import Exporter
 
 log = structlog.get_logger("dcs_backup")
 
@@ -76,6 +80,8 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
         access = resolve_access(context, settings, rt.env)
         redactor.remember(access.secrets, access.internals)
         request, key = _read_request(event, trigger, settings)
+        if request.export is not None:
+            _obs_endpoint(settings)  # a configuration error, before any DCS call
         invocation = _start(access, context, trigger, settings, key, request_id, rt)
         document = _back_up(request, settings, invocation, rt)
     except InvalidRequestError as error:
@@ -144,6 +150,9 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
     if request.wait:
         waiter = BackupWaiter(gateway, invocation.deadline, rt.poll_policy, rt.policy.min_attempt_s)
         outcomes = follow_up.run(outcomes, {OutcomeStatus.CREATED}, waiter.wait, late=still_running)
+    if request.export is not None:
+        exporter = _exporter(request, settings, gateway, invocation, rt)
+        outcomes = follow_up.run(outcomes, _CAN_EXPORT, exporter.export, late=lambda started: started)
     if request.retention is not None:
         outcomes = follow_up.run(outcomes, _HAS_BACKUP, keeper.prune, late=lambda started: started)
     document = summarize(outcomes, invocation.trigger.value, invocation.request_id, run_failure)
@@ -151,6 +160,7 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
     return document
 
 
+_CAN_EXPORT = frozenset({OutcomeStatus.CREATED, OutcomeStatus.COMPLETED, OutcomeStatus.PENDING})
 _HAS_BACKUP = frozenset({OutcomeStatus.CREATED, OutcomeStatus.COMPLETED, OutcomeStatus.PENDING, OutcomeStatus.FAILED})
 
 
@@ -181,6 +191,29 @@ class _FollowUp:
         )
         by_id = {o.instance_id: o for o in done}
         return [by_id.get(o.instance_id, o) for o in outcomes]
+
+
+def _exporter(
+    request: BackupRequest, settings: Settings, gateway: DcsGateway, invocation: Invocation, rt: Runtime
+) -> Exporter:
+    """The export step, imported only now: the OBS SDK stays out of runs that export nothing."""
+    from dcs_backup.jobs.export import Exporter, ExportSettings
+
+    assert request.export is not None
+    export_settings = ExportSettings(
+        spec=request.export,
+        obs_endpoint=_obs_endpoint(settings),
+        part_size=settings.export_part_mb * 1024 * 1024,
+        backup_format=request.backup_format,
+    )
+    return Exporter(gateway, invocation.access, export_settings, invocation.deadline, rt.policy)
+
+
+def _obs_endpoint(settings: Settings) -> str:
+    endpoint = obs_endpoint(settings.obs_endpoint, settings.region)
+    if endpoint is None:
+        raise ConfigurationError("export needs OBS_ENDPOINT, or DCS_REGION to find the region's OBS endpoint")
+    return endpoint
 
 
 def _targets(request: BackupRequest, settings: Settings, gateway: DcsGateway) -> tuple[list[Target], str | None]:

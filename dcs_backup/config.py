@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
+from dcs_backup.export.spec import (
+    DEFAULT_PART_MB,
+    DEFAULT_PREFIX,
+    PART_MB_RANGE,
+    ExportSpec,
+    bucket_problem,
+    prefix_problem,
+)
 from dcs_backup.retention import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, RetentionRule
 from dcs_backup.selection import Selection, name_problems, parse_tag_list, tag_problems
 from dcs_backup.text import show_list, show_value
@@ -35,6 +44,10 @@ class Settings:
     default_selection: Selection | None = None
     default_wait: bool = False
     default_retention: RetentionRule | None = None
+    default_export: ExportSpec | None = None
+    export_prefix: str = DEFAULT_PREFIX
+    export_part_mb: int = DEFAULT_PART_MB
+    obs_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -64,6 +77,7 @@ class Settings:
             default_selection=_selection(env, problems),
             default_wait=_flag(env, "DCS_WAIT", problems),
             default_retention=_retention(env, problems),
+            **_export(env, problems),
         )
         _check_defaults_allowed(settings, problems)
         if problems:
@@ -95,6 +109,25 @@ def _endpoint(env: Mapping[str, str], problems: list[str]) -> str | None:
     if problem:
         problems.append(problem)
     return endpoint
+
+
+def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
+    """DCS_EXPORT_BUCKET / _PREFIX / _PART_MB and OBS_ENDPOINT (same https rule as DCS_ENDPOINT)."""
+    bucket = _get(env, "DCS_EXPORT_BUCKET")
+    prefix = _get(env, "DCS_EXPORT_PREFIX") or DEFAULT_PREFIX
+    found = [f"DCS_EXPORT_BUCKET {p}" for p in [bucket_problem(bucket)] if bucket is not None and p]
+    found += [f"DCS_EXPORT_PREFIX {p}" for p in [prefix_problem(prefix)] if p]
+    endpoint, endpoint_problem = (
+        check_endpoint("OBS_ENDPOINT", raw) if (raw := _get(env, "OBS_ENDPOINT")) else (None, None)
+    )
+    found += [endpoint_problem] if endpoint_problem else []
+    problems.extend(found)
+    return {
+        "default_export": ExportSpec(bucket, prefix) if bucket is not None and not found else None,
+        "export_prefix": prefix,
+        "export_part_mb": _whole_number(env, "DCS_EXPORT_PART_MB", PART_MB_RANGE, problems) or DEFAULT_PART_MB,
+        "obs_endpoint": endpoint,
+    }
 
 
 def _retention(env: Mapping[str, str], problems: list[str]) -> RetentionRule | None:

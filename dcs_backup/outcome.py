@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 from dcs_backup.calls import CallError, ErrorKind
+from dcs_backup.export.base import ExportResult
 
 
 class OutcomeStatus(str, Enum):
@@ -82,6 +83,8 @@ class BackupOutcome:
     deleted_backup_ids: tuple[str, ...] = ()
     would_delete_backup_ids: tuple[str, ...] | None = None
     retention_error: dict[str, str | None] | None = None
+    export: ExportResult | None = None
+    exported_backup_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: absent fields are left out, ``reused`` appears only when true."""
@@ -106,7 +109,19 @@ class BackupOutcome:
             data["would_delete_backup_ids"] = list(self.would_delete_backup_ids)
         if self.retention_error is not None:
             data["retention_error"] = self.retention_error
+        if self.export is not None:
+            data["export"] = _export_dict(self.export, self.exported_backup_id)
         return data
+
+
+def _export_dict(result: ExportResult, backup_id: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {"status": result.status}
+    if backup_id is not None:
+        data["backup_id"] = backup_id
+    data["objects"] = [{"key": o.key, "size_bytes": o.size_bytes} for o in result.objects]
+    if result.reason is not None:
+        data["reason"] = result.reason
+    return data
 
 
 def failure_reason(error: CallError) -> str:

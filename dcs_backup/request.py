@@ -15,6 +15,7 @@ from dcs_backup.dcs.models import (
     is_instance_id,
 )
 from dcs_backup.errors import FieldProblem, InvalidRequestError
+from dcs_backup.export.spec import ExportSpec, export_problems
 from dcs_backup.idempotency import TAG_PREFIX, key_problem
 from dcs_backup.retention import RetentionRule, retention_problems
 from dcs_backup.selection import Selection, selection_problems
@@ -29,6 +30,7 @@ REQUEST_FIELDS = (
     "remark",
     "wait",
     "retention",
+    "export",
     "raise_on_failure",
     "idempotency_key",
 )
@@ -51,6 +53,7 @@ class BackupRequest:
     selection: Selection | None = None
     wait: bool = False
     retention: RetentionRule | None = None
+    export: ExportSpec | None = None
 
 
 def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
@@ -77,6 +80,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
     raise_on_failure = _flag(payload, "raise_on_failure", True, problems)
     wait = _flag(payload, "wait", settings.default_wait, problems)
     retention = _retention(payload, settings, problems)
+    export = _export(payload, settings, problems)
     idempotency_key = payload.get("idempotency_key")
     if idempotency_key is not None:
         _check_idempotency_key("idempotency_key", idempotency_key, problems)
@@ -92,6 +96,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         selection=selection,
         wait=wait,
         retention=retention,
+        export=export,
     )
 
 
@@ -101,6 +106,14 @@ def _retention(payload: Mapping[str, Any], settings: Settings, problems: list[Fi
     rule, rule_problems = retention_problems(payload["retention"])
     problems.extend(FieldProblem(field, problem) for field, problem in rule_problems)
     return rule
+
+
+def _export(payload: Mapping[str, Any], settings: Settings, problems: list[FieldProblem]) -> ExportSpec | None:
+    if "export" not in payload:
+        return settings.default_export
+    spec, spec_problems = export_problems(payload["export"], settings.export_prefix)
+    problems.extend(FieldProblem(field, problem) for field, problem in spec_problems)
+    return spec
 
 
 def _flag(payload: Mapping[str, Any], field: str, default: bool, problems: list[FieldProblem]) -> bool:

@@ -30,10 +30,6 @@ class ObsAccess:
     security_token: str = field(repr=False, default="")
 
 
-def region_endpoint(region: str) -> str:
-    return f"https://obs.{region}.myhuaweicloud.com"
-
-
 def build_obs_client(access: ObsAccess, ca_bundle: str | None = None) -> Any:
     """An ObsClient that verifies certificates and host names and leaves retrying to the call loop.
 

@@ -1,0 +1,76 @@
+"""Where exports go: the request's ``export`` field and the DCS_EXPORT_* defaults, with OBS's naming rules."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dcs_backup.text import is_utf8_text, show_name, show_value
+
+DEFAULT_PREFIX = "dcs-backup/"
+MAX_PREFIX_LENGTH = 256
+PART_MB_RANGE = (5, 512)
+DEFAULT_PART_MB = 64
+EXPORT_FIELDS = ("bucket", "prefix")
+# OBS: 3-63 characters, lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """The bucket and the key prefix under which ``{instance_id}/{backup_id}/{file}`` objects are written."""
+
+    bucket: str
+    prefix: str = DEFAULT_PREFIX
+
+
+def obs_endpoint(configured: str | None, region: str | None) -> str | None:
+    """OBS_ENDPOINT, else the region's public OBS endpoint; None when neither is known."""
+    if configured:
+        return configured
+    return f"https://obs.{region}.myhuaweicloud.com" if region else None
+
+
+def bucket_problem(bucket: Any) -> str | None:
+    rule = "must be an OBS bucket name: 3 to 63 lower-case letters, digits, '-' and '.', not an IP address"
+    if not isinstance(bucket, str) or not _BUCKET.fullmatch(bucket) or ".." in bucket or ".-" in bucket:
+        return rule
+    if "-." in bucket or _is_ip_address(bucket):
+        return rule
+    return None
+
+
+def prefix_problem(prefix: Any) -> str | None:
+    if isinstance(prefix, str) and len(prefix) <= MAX_PREFIX_LENGTH and is_utf8_text(prefix):
+        return None if not prefix.startswith("/") else "must not start with '/'"
+    return f"must be text of at most {MAX_PREFIX_LENGTH} characters"
+
+
+def export_problems(raw: Any, default_prefix: str) -> tuple[ExportSpec | None, list[tuple[str, str]]]:
+    """Validate an ``export`` object: the spec, or (sub-field, problem) pairs."""
+    if not isinstance(raw, Mapping):
+        return None, [("export", 'must be an object: {"bucket": "<name>", "prefix": "dcs-backup/"}')]
+    problems = [
+        (f"export.{show_name(key)}", f"unknown field; allowed fields are {', '.join(EXPORT_FIELDS)}")
+        for key in list(raw)[:10]
+        if key not in EXPORT_FIELDS
+    ]
+    bucket, prefix = raw.get("bucket"), raw.get("prefix", default_prefix)
+    if (problem := bucket_problem(bucket)) is not None:
+        problems.append(("export.bucket", f"{problem} (got {show_value(bucket)})"))
+    if (problem := prefix_problem(prefix)) is not None:
+        problems.append(("export.prefix", problem))
+    if problems:
+        return None, problems
+    return ExportSpec(bucket=str(bucket), prefix=str(prefix)), []
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
