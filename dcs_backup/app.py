@@ -6,7 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
@@ -21,7 +21,7 @@ from dcs_backup.dcs.gateway import BACKUP_PAGE_SIZE, INSTANCE_PAGE_SIZE, DcsGate
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.export.spec import obs_endpoint
 from dcs_backup.idempotency import idempotency_tag
-from dcs_backup.jobs.pipeline import BackupPipeline
+from dcs_backup.jobs.pipeline import BackupPipeline, backup_failure
 from dcs_backup.jobs.retention import RetentionKeeper
 from dcs_backup.jobs.runner import run_jobs
 from dcs_backup.jobs.select import resolve_targets
@@ -145,7 +145,7 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
     )
     keeper = RetentionKeeper(gateway, request.retention)
     pipeline = BackupPipeline(gateway, request, invocation.tag, keeper)
-    outcomes = run_jobs(targets, pipeline, settings.max_concurrency, invocation.deadline)
+    outcomes = run_jobs(targets, pipeline, settings.max_concurrency, invocation.deadline, failed=backup_failure)
     follow_up = _FollowUp(targets, settings.max_concurrency, invocation.deadline)
     if request.wait:
         waiter = BackupWaiter(gateway, invocation.deadline, rt.poll_policy, rt.policy.min_attempt_s)
@@ -187,6 +187,9 @@ class _FollowUp:
             lambda target: step(current[target.instance_id]),
             self.max_concurrency,
             self.deadline,
+            failed=lambda target, reason: replace(
+                current[target.instance_id], status=OutcomeStatus.FAILED, reason=reason
+            ),
             late=lambda target, _: late(current[target.instance_id]),
         )
         by_id = {o.instance_id: o for o in done}

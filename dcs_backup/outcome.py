@@ -86,6 +86,16 @@ class BackupOutcome:
     export: ExportResult | None = None
     exported_backup_id: str | None = None
 
+    @property
+    def verdict(self) -> str:
+        return self.status.value
+
+    @property
+    def attention(self) -> str | None:
+        if self.status is not OutcomeStatus.FAILED:
+            return None
+        return f"backing up instance {self.instance_name or self.instance_id} failed: {self.reason}"
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: absent fields are left out, ``reused`` appears only when true."""
         data: dict[str, Any] = {"instance_id": self.instance_id, "status": self.status.value}

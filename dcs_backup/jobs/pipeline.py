@@ -77,6 +77,11 @@ class BackupPipeline:
         return PreviousBackup(record.backup_id, record.status, record.error_code, record.finished_at)
 
 
+def backup_failure(target: Target, reason: str) -> BackupOutcome:
+    """A target the runner had to give up on (a crash, or the deadline)."""
+    return BackupOutcome(target.instance_id, OutcomeStatus.FAILED, reason=reason, instance_name=target.name)
+
+
 def _started(
     instance: InstanceInfo,
     backup: CreatedBackup,
