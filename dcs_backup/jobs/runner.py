@@ -84,7 +84,9 @@ def _outcome(future: Future[OutcomeT], target: Target, late: Callable[[Target, b
     return outcome
 
 
-def _run_logged(job: Callable[[Target], OutcomeT], failed: Callable[[Target, str], OutcomeT], target: Target) -> OutcomeT:
+def _run_logged(
+    job: Callable[[Target], OutcomeT], failed: Callable[[Target, str], OutcomeT], target: Target
+) -> OutcomeT:
     structlog.contextvars.bind_contextvars(instance_id=target.instance_id)
     started = time.monotonic()
     try:
