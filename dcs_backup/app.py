@@ -13,6 +13,7 @@ import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
 from dcs_backup.access import DcsAccess, resolve_access
+from dcs_backup.audit import AuditReport
 from dcs_backup.calls import CallError
 from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.context import Invocation, context_value, remaining_ms
@@ -21,6 +22,7 @@ from dcs_backup.dcs.gateway import BACKUP_PAGE_SIZE, INSTANCE_PAGE_SIZE, DcsGate
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.export.spec import obs_endpoint
 from dcs_backup.idempotency import idempotency_tag
+from dcs_backup.jobs.audit import Auditor
 from dcs_backup.jobs.pipeline import BackupPipeline, backup_failure
 from dcs_backup.jobs.retention import RetentionKeeper
 from dcs_backup.jobs.runner import run_jobs
@@ -83,7 +85,8 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
         if request.export is not None:
             _obs_endpoint(settings)  # a configuration error, before any DCS call
         invocation = _start(access, context, trigger, settings, key, request_id, rt)
-        document = _back_up(request, settings, invocation, rt)
+        result = _audit(request, settings, invocation, rt) if request.action == "audit" else None
+        document = _back_up(request, settings, invocation, rt) if result is None else None
     except InvalidRequestError as error:
         log.warning("request rejected", http_status=error.http_status, problems=[p.to_dict() for p in error.problems])
         return responses.reject(trigger, error, request_id)
@@ -93,6 +96,9 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     except Exception as error:
         log.exception("unexpected error")
         return responses.fail(trigger, error, request_id)
+    if result is not None:
+        return responses.report(trigger, result, request.raise_on_failure)
+    assert document is not None
     return responses.respond(trigger, document, request.raise_on_failure)
 
 
@@ -127,14 +133,26 @@ def _start(
     )
 
 
-def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> ResultDocument:
-    gateway = DcsGateway(
-        invocation.access,
-        invocation.deadline,
-        rt.policy,
-        rt.dcs_timeouts,
-        page_sizes=rt.page_sizes,
+def _gateway(invocation: Invocation, rt: Runtime) -> DcsGateway:
+    return DcsGateway(invocation.access, invocation.deadline, rt.policy, rt.dcs_timeouts, page_sizes=rt.page_sizes)
+
+
+def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> AuditReport:
+    """Read-only: each target's newest good backup against the RPO; nothing is created or deleted."""
+    gateway = _gateway(invocation, rt)
+    targets, run_failure = _targets(request, settings, gateway)
+    log.info("audit started", instance_count=len(targets), rpo_hours=request.rpo_hours)
+    auditor = Auditor(gateway, request.rpo_hours)
+    outcomes = run_jobs(targets, auditor, settings.max_concurrency, invocation.deadline, failed=auditor.failed)
+    report = AuditReport(
+        invocation.trigger.value, invocation.request_id, request.rpo_hours, tuple(outcomes), run_failure
     )
+    log.info("audit finished", status="succeeded" if report.succeeded else "failed", counts=report.counts)
+    return report
+
+
+def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> ResultDocument:
+    gateway = _gateway(invocation, rt)
     targets, run_failure = _targets(request, settings, gateway)
     log.info(
         "backup started",

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dcs_backup.audit import DEFAULT_RPO_HOURS, RPO_HOURS_RANGE
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
@@ -48,6 +49,7 @@ class Settings:
     export_prefix: str = DEFAULT_PREFIX
     export_part_mb: int = DEFAULT_PART_MB
     obs_endpoint: str | None = None
+    default_rpo_hours: int = DEFAULT_RPO_HOURS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -78,6 +80,7 @@ class Settings:
             default_wait=_flag(env, "DCS_WAIT", problems),
             default_retention=_retention(env, problems),
             **_export(env, problems),
+            default_rpo_hours=_whole_number(env, "DCS_RPO_HOURS", RPO_HOURS_RANGE, problems) or DEFAULT_RPO_HOURS,
         )
         _check_defaults_allowed(settings, problems)
         if problems:

@@ -65,5 +65,10 @@ class BackupPendingError(DcsBackupError):
     """
 
 
+class RpoViolatedError(DcsBackupError):
+    """An audit found an instance without a good backup newer than the RPO (or could not tell);
+    the message carries the report."""
+
+
 class InternalError(DcsBackupError):
     """An unexpected fault inside the function; details are in the log under the request id."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dcs_backup.audit import DEFAULT_RPO_HOURS, RPO_HOURS_RANGE
 from dcs_backup.config import Settings
 from dcs_backup.dcs.models import (
     BACKUP_FORMATS,
@@ -17,13 +18,17 @@ from dcs_backup.dcs.models import (
 from dcs_backup.errors import FieldProblem, InvalidRequestError
 from dcs_backup.export.spec import ExportSpec, export_problems
 from dcs_backup.idempotency import TAG_PREFIX, key_problem
-from dcs_backup.retention import RetentionRule, retention_problems
+from dcs_backup.retention import RetentionRule, retention_problems, whole_number_problem
 from dcs_backup.selection import Selection, selection_problems
 from dcs_backup.text import is_utf8_text, show_list, show_name, show_value
 
 MAX_NAMED_UNKNOWN_FIELDS = 10
 DEFAULT_REMARK = "dcs-backup"
+ACTIONS = ("backup", "audit")
+BACKUP_ONLY_FIELDS = ("backup_format", "remark", "wait", "retention", "export")
 REQUEST_FIELDS = (
+    "action",
+    "rpo_hours",
     "instance_ids",
     "select",
     "backup_format",
@@ -54,6 +59,8 @@ class BackupRequest:
     wait: bool = False
     retention: RetentionRule | None = None
     export: ExportSpec | None = None
+    action: str = "backup"
+    rpo_hours: int = DEFAULT_RPO_HOURS
 
 
 def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
@@ -81,6 +88,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
     wait = _flag(payload, "wait", settings.default_wait, problems)
     retention = _retention(payload, settings, problems)
     export = _export(payload, settings, problems)
+    action, rpo_hours = _action(payload, settings, problems)
     idempotency_key = payload.get("idempotency_key")
     if idempotency_key is not None:
         _check_idempotency_key("idempotency_key", idempotency_key, problems)
@@ -97,6 +105,8 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         wait=wait,
         retention=retention,
         export=export,
+        action=action,
+        rpo_hours=rpo_hours,
     )
 
 
@@ -106,6 +116,23 @@ def _retention(payload: Mapping[str, Any], settings: Settings, problems: list[Fi
     rule, rule_problems = retention_problems(payload["retention"])
     problems.extend(FieldProblem(field, problem) for field, problem in rule_problems)
     return rule
+
+
+def _action(payload: Mapping[str, Any], settings: Settings, problems: list[FieldProblem]) -> tuple[str, int]:
+    """``backup`` (the default) or a read-only ``audit``, which takes ``rpo_hours`` and no backup options."""
+    action = payload.get("action", "backup")
+    if action not in ACTIONS:
+        problems.append(
+            FieldProblem("action", f"must be one of {', '.join(map(repr, ACTIONS))} (got {show_value(action)})")
+        )
+    rpo_hours = payload.get("rpo_hours", settings.default_rpo_hours)
+    if (problem := whole_number_problem(rpo_hours, RPO_HOURS_RANGE)) is not None:
+        problems.append(FieldProblem("rpo_hours", problem))
+    if action == "audit":
+        problems += [FieldProblem(f, "applies to action 'backup' only") for f in BACKUP_ONLY_FIELDS if f in payload]
+    elif "rpo_hours" in payload:
+        problems.append(FieldProblem("rpo_hours", "applies to action 'audit' only"))
+    return str(action), rpo_hours if isinstance(rpo_hours, int) else settings.default_rpo_hours
 
 
 def _export(payload: Mapping[str, Any], settings: Settings, problems: list[FieldProblem]) -> ExportSpec | None:

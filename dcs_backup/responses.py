@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dcs_backup.audit import AuditReport
 from dcs_backup.errors import (
     BackupFailedError,
     BackupPendingError,
@@ -16,6 +17,7 @@ from dcs_backup.errors import (
     FieldProblem,
     InternalError,
     InvalidRequestError,
+    RpoViolatedError,
 )
 from dcs_backup.logs import redactor
 from dcs_backup.outcome import OutcomeStatus, ResultDocument, RunStatus
@@ -44,6 +46,25 @@ def respond(trigger: Trigger, document: ResultDocument, raise_on_failure: bool) 
             redactor.redact_public(f"{pending} backup(s) still running; retry the same request to wait on: {summary}")
         )
     raise BackupFailedError(redactor.redact_public(f"{_failure_summary(document)}: {summary}"))
+
+
+def report(trigger: Trigger, audit: AuditReport, raise_on_failure: bool) -> dict[str, Any]:
+    """An audit: HTTP 200 with the report (the audit itself worked; ``status`` is the verdict).
+    Others: the report, or RpoViolatedError carrying it when an instance violates the RPO."""
+    public: dict[str, Any] = redactor.redact_public(audit.to_dict())
+    if trigger is Trigger.APIG:
+        return apigateway.respond(200, public)
+    if audit.succeeded or not raise_on_failure:
+        return public
+    violations = sum(1 for o in audit.results if o.attention is not None)
+    summary = json.dumps(public, ensure_ascii=False)
+    raise RpoViolatedError(
+        redactor.redact_public(
+            f"RPO of {audit.rpo_hours} h not met for {violations} instance(s)"
+            + (f"; {audit.reason}" if audit.reason else "")
+            + f": {summary}"
+        )
+    )
 
 
 def _http_status(document: ResultDocument) -> int:

@@ -15,13 +15,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dcs_backup.errors import BackupFailedError, ConfigurationError, InternalError, InvalidRequestError
+from dcs_backup.errors import (
+    BackupFailedError,
+    BackupPendingError,
+    ConfigurationError,
+    InternalError,
+    InvalidRequestError,
+    RpoViolatedError,
+)
 from dcs_emulator import DcsEmulator, EmulatorState
 from tests.conftest import FunctionHarness
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
-DOCUMENTED_ERRORS = (InvalidRequestError, BackupFailedError, ConfigurationError)
-HTTP_STATUSES = {202, 207, 400, 403, 404, 405, 413, 415, 502}
+DOCUMENTED_ERRORS = (InvalidRequestError, BackupFailedError, BackupPendingError, ConfigurationError, RpoViolatedError)
+HTTP_STATUSES = {200, 202, 207, 400, 403, 404, 405, 413, 415, 502}
 
 # Text as JSON can carry it: any code point, lone surrogates included.
 any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=30)
@@ -38,6 +45,18 @@ request_like = st.fixed_dictionaries(
         "backup_format": st.sampled_from(["rdb", "aof", "RDB", ""]) | json_values,
         "remark": st.text(max_size=140) | any_text | st.just("x [dcsb:0123456789ab]") | json_values,
         "raise_on_failure": st.booleans() | json_values,
+        "action": st.sampled_from(["backup", "audit", "AUDIT"]) | json_values,
+        "rpo_hours": st.integers(min_value=-1, max_value=9000) | json_values,
+        "wait": st.booleans() | json_values,
+        "retention": st.fixed_dictionaries(
+            {},
+            optional={
+                "keep_last": st.integers(-1, 30),
+                "max_age_days": st.integers(-1, 4000),
+                "dry_run": st.booleans(),
+            },
+        )
+        | json_values,
         "idempotency_key": st.text(max_size=130) | any_text | json_values,
         "select": st.fixed_dictionaries(
             {},
@@ -126,6 +145,6 @@ def test_handler_answers_or_raises_only_documented_errors(shared_function: Funct
             assert shared_function.emulator.requests == []
         results = body.get("results", [])
     else:
-        assert result.answer["status"] in ("succeeded", "partial", "failed")
+        assert result.answer["status"] in ("succeeded", "pending", "partial", "failed")
         results = result.answer["results"]
     assert not [r for r in results if r.get("reason", "").startswith("internal error")], result.log_text

@@ -1,0 +1,149 @@
+"""Backup coverage against a recovery point objective: each instance's newest good backup of any origin.
+
+Pure verdicts over backup records, and the report an audit answers with.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from dcs_backup.dcs.models import BackupRecord, iso_utc
+from dcs_backup.idempotency import made_by_function
+
+DEFAULT_RPO_HOURS = 24
+RPO_HOURS_RANGE = (1, 8760)
+
+
+class AuditStatus(str, Enum):
+    OK = "ok"  # a good backup newer than the RPO
+    STALE = "stale"  # the newest good backup is older than the RPO
+    NONE = "none"  # no good backup at all
+    SKIPPED = "skipped"  # single-node or not running: nothing to hold to the RPO
+    FAILED = "failed"  # the instance or its backups could not be read
+
+
+_VIOLATIONS = frozenset({AuditStatus.STALE, AuditStatus.NONE, AuditStatus.FAILED})
+
+
+@dataclass(frozen=True)
+class LastBackup:
+    backup_id: str
+    backup_type: str | None
+    made_by_this_function: bool
+    finished_at: str | None
+    age_hours: float | None
+    size_bytes: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backup_id": self.backup_id,
+            "backup_type": self.backup_type,
+            "made_by_this_function": self.made_by_this_function,
+            "finished_at": self.finished_at,
+            "age_hours": self.age_hours,
+            "size_bytes": self.size_bytes,
+        }
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """One instance's verdict; every target gets exactly one."""
+
+    instance_id: str
+    status: AuditStatus
+    instance_name: str | None = None
+    last_backup: LastBackup | None = None
+    rpo_hours: int = DEFAULT_RPO_HOURS
+    reason: str | None = None
+    error_code: str | None = None
+    dcs_request_id: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        return self.status.value
+
+    @property
+    def attention(self) -> str | None:
+        """An RPO violation, in words a person can act on."""
+        name = self.instance_name or self.instance_id
+        if self.status is AuditStatus.NONE:
+            return f"RPO violated: instance {name} has no successful backup at all"
+        if self.status is AuditStatus.STALE and self.last_backup is not None:
+            age = self.last_backup.age_hours
+            return (
+                f"RPO violated: the newest successful backup of instance {name} is {age} h old (RPO {self.rpo_hours} h)"
+            )
+        if self.status is AuditStatus.FAILED:
+            return f"RPO unknown: the backups of instance {name} could not be read: {self.reason}"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"instance_id": self.instance_id, "instance_name": self.instance_name}
+        data["status"] = self.status.value
+        data["last_backup"] = self.last_backup.to_dict() if self.last_backup is not None else None
+        for name in ("reason", "error_code", "dcs_request_id"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = value
+        return data
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The audit's answer: ``succeeded`` when every target is ok or skipped, else ``failed``."""
+
+    trigger: str
+    request_id: str
+    rpo_hours: int
+    results: tuple[AuditOutcome, ...]
+    reason: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.reason is None and not any(o.status in _VIOLATIONS for o in self.results)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        tally = Counter(o.status for o in self.results)
+        return {status.value: tally[status] for status in AuditStatus} | {"total": len(self.results)}
+
+    def to_dict(self) -> dict[str, Any]:
+        report: dict[str, Any] = {
+            "action": "audit",
+            "status": "succeeded" if self.succeeded else "failed",
+            "trigger": self.trigger,
+            "request_id": self.request_id,
+            "rpo_hours": self.rpo_hours,
+            "results": [o.to_dict() for o in self.results],
+            "counts": self.counts,
+        }
+        if self.reason is not None:
+            report["reason"] = self.reason
+        return report
+
+
+def judge(
+    instance_id: str, name: str | None, records: Sequence[BackupRecord], rpo_hours: int, now: datetime
+) -> AuditOutcome:
+    """ok, stale or none, from the newest ``succeed`` backup of any origin (automatic, manual, ours)."""
+    good = [r for r in records if r.status == "succeed" and iso_utc(r.created_at)]
+    if not good:
+        return AuditOutcome(instance_id, AuditStatus.NONE, name, rpo_hours=rpo_hours)
+    newest = max(good, key=lambda r: str(iso_utc(r.created_at)))
+    taken = datetime.fromisoformat(str(iso_utc(newest.created_at)).replace("Z", "+00:00"))
+    age_hours = round((now - taken).total_seconds() / 3600, 2)
+    last = LastBackup(
+        backup_id=newest.backup_id,
+        backup_type=newest.backup_type,
+        made_by_this_function=made_by_function(newest.remark),
+        finished_at=newest.finished_at,
+        age_hours=age_hours,
+        size_bytes=newest.size_bytes,
+    )
+    status = AuditStatus.STALE if age_hours > rpo_hours else AuditStatus.OK
+    return AuditOutcome(instance_id, status, name, last, rpo_hours)
