@@ -32,6 +32,10 @@ locals {
     DCS_WAIT                 = tostring(var.wait_for_completion)
     DCS_KEEP_LAST            = var.keep_last == null ? "" : tostring(var.keep_last)
     DCS_MAX_AGE_DAYS         = var.max_age_days == null ? "" : tostring(var.max_age_days)
+    DCS_EXPORT_BUCKET        = var.export_bucket
+    DCS_EXPORT_PREFIX        = var.export_prefix
+    DCS_EXPORT_PART_MB       = tostring(var.export_part_mb)
+    OBS_ENDPOINT             = var.obs_endpoint
     LOG_LEVEL                = var.log_level
   }
 }
@@ -60,6 +64,10 @@ resource "huaweicloud_identity_agency" "function" {
     project = var.region
     roles   = [huaweicloud_identity_role.dcs_backup.name, huaweicloud_identity_role.smn_publish.name]
   }
+
+  # OBS is a global service: its role is held on the domain (global service project), not on
+  # the region's project, and only when exports can run (export.tf).
+  domain_roles = local.export_enabled ? [huaweicloud_identity_role.obs_export[0].name] : []
 }
 
 resource "huaweicloud_lts_group" "function" {
@@ -97,6 +105,21 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
     precondition {
       condition     = length(var.instance_ids) > 0 || var.select_tags != "" || var.select_name != "" || var.timer_select != null
       error_message = "The schedule needs targets: set instance_ids, select_tags, select_name or timer_select."
+    }
+    precondition {
+      condition     = !var.create_export_bucket || var.export_bucket != ""
+      error_message = "create_export_bucket needs the bucket's name in export_bucket."
+    }
+    # The lifecycle variables shape only a bucket created here; an existing bucket keeps its own rules.
+    precondition {
+      condition     = var.create_export_bucket || (var.export_expire_days == null && var.export_warm_after_days == null && var.export_cold_after_days == null)
+      error_message = "export_expire_days, export_warm_after_days and export_cold_after_days apply only to a bucket created here (create_export_bucket = true)."
+    }
+    # An export holds about two parts in memory, plus the runtime and SDKs (issue 12: peak RSS
+    # within two parts + 64 MiB).
+    precondition {
+      condition     = !local.export_enabled || var.memory_size >= 2 * var.export_part_mb + 64
+      error_message = "memory_size must be at least 2 * export_part_mb + 64 MB when exporting: lower export_part_mb or raise memory_size."
     }
   }
 }

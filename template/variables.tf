@@ -310,4 +310,89 @@ variable "export_bucket" {
   description = "Default OBS bucket for exporting finished backups off the instance (DCS_EXPORT_BUCKET); empty exports nothing by default and grants no download or OBS permission."
   type        = string
   default     = ""
+
+  validation {
+    # OBS bucket names: 3-63 lower-case letters, digits, '-' and '.', starting and ending with a
+    # letter or digit, no '..', '.-' or '-.', and not an IPv4 address.
+    condition = var.export_bucket == "" || (
+      can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.export_bucket))
+      && !can(regex("\\.\\.|\\.-|-\\.", var.export_bucket))
+      && !can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$", var.export_bucket))
+    )
+    error_message = "export_bucket must be empty or an OBS bucket name: 3-63 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit, no '..', '.-' or '-.', not an IP address."
+  }
+}
+
+variable "export_prefix" {
+  description = "Key prefix of exported objects in export_bucket (DCS_EXPORT_PREFIX); objects are {prefix}{instance_id}/{backup_id}/{file_name}. Also scopes the function's OBS permission and the created bucket's lifecycle rule."
+  type        = string
+  default     = "dcs-backup/"
+
+  validation {
+    condition     = length(var.export_prefix) <= 256 && substr(var.export_prefix, 0, 1) != "/"
+    error_message = "export_prefix must be at most 256 characters and must not start with '/'."
+  }
+}
+
+variable "export_part_mb" {
+  description = "Part size of the export's multipart upload in MiB, 5-512 (DCS_EXPORT_PART_MB); the function holds about two parts in memory, so memory_size must leave room for them."
+  type        = number
+  default     = 64
+
+  validation {
+    condition     = var.export_part_mb >= 5 && var.export_part_mb <= 512 && floor(var.export_part_mb) == var.export_part_mb
+    error_message = "export_part_mb must be a whole number from 5 to 512."
+  }
+}
+
+variable "obs_endpoint" {
+  description = "OBS endpoint override (OBS_ENDPOINT), https://host[:port]; empty uses the region's public endpoint (https://obs.<region>.myhuaweicloud.com)."
+  type        = string
+  default     = ""
+
+  validation {
+    # The function's own rule for endpoints (dcs_backup/endpoints.py, which checks it again):
+    # https://host[:port] and nothing after it; plain http only to this machine (loopback).
+    condition     = var.obs_endpoint == "" || can(regex("^(?i)https://(\\[[0-9a-f:.]+\\]|[a-z0-9.-]+)(:[0-9]{1,5})?/?$", var.obs_endpoint)) || can(regex("^(?i)http://(localhost|127(\\.[0-9]{1,3}){3}|\\[::1\\])(:[0-9]{1,5})?/?$", var.obs_endpoint))
+    error_message = "obs_endpoint must be empty, https://host[:port], or http://host[:port] to a loopback address."
+  }
+}
+
+variable "create_export_bucket" {
+  description = "Create export_bucket here (private, with a lifecycle rule on export_prefix); false uses an existing bucket. The bucket is never emptied by terraform destroy."
+  type        = bool
+  default     = false
+}
+
+variable "export_expire_days" {
+  description = "Lifecycle of a created export bucket: delete exported objects this many days after upload; null keeps them forever. Must exceed the transition days."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.export_expire_days == null || try(var.export_expire_days >= 1 && floor(var.export_expire_days) == var.export_expire_days, false)
+    error_message = "export_expire_days must be null or a whole number of days, at least 1."
+  }
+}
+
+variable "export_warm_after_days" {
+  description = "Lifecycle of a created export bucket: move exported objects to WARM (Infrequent Access) this many days after upload; null never does."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.export_warm_after_days == null || try(var.export_warm_after_days >= 1 && floor(var.export_warm_after_days) == var.export_warm_after_days, false)
+    error_message = "export_warm_after_days must be null or a whole number of days, at least 1."
+  }
+}
+
+variable "export_cold_after_days" {
+  description = "Lifecycle of a created export bucket: move exported objects to COLD (Archive; restore before reading) this many days after upload; null never does."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.export_cold_after_days == null || try(var.export_cold_after_days >= 1 && floor(var.export_cold_after_days) == var.export_cold_after_days, false)
+    error_message = "export_cold_after_days must be null or a whole number of days, at least 1."
+  }
 }

@@ -1,0 +1,121 @@
+# Export of finished backups into the user's own OBS bucket (issue 12): the function's OBS
+# permission, and optionally the bucket itself with a lifecycle rule on the export prefix.
+#
+# Argument names checked against the huaweicloud provider's sources and docs
+# (github.com/huaweicloud/terraform-provider-huaweicloud, v1.74.0 and master):
+# docs/resources/obs_bucket.md and services/obs/resource_huaweicloud_obs_bucket.go (lifecycle_rule
+# name/enabled/prefix, expiration{days}, transition{days, storage_class WARM|COLD},
+# abort_incomplete_multipart_upload{days}); docs/resources/identity_role.md (type "AX" = the
+# global service project, "XA" = region projects); docs/resources/identity_agency.md and
+# services/iam/resource_huaweicloud_identity_agency.go (domain_roles: role display names granted
+# on the domain). OBS resource paths (obs:*:*:bucket:<bucket>, obs:*:*:object:<bucket>/<key>)
+# from the OBS user guide, "OBS Resources" (obs_03_0154).
+
+locals {
+  # The provider documents that a lifecycle prefix can neither start nor end with '/', so the
+  # rule gets the export prefix without its trailing slash ("dcs-backup/" -> "dcs-backup"); an
+  # empty result applies the rule to the whole bucket, which was created for the exports.
+  export_lifecycle_prefix = trimsuffix(var.export_prefix, "/")
+
+  # Colder classes in the order OBS moves objects through them; unset ones are left out.
+  export_transitions = [
+    for t in [
+      { days = var.export_warm_after_days, storage_class = "WARM" },
+      { days = var.export_cold_after_days, storage_class = "COLD" },
+    ] : t if t.days != null
+  ]
+}
+
+# Only the OBS actions a streamed multipart upload needs: PutObject covers initiating, uploading
+# parts and completing; the abort cleans up a failed upload (no orphan parts billed); listing
+# parts and uploads finds leftovers; HeadBucket checks the bucket; GetObject answers the HEAD that
+# tells whether an object was already exported. Bucket actions are scoped to the bucket, object
+# actions to the prefix: the function can neither read nor overwrite anything else. OBS is a
+# global service, so this is a domain-level role (AX), held through the agency's domain_roles.
+resource "huaweicloud_identity_role" "obs_export" {
+  count = local.export_enabled ? 1 : 0
+
+  name        = "${var.function_name}-obs-export"
+  description = "Upload exported DCS backups into the export bucket, under the export prefix only."
+  type        = "AX"
+  policy = jsonencode({
+    Version = "1.1"
+    Statement = [
+      {
+        Effect = "Allow"
+        Action = [
+          "obs:bucket:HeadBucket",
+          "obs:bucket:ListBucketMultipartUploads",
+        ]
+        Resource = ["obs:*:*:bucket:${var.export_bucket}"]
+      },
+      {
+        Effect = "Allow"
+        Action = [
+          "obs:object:PutObject",
+          "obs:object:AbortMultipartUpload",
+          "obs:object:ListMultipartUploadParts",
+          "obs:object:GetObject",
+        ]
+        Resource = ["obs:*:*:object:${var.export_bucket}/${var.export_prefix}*"]
+      },
+    ]
+  })
+}
+
+# Optional: the bucket, private, in the function's region. Exported backups exist to outlive the
+# instance, so force_destroy stays false: `terraform destroy` fails on a non-empty bucket instead
+# of deleting them.
+resource "huaweicloud_obs_bucket" "export" {
+  count = var.create_export_bucket && var.export_bucket != "" ? 1 : 0
+
+  bucket        = var.export_bucket
+  storage_class = "STANDARD"
+  acl           = "private"
+  force_destroy = false
+
+  lifecycle_rule {
+    name    = "${var.function_name}-export"
+    enabled = true
+    prefix  = local.export_lifecycle_prefix
+
+    dynamic "expiration" {
+      for_each = var.export_expire_days == null ? [] : [var.export_expire_days]
+      content {
+        days = expiration.value
+      }
+    }
+
+    dynamic "transition" {
+      for_each = local.export_transitions
+      content {
+        days          = transition.value.days
+        storage_class = transition.value.storage_class
+      }
+    }
+
+    # Always: an upload cut off by the function's deadline or a crash leaves parts that are billed
+    # until aborted; the function aborts what it can, this catches the rest a day later.
+    abort_incomplete_multipart_upload {
+      days = 1
+    }
+  }
+
+  lifecycle {
+    # OBS requires the expiration after every transition, and Archive after Infrequent Access.
+    # try(): a comparison with an unset (null) variable fails, and then there is nothing to order.
+    precondition {
+      condition     = try(var.export_expire_days > var.export_cold_after_days, true) && try(var.export_expire_days > var.export_warm_after_days, true)
+      error_message = "export_expire_days must be greater than export_warm_after_days and export_cold_after_days."
+    }
+    precondition {
+      condition     = try(var.export_cold_after_days > var.export_warm_after_days, true)
+      error_message = "export_cold_after_days must be greater than export_warm_after_days."
+    }
+    # OBS's rules for a lifecycle prefix: no '//' and none of \:*?"<>|.
+    precondition {
+      condition     = !can(regex("//|[\\\\:*?\"<>|]", var.export_prefix))
+      error_message = "export_prefix must not contain '//' or any of \\:*?\"<>| to be used in the bucket's lifecycle rule."
+    }
+  }
+}

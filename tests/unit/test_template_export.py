@@ -1,0 +1,207 @@
+"""The template's export to OBS (issue 12): function settings, OBS permission and the optional bucket, structurally."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import hcl2
+
+from tests.unit.test_template import _one, _unquote
+from tests.unit.test_template_alerts import _load, _locals, _resources, _variables
+
+RESOURCES = _resources()
+LOCALS = _locals()
+VARIABLES = _variables()
+ROLE = RESOURCES["huaweicloud_identity_role.obs_export"]
+BUCKET = RESOURCES["huaweicloud_obs_bucket.export"]
+AGENCY = RESOURCES["huaweicloud_identity_agency.function"]
+
+# What a streamed multipart upload into the bucket needs (shared/reference/obs.md): PutObject covers
+# initiate, upload part and complete; HEAD of an object needs GetObject.
+BUCKET_ACTIONS = {"obs:bucket:ListBucketMultipartUploads", "obs:bucket:HeadBucket"}
+OBJECT_ACTIONS = {
+    "obs:object:PutObject",
+    "obs:object:AbortMultipartUpload",
+    "obs:object:ListMultipartUploadParts",
+    "obs:object:GetObject",
+}
+EXPORT_ENABLED = "local.export_enabled"
+
+
+def _policy(role: dict[str, Any]) -> dict[str, Any]:
+    """The role's ``jsonencode({...})`` argument, parsed as the HCL object it is."""
+    match = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", role["policy"], re.DOTALL)
+    assert match, role["policy"]
+    parsed: dict[str, Any] = _unquote(hcl2.loads(f"policy = {match.group(1)}\n"))
+    return parsed["policy"]  # type: ignore[no-any-return]
+
+
+def _when(expression: str, enabled: bool) -> str:
+    """``${local.export_enabled ? A : B}`` → A or B (the branch taken when exporting or not)."""
+    match = re.fullmatch(r"\$\{local\.export_enabled \? (.+) : (.+)\}", expression)
+    assert match, expression
+    return match.group(1) if enabled else match.group(2)
+
+
+def _dynamic(block: dict[str, Any], name: str) -> dict[str, Any]:
+    found = [d[name] for d in block.get("dynamic", []) if name in d]
+    assert len(found) == 1, f"one dynamic {name!r} block"
+    return found[0]  # type: ignore[no-any-return]
+
+
+class TestFunctionSettings:
+    def test_function_env_passes_the_export_settings(self) -> None:
+        env = LOCALS["function_env"]
+        assert env["DCS_EXPORT_BUCKET"] == "${var.export_bucket}"
+        assert env["DCS_EXPORT_PREFIX"] == "${var.export_prefix}"
+        assert env["DCS_EXPORT_PART_MB"] == "${tostring(var.export_part_mb)}"
+        assert env["OBS_ENDPOINT"] == "${var.obs_endpoint}"
+
+    def test_defaults_export_nothing(self) -> None:
+        defaults = {name: VARIABLES[name]["default"] for name in VARIABLES if name.startswith("export_")}
+        assert defaults == {
+            "export_bucket": "",
+            "export_prefix": "dcs-backup/",
+            "export_part_mb": 64,
+            "export_expire_days": None,
+            "export_warm_after_days": None,
+            "export_cold_after_days": None,
+        }
+        assert VARIABLES["obs_endpoint"]["default"] == ""
+        assert VARIABLES["create_export_bucket"]["default"] is False
+        assert LOCALS["export_enabled"] == '${var.export_bucket != ""}'
+
+    def test_settings_are_validated_as_the_issue_states(self) -> None:
+        prefix = _one(VARIABLES["export_prefix"]["validation"])["condition"]
+        assert "length(var.export_prefix) <= 256" in prefix and 'substr(var.export_prefix, 0, 1) != "/"' in prefix
+        part = _one(VARIABLES["export_part_mb"]["validation"])["condition"]
+        assert "var.export_part_mb >= 5 && var.export_part_mb <= 512" in part
+        for name in ("export_expire_days", "export_warm_after_days", "export_cold_after_days"):
+            condition = _one(VARIABLES[name]["validation"])["condition"]
+            assert condition.startswith(f"${{var.{name} == null || try(var.{name} >= 1 && "), name
+        assert _one(VARIABLES["export_bucket"]["validation"])["condition"].startswith('${var.export_bucket == "" || ')
+        assert _one(VARIABLES["obs_endpoint"]["validation"])["condition"].startswith('${var.obs_endpoint == "" || ')
+
+    def test_memory_leaves_room_for_two_parts_when_exporting(self) -> None:
+        conditions = [
+            p["condition"] for p in _one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
+        ]
+        assert "${!local.export_enabled || var.memory_size >= 2 * var.export_part_mb + 64}" in conditions
+        # The defaults pass it: 256 MB for 64 MiB parts.
+        assert VARIABLES["memory_size"]["default"] >= 2 * VARIABLES["export_part_mb"]["default"] + 64
+
+
+class TestObsPermission:
+    def test_role_exists_only_when_exporting(self) -> None:
+        assert ROLE["count"] == "${local.export_enabled ? 1 : 0}"
+        assert _when(ROLE["count"], enabled=False) == "0"
+
+    def test_role_is_domain_level_because_obs_is_global(self) -> None:
+        assert ROLE["type"] == "AX"
+
+    def test_role_holds_exactly_the_upload_actions(self) -> None:
+        statements = _policy(ROLE)["Statement"]
+        actions = [a for s in statements for a in s["Action"]]
+        assert sorted(actions) == sorted(BUCKET_ACTIONS | OBJECT_ACTIONS)
+        assert all(s["Effect"] == "Allow" for s in statements)
+        assert not any("*" in a for a in actions)
+
+    def test_bucket_actions_are_scoped_to_the_bucket_and_object_actions_to_the_prefix(self) -> None:
+        by_kind = {}
+        for statement in _policy(ROLE)["Statement"]:
+            kinds = {a.split(":")[1] for a in statement["Action"]}
+            assert len(kinds) == 1, statement
+            by_kind[kinds.pop()] = statement["Resource"]
+        assert by_kind == {
+            "bucket": ["obs:*:*:bucket:${var.export_bucket}"],
+            "object": ["obs:*:*:object:${var.export_bucket}/${var.export_prefix}*"],
+        }
+
+    def test_agency_holds_it_on_the_domain_only_when_exporting(self) -> None:
+        domain_roles = AGENCY["domain_roles"]
+        assert _when(domain_roles, enabled=True) == "[huaweicloud_identity_role.obs_export[0].name]"
+        assert _when(domain_roles, enabled=False) == "[]"
+        # Not on the region's project, not on all resources.
+        assert not any("obs_export" in r for r in _one(AGENCY["project_role"])["roles"])
+        assert "all_resources_roles" not in AGENCY and "enterprise_project_roles" not in AGENCY
+
+    def test_nothing_obs_is_granted_without_an_export_bucket(self) -> None:
+        roles = {k: v for k, v in RESOURCES.items() if k.startswith("huaweicloud_identity_role.")}
+        granting_obs = {k for k, v in roles.items() if re.search(r'"obs:', v["policy"])}
+        assert granting_obs == {"huaweicloud_identity_role.obs_export"}
+        for name in granting_obs:
+            assert _when(roles[name]["count"], enabled=False) == "0"
+        # The download links DCS hands out for the export are likewise granted only then.
+        assert re.search(
+            r'local\.export_enabled \? \["dcs:instance:downloadBackupData"\] : \[\]', LOCALS["dcs_actions"]
+        )
+
+
+class TestExportBucket:
+    RULE = _one(BUCKET["lifecycle_rule"])
+
+    def test_is_created_only_when_asked_and_named(self) -> None:
+        assert BUCKET["count"] == '${var.create_export_bucket && var.export_bucket != "" ? 1 : 0}'
+        assert BUCKET["bucket"] == "${var.export_bucket}"
+        conditions = [
+            p["condition"] for p in _one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
+        ]
+        assert '${!var.create_export_bucket || var.export_bucket != ""}' in conditions
+
+    def test_is_private_and_never_emptied_by_destroy(self) -> None:
+        assert BUCKET["acl"] == "private"
+        assert BUCKET["force_destroy"] is False
+
+    def test_one_enabled_rule_on_the_export_prefix(self) -> None:
+        assert len(BUCKET["lifecycle_rule"]) == 1
+        assert self.RULE["enabled"] is True
+        assert self.RULE["prefix"] == "${local.export_lifecycle_prefix}"
+        # A lifecycle prefix may not end with '/' (provider docs): "dcs-backup/" → "dcs-backup".
+        assert LOCALS["export_lifecycle_prefix"] == '${trimsuffix(var.export_prefix, "/")}'
+
+    def test_always_aborts_incomplete_multipart_uploads_after_one_day(self) -> None:
+        assert _one(self.RULE["abort_incomplete_multipart_upload"]) == {"days": 1}
+        assert not any("abort_incomplete_multipart_upload" in d for d in self.RULE.get("dynamic", []))
+
+    def test_expires_only_when_export_expire_days_is_set(self) -> None:
+        assert "expiration" not in self.RULE
+        expiration = _dynamic(self.RULE, "expiration")
+        assert expiration["for_each"] == "${var.export_expire_days == null ? [] : [var.export_expire_days]}"
+        assert _one(expiration["content"]) == {"days": "${expiration.value}"}
+
+    def test_moves_to_colder_classes_only_when_their_days_are_set(self) -> None:
+        assert "transition" not in self.RULE
+        transition = _dynamic(self.RULE, "transition")
+        assert transition["for_each"] == "${local.export_transitions}"
+        assert _one(transition["content"]) == {
+            "days": "${transition.value.days}",
+            "storage_class": "${transition.value.storage_class}",
+        }
+        transitions = LOCALS["export_transitions"]
+        assert '{days = var.export_warm_after_days, storage_class = "WARM"}' in transitions
+        assert '{days = var.export_cold_after_days, storage_class = "COLD"}' in transitions
+        assert transitions.index('"WARM"') < transitions.index('"COLD"')
+        assert transitions.endswith(" : t if t.days != null]}")
+
+    def test_days_are_checked_in_order_before_apply(self) -> None:
+        conditions = " ".join(p["condition"] for p in _one(BUCKET["lifecycle"])["precondition"])
+        assert "try(var.export_expire_days > var.export_cold_after_days, true)" in conditions
+        assert "try(var.export_expire_days > var.export_warm_after_days, true)" in conditions
+        assert "try(var.export_cold_after_days > var.export_warm_after_days, true)" in conditions
+
+    def test_lifecycle_days_without_a_created_bucket_are_refused(self) -> None:
+        conditions = [
+            p["condition"] for p in _one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
+        ]
+        assert any(
+            c.startswith("${var.create_export_bucket || (var.export_expire_days == null && ")
+            and "var.export_warm_after_days == null" in c
+            and "var.export_cold_after_days == null" in c
+            for c in conditions
+        )
+
+
+def test_export_resources_live_in_export_tf() -> None:
+    resources = {kind for block in _load("export.tf")["resource"] for kind in block}
+    assert resources == {"huaweicloud_identity_role", "huaweicloud_obs_bucket"}
