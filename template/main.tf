@@ -32,6 +32,7 @@ locals {
     DCS_WAIT                 = tostring(var.wait_for_completion)
     DCS_KEEP_LAST            = var.keep_last == null ? "" : tostring(var.keep_last)
     DCS_MAX_AGE_DAYS         = var.max_age_days == null ? "" : tostring(var.max_age_days)
+    DCS_RPO_HOURS            = var.rpo_hours == null ? "" : tostring(var.rpo_hours)
     DCS_EXPORT_BUCKET        = var.export_bucket
     DCS_EXPORT_PREFIX        = var.export_prefix
     DCS_EXPORT_PART_MB       = tostring(var.export_part_mb)

@@ -35,7 +35,7 @@ class TestDefaults:
 
 class TestRules:
     def test_unknown_fields_are_named_with_the_allowed_ones(self) -> None:
-        assert "allowed fields are instance_ids" in _problems({"instances": ["a"]})["instances"]
+        assert "allowed fields are action, rpo_hours, instance_ids" in _problems({"instances": ["a"]})["instances"]
 
     @pytest.mark.parametrize("ids", [[], "a", [""], [1], ["a b"], ["x" * 65], [f"i{n}" for n in range(101)]])
     def test_instance_ids_shape_is_enforced(self, ids: Any) -> None:
