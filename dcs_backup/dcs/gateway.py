@@ -7,18 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import huaweicloudsdkdcs.v2 as sdk  # lazy: a model module loads when its class is first used
 from huaweicloudsdkcore.http.http_config import HttpConfig
-from huaweicloudsdkdcs.v2 import (
-    BackupInstanceBody,
-    CopyInstanceRequest,
-    DeleteBackupFileRequest,
-    DownloadBackupFilesReq,
-    ListBackupFileLinksRequest,
-    ListBackupRecordsRequest,
-    ListInstancesRequest,
-    ShowInstanceRequest,
-    ShowTagsRequest,
-)
 from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 
 from dcs_backup.access import DcsAccess
@@ -64,7 +54,7 @@ class DcsGateway:
         self._local = threading.local()
 
     def show_instance(self, instance_id: str) -> InstanceInfo:
-        request = ShowInstanceRequest(instance_id=instance_id)
+        request = sdk.ShowInstanceRequest(instance_id=instance_id)
         response = self._call("ShowInstance", lambda c: _readable(c.show_instance(request), "status"))
         return InstanceInfo(
             instance_id=instance_id,
@@ -76,7 +66,7 @@ class DcsGateway:
 
     def list_instances(self, *, tags: str | None, offset: int) -> InstancePage:
         """One page of ListInstances; ``tags`` is DCS's ``key=value,key2=value2`` filter."""
-        request = ListInstancesRequest(tags=tags, offset=offset, limit=self._instance_page_size)
+        request = sdk.ListInstancesRequest(tags=tags, offset=offset, limit=self._instance_page_size)
         response = self._call("ListInstances", lambda c: _readable(c.list_instances(request), "instance_num"))
         items = tuple(
             InstanceInfo(
@@ -91,14 +81,14 @@ class DcsGateway:
         return InstancePage(total=int(response.instance_num or 0), instances=items)
 
     def show_tags(self, instance_id: str) -> dict[str, str]:
-        response = self._call("ShowTags", lambda c: c.show_tags(ShowTagsRequest(instance_id=instance_id)))
+        response = self._call("ShowTags", lambda c: c.show_tags(sdk.ShowTagsRequest(instance_id=instance_id)))
         return _tags(response.tags) or {}
 
     def list_backups(self, instance_id: str) -> list[BackupRecord]:
         """Every backup record of the instance, all pages, newest first as DCS lists them."""
         records: list[BackupRecord] = []
         while True:
-            page_request = ListBackupRecordsRequest(
+            page_request = sdk.ListBackupRecordsRequest(
                 instance_id=instance_id, offset=len(records), limit=self._backup_page_size
             )
             response = self._call("ListBackupRecords", _list_backups_page(page_request))
@@ -109,7 +99,7 @@ class DcsGateway:
 
     def delete_backup(self, instance_id: str, backup_id: str) -> None:
         """DeleteBackupFile: 204 and no body."""
-        request = DeleteBackupFileRequest(instance_id=instance_id, backup_id=backup_id)
+        request = sdk.DeleteBackupFileRequest(instance_id=instance_id, backup_id=backup_id)
         self._call("DeleteBackup", lambda c: c.delete_backup_file(request))
 
     def create_backup(
@@ -124,10 +114,10 @@ class DcsGateway:
         After an ambiguous failure (the POST may have landed) or DCS.4096 (a backup is running)
         the caller looks for the backup it may already have, so a retry never makes a second one.
         """
-        body = BackupInstanceBody(remark=remark, backup_format=backup_format)
+        body = sdk.BackupInstanceBody(remark=remark, backup_format=backup_format)
 
         def create(client: DcsClient) -> CreatedBackup:
-            response = client.copy_instance(CopyInstanceRequest(instance_id=instance_id, body=body))
+            response = client.copy_instance(sdk.CopyInstanceRequest(instance_id=instance_id, body=body))
             return CreatedBackup(str(_readable(response, "backup_id").backup_id))
 
         return self._loop.run(
@@ -148,14 +138,14 @@ class DcsGateway:
 
     def list_backup_file_links(self, instance_id: str, backup_id: str, expiration_s: int) -> list[BackupFile]:
         """Pre-signed download links of a succeeded backup's files (one per shard for clusters)."""
-        request = ListBackupFileLinksRequest(
-            instance_id=instance_id, backup_id=backup_id, body=DownloadBackupFilesReq(expiration=expiration_s)
+        request = sdk.ListBackupFileLinksRequest(
+            instance_id=instance_id, backup_id=backup_id, body=sdk.DownloadBackupFilesReq(expiration=expiration_s)
         )
         response = self._call("ListBackupFileLinks", lambda c: _readable(c.list_backup_file_links(request), "links"))
         return [BackupFile(file_name=str(item.file_name), link=str(item.link)) for item in response.links]
 
 
-def _list_backups_page(request: ListBackupRecordsRequest) -> Callable[[DcsClient], Any]:
+def _list_backups_page(request: sdk.ListBackupRecordsRequest) -> Callable[[DcsClient], Any]:
     return lambda client: _readable(client.list_backup_records(request), "total_num")
 
 
