@@ -7,8 +7,10 @@ policies) ever see.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from dcs_backup.text import show_name
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,26 @@ class FieldProblem:
 
     def __str__(self) -> str:
         return f"{self.field}: {self.problem}"
+
+
+MAX_NAMED_UNKNOWN_FIELDS = 10
+
+
+def unknown_field_problems(names: Iterable[object], allowed: Sequence[str], parent: str = "") -> list[FieldProblem]:
+    """One problem per unknown field, at most ten named (escaped and cut), then how many more.
+
+    ``parent`` (e.g. "select") prefixes the names of a nested object's fields.
+    """
+    unknown = [name for name in names if name not in allowed]
+    prefix = f"{parent}." if parent else ""
+    problems = [
+        FieldProblem(f"{prefix}{show_name(name)}", f"unknown field; allowed fields are {', '.join(allowed)}")
+        for name in unknown[:MAX_NAMED_UNKNOWN_FIELDS]
+    ]
+    if len(unknown) > MAX_NAMED_UNKNOWN_FIELDS:
+        more = len(unknown) - MAX_NAMED_UNKNOWN_FIELDS
+        problems.append(FieldProblem(parent or "request", f"and {more} more unknown fields"))
+    return problems
 
 
 class DcsBackupError(Exception):

@@ -15,14 +15,13 @@ from dcs_backup.dcs.models import (
     MAX_REMARK_LENGTH,
     is_instance_id,
 )
-from dcs_backup.errors import FieldProblem, InvalidRequestError
+from dcs_backup.errors import FieldProblem, InvalidRequestError, unknown_field_problems
 from dcs_backup.export.spec import ExportSpec, export_problems
 from dcs_backup.idempotency import TAG_PREFIX, key_problem
 from dcs_backup.retention import RetentionRule, retention_problems, whole_number_problem
 from dcs_backup.selection import Selection, selection_problems
-from dcs_backup.text import is_utf8_text, show_list, show_name, show_value
+from dcs_backup.text import is_utf8_text, show_list, show_value
 
-MAX_NAMED_UNKNOWN_FIELDS = 10
 DEFAULT_REMARK = "dcs-backup"
 ACTIONS = ("backup", "audit")
 BACKUP_ONLY_FIELDS = ("backup_format", "remark", "wait", "retention", "export")
@@ -72,7 +71,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         raise InvalidRequestError(
             [FieldProblem("request", f"must be a JSON object with the fields {_ALLOWED_FIELDS_TEXT}")]
         )
-    problems = _unknown_fields(payload)
+    problems = unknown_field_problems(payload, REQUEST_FIELDS)
     instance_ids, selection = _targets(payload, settings, problems)
     backup_format = payload.get("backup_format", settings.default_backup_format)
     if backup_format not in BACKUP_FORMATS:
@@ -114,7 +113,7 @@ def _retention(payload: Mapping[str, Any], settings: Settings, problems: list[Fi
     if "retention" not in payload:
         return settings.default_retention
     rule, rule_problems = retention_problems(payload["retention"])
-    problems.extend(FieldProblem(field, problem) for field, problem in rule_problems)
+    problems.extend(rule_problems)
     return rule
 
 
@@ -139,7 +138,7 @@ def _export(payload: Mapping[str, Any], settings: Settings, problems: list[Field
     if "export" not in payload:
         return settings.default_export
     spec, spec_problems = export_problems(payload["export"], settings.export_prefix)
-    problems.extend(FieldProblem(field, problem) for field, problem in spec_problems)
+    problems.extend(spec_problems)
     return spec
 
 
@@ -155,19 +154,6 @@ def _check_idempotency_key(field: str, key: object, problems: list[FieldProblem]
     problem = key_problem(field, key)
     if problem is not None:
         problems.append(problem)
-
-
-def _unknown_fields(payload: Mapping[Any, Any]) -> list[FieldProblem]:
-    """One problem per unknown field, at most ten named (escaped and cut), then how many more."""
-    unknown = [name for name in payload if name not in REQUEST_FIELDS]
-    problems = [
-        FieldProblem(show_name(name), f"unknown field; allowed fields are {_ALLOWED_FIELDS_TEXT}")
-        for name in unknown[:MAX_NAMED_UNKNOWN_FIELDS]
-    ]
-    if len(unknown) > MAX_NAMED_UNKNOWN_FIELDS:
-        more = len(unknown) - MAX_NAMED_UNKNOWN_FIELDS
-        problems.append(FieldProblem("request", f"and {more} more unknown fields"))
-    return problems
 
 
 def _check_remark(remark: object, problems: list[FieldProblem]) -> None:
@@ -192,7 +178,7 @@ def _targets(
     if "select" not in payload:
         return instance_ids, None
     selection, select_problems = selection_problems(payload["select"])
-    problems.extend(FieldProblem(field, problem) for field, problem in select_problems)
+    problems.extend(select_problems)
     return instance_ids, selection
 
 

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from dcs_backup.dcs.models import BackupRecord, iso_utc
+from dcs_backup.errors import FieldProblem, unknown_field_problems
 from dcs_backup.idempotency import made_by_function
-from dcs_backup.text import show_name, show_value
+from dcs_backup.text import show_value
 
 KEEP_LAST_RANGE = (1, 24)
 MAX_AGE_DAYS_RANGE = (1, 3650)
@@ -77,22 +78,18 @@ def owner_of(record: BackupRecord) -> str:
     return "another manual"
 
 
-def retention_problems(raw: Any) -> tuple[RetentionRule | None, list[tuple[str, str]]]:
+def retention_problems(raw: Any) -> tuple[RetentionRule | None, list[FieldProblem]]:
     """Validate a ``retention`` object: the rule, or (sub-field, problem) pairs."""
     if not isinstance(raw, Mapping):
-        return None, [("retention", "must be an object with keep_last and/or max_age_days, and dry_run")]
-    problems = [
-        (f"retention.{show_name(key)}", f"unknown field; allowed fields are {', '.join(RETENTION_FIELDS)}")
-        for key in list(raw)[:10]
-        if key not in RETENTION_FIELDS
-    ]
+        return None, [FieldProblem("retention", "must be an object with keep_last and/or max_age_days, and dry_run")]
+    problems = unknown_field_problems(raw, RETENTION_FIELDS, "retention")
     keep_last = _whole(raw.get("keep_last"), "retention.keep_last", KEEP_LAST_RANGE, problems)
     max_age_days = _whole(raw.get("max_age_days"), "retention.max_age_days", MAX_AGE_DAYS_RANGE, problems)
     dry_run = raw.get("dry_run", False)
     if not isinstance(dry_run, bool):
-        problems.append(("retention.dry_run", f"must be true or false (got {show_value(dry_run)})"))
+        problems.append(FieldProblem("retention.dry_run", f"must be true or false (got {show_value(dry_run)})"))
     if keep_last is None and max_age_days is None and not problems:
-        problems.append(("retention", "needs keep_last, max_age_days or both"))
+        problems.append(FieldProblem("retention", "needs keep_last, max_age_days or both"))
     if problems:
         return None, problems
     return RetentionRule(keep_last, max_age_days, dry_run is True), []
@@ -106,12 +103,12 @@ def whole_number_problem(value: Any, bounds: tuple[int, int]) -> str | None:
     return f"must be a whole number from {low} to {high} (got {show_value(value)})"
 
 
-def _whole(value: Any, field: str, bounds: tuple[int, int], problems: list[tuple[str, str]]) -> int | None:
+def _whole(value: Any, field: str, bounds: tuple[int, int], problems: list[FieldProblem]) -> int | None:
     if value is None:
         return None
     problem = whole_number_problem(value, bounds)
     if problem is not None:
-        problems.append((field, problem))
+        problems.append(FieldProblem(field, problem))
         return None
     return int(value)
 

@@ -11,7 +11,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from dcs_backup.dcs.models import InstanceInfo
-from dcs_backup.text import is_utf8_text, show_name, show_value
+from dcs_backup.errors import FieldProblem, unknown_field_problems
+from dcs_backup.text import is_utf8_text, show_value
 
 MAX_TAGS = 20
 MAX_TAG_KEY_LENGTH = 128
@@ -60,32 +61,28 @@ class Selection:
         return " and ".join(parts)
 
 
-def selection_problems(raw: Any) -> tuple[Selection | None, list[tuple[str, str]]]:
+def selection_problems(raw: Any) -> tuple[Selection | None, list[FieldProblem]]:
     """Validate a ``select`` object: the Selection, or (sub-field, problem) pairs."""
     if not isinstance(raw, Mapping):
-        return None, [("select", "must be an object with tags, name, all and/or allow_empty")]
-    problems = [
-        (f"select.{show_name(key)}", f"unknown field; allowed fields are {', '.join(SELECT_FIELDS)}")
-        for key in list(raw)[:10]
-        if key not in SELECT_FIELDS
-    ]
+        return None, [FieldProblem("select", "must be an object with tags, name, all and/or allow_empty")]
+    problems = unknown_field_problems(raw, SELECT_FIELDS, "select")
     tags = raw.get("tags")
     if tags is not None:
-        problems += [("select.tags", problem) for problem in tag_problems(tags)]
+        problems += [FieldProblem("select.tags", problem) for problem in tag_problems(tags)]
     name = raw.get("name")
     if name is not None:
-        problems += [("select.name", problem) for problem in name_problems(name)]
+        problems += [FieldProblem("select.name", problem) for problem in name_problems(name)]
     # null counts as absent: the template writes unset optional fields so
     everything = _absent_as(raw.get("all"), False)
     if everything is not False and everything is not True:
-        problems.append(("select.all", f"must be true when given (got {show_value(everything)})"))
+        problems.append(FieldProblem("select.all", f"must be true when given (got {show_value(everything)})"))
     elif everything and (tags is not None or name is not None):
-        problems.append(("select.all", "cannot be combined with tags or name"))
+        problems.append(FieldProblem("select.all", "cannot be combined with tags or name"))
     allow_empty = _absent_as(raw.get("allow_empty"), False)
     if not isinstance(allow_empty, bool):
-        problems.append(("select.allow_empty", f"must be true or false (got {show_value(allow_empty)})"))
+        problems.append(FieldProblem("select.allow_empty", f"must be true or false (got {show_value(allow_empty)})"))
     if not everything and tags is None and name is None:
-        problems.append(("select", "needs at least one of tags, name or all"))
+        problems.append(FieldProblem("select", "needs at least one of tags, name or all"))
     if problems:
         return None, problems
     return Selection(tags=dict(tags or {}), name=name, all=everything, allow_empty=allow_empty), []

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dcs_backup.text import is_utf8_text, show_name, show_value
+from dcs_backup.errors import FieldProblem, unknown_field_problems
+from dcs_backup.text import is_utf8_text, show_value
 
 DEFAULT_PREFIX = "dcs-backup/"
 MAX_PREFIX_LENGTH = 256
@@ -49,20 +50,16 @@ def prefix_problem(prefix: Any) -> str | None:
     return f"must be text of at most {MAX_PREFIX_LENGTH} characters"
 
 
-def export_problems(raw: Any, default_prefix: str) -> tuple[ExportSpec | None, list[tuple[str, str]]]:
+def export_problems(raw: Any, default_prefix: str) -> tuple[ExportSpec | None, list[FieldProblem]]:
     """Validate an ``export`` object: the spec, or (sub-field, problem) pairs."""
     if not isinstance(raw, Mapping):
-        return None, [("export", 'must be an object: {"bucket": "<name>", "prefix": "dcs-backup/"}')]
-    problems = [
-        (f"export.{show_name(key)}", f"unknown field; allowed fields are {', '.join(EXPORT_FIELDS)}")
-        for key in list(raw)[:10]
-        if key not in EXPORT_FIELDS
-    ]
+        return None, [FieldProblem("export", 'must be an object: {"bucket": "<name>", "prefix": "dcs-backup/"}')]
+    problems = unknown_field_problems(raw, EXPORT_FIELDS, "export")
     bucket, prefix = raw.get("bucket"), raw.get("prefix", default_prefix)
     if (problem := bucket_problem(bucket)) is not None:
-        problems.append(("export.bucket", f"{problem} (got {show_value(bucket)})"))
+        problems.append(FieldProblem("export.bucket", f"{problem} (got {show_value(bucket)})"))
     if (problem := prefix_problem(prefix)) is not None:
-        problems.append(("export.prefix", problem))
+        problems.append(FieldProblem("export.prefix", problem))
     if problems:
         return None, problems
     return ExportSpec(bucket=str(bucket), prefix=str(prefix)), []

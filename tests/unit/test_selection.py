@@ -125,7 +125,7 @@ def test_any_select_value_is_a_selection_or_named_problems(select: Any) -> None:
     selection, problems = selection_problems(select)
     if problems:
         assert selection is None
-        assert all(field.startswith("select") and problem for field, problem in problems)
+        assert all(p.field.startswith("select") and p.problem for p in problems)
     else:
         assert selection is not None
         assert selection.all or selection.tags or selection.name is not None

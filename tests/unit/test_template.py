@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
-from typing import Any
 
-import hcl2
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO / "template"
+from tests.unit.template_hcl import REPO, TEMPLATE, load, one, resources, variables
+
 # DCS operation the function calls → the IAM action that permits it.
 ACTION_FOR_OPERATION = {
     "ListInstances": "dcs:instance:list",
@@ -24,43 +21,8 @@ ACTION_FOR_OPERATION = {
 }
 
 
-def _unquote(value: Any) -> Any:
-    """python-hcl2 keeps HCL's quotes on strings and keys; drop them."""
-    if isinstance(value, dict):
-        return {_unquote(k): _unquote(v) for k, v in value.items() if k not in ("__is_block__", "__comments__")}
-    if isinstance(value, list):
-        return [_unquote(v) for v in value]
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def _load(name: str) -> dict[str, Any]:
-    with (TEMPLATE / name).open(encoding="utf-8") as handle:
-        loaded: dict[str, Any] = _unquote(hcl2.load(handle))
-        return loaded
-
-
-def _resources() -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for block in _load("main.tf")["resource"]:
-        for kind, named in block.items():
-            for name, body in named.items():
-                found[f"{kind}.{name}"] = body
-    return found
-
-
-def _variables() -> dict[str, dict[str, Any]]:
-    return {name: body for block in _load("variables.tf")["variable"] for name, body in block.items()}
-
-
-RESOURCES = _resources()
+RESOURCES = resources()
 FUNCTION = RESOURCES["huaweicloud_fgs_function.dcs_backup"]
-
-
-def _one(value: Any) -> Any:
-    """A nested block as python-hcl2 gives it (a list of one) or as is."""
-    return value[0] if isinstance(value, list) else value
 
 
 class TestFunction:
@@ -82,7 +44,7 @@ class TestFunction:
         config_source = (REPO / "dcs_backup" / "config.py").read_text(encoding="utf-8")
         read_by_code = set(re.findall(r'\(env, "([A-Z_]+)"', config_source))
         assert read_by_code
-        passed = set(_load("main.tf")["locals"][0]["function_env"])
+        passed = set(load("main.tf")["locals"][0]["function_env"])
         assert FUNCTION["user_data"] == "${jsonencode(local.function_env)}"
         assert passed == read_by_code
 
@@ -92,9 +54,9 @@ class TestFunction:
         assert FUNCTION["log_stream_id"] == "${huaweicloud_lts_stream.function.id}"
 
     def test_memory_and_timeout_are_variables_with_defaults(self) -> None:
-        variables = _variables()
-        assert FUNCTION["memory_size"] == "${var.memory_size}" and variables["memory_size"]["default"] == 256
-        assert FUNCTION["timeout"] == "${var.timeout}" and variables["timeout"]["default"] == 300
+        declared = variables()
+        assert FUNCTION["memory_size"] == "${var.memory_size}" and declared["memory_size"]["default"] == 256
+        assert FUNCTION["timeout"] == "${var.timeout}" and declared["timeout"]["default"] == 300
 
 
 class TestPermissions:
@@ -102,13 +64,13 @@ class TestPermissions:
         gateway = (REPO / "dcs_backup" / "dcs" / "gateway.py").read_text(encoding="utf-8")
         operations = set(re.findall(r'(?:self\._call|self\._loop\.run)\(\s*"(\w+)"', gateway))
         needed = {ACTION_FOR_OPERATION[op] for op in operations}
-        actions = _load("main.tf")["locals"][0]["dcs_actions"]
+        actions = load("main.tf")["locals"][0]["dcs_actions"]
         assert set(re.findall(r'"(dcs:[A-Za-z:]+)"', actions)) == needed
         assert "local.dcs_actions" in RESOURCES["huaweicloud_identity_role.dcs_backup"]["policy"]
         assert RESOURCES["huaweicloud_identity_role.dcs_backup"]["type"] == "XA"
 
     def test_deleting_backups_is_granted_only_when_retention_can_run(self) -> None:
-        locals_ = _load("main.tf")["locals"][0]
+        locals_ = load("main.tf")["locals"][0]
         assert re.search(
             r'local\.retention_enabled \? \["dcs:instance:deleteDataBackupFile"\] : \[\]', locals_["dcs_actions"]
         )
@@ -119,7 +81,7 @@ class TestPermissions:
         agency = RESOURCES["huaweicloud_identity_agency.function"]
         assert agency["delegated_service_name"] == "op_svc_cff"
         assert "delegated_domain_name" not in agency
-        role = _one(agency["project_role"])
+        role = one(agency["project_role"])
         assert role["project"] == "${var.region}"
         # The DCS role, and publishing to SMN for the asynchronous failure destination (alerts.tf).
         assert role["roles"] == [
@@ -148,12 +110,12 @@ class TestTriggers:
         api = RESOURCES["huaweicloud_apig_api.backup"]
         assert api["request_method"] == "POST"
         assert api["security_authentication"] == "${var.http_auth}"
-        backend = _one(api["func_graph"])
+        backend = one(api["func_graph"])
         assert backend["invocation_type"] == "sync"
         assert backend["timeout"] == "${var.http_backend_timeout_ms}"
-        http_auth = _variables()["http_auth"]
+        http_auth = variables()["http_auth"]
         assert http_auth["default"] == "IAM"
-        assert "NONE" not in _one(http_auth["validation"])["condition"]
+        assert "NONE" not in one(http_auth["validation"])["condition"]
 
     def test_http_resources_are_optional(self) -> None:
         for name in ("apig_group.http", "apig_environment.http", "apig_api.backup", "apig_api_publishment.backup"):
@@ -183,17 +145,17 @@ def _valid_cron(expression: str) -> bool:
 
 class TestVariables:
     def test_every_variable_has_a_description_and_a_type(self) -> None:
-        for name, body in _variables().items():
+        for name, body in variables().items():
             assert body.get("description") and body.get("type"), name
 
     def test_default_schedule_is_valid_functiongraph_cron(self) -> None:
-        assert _valid_cron(_variables()["schedule"]["default"])
+        assert _valid_cron(variables()["schedule"]["default"])
 
     @pytest.mark.parametrize("expression", ["0 0 2 * *", "0 61 2 * * ?", "0 0 25 * * ?", "x 0 2 * * ?"])
     def test_cron_checker_rejects_malformed_schedules(self, expression: str) -> None:
         assert not _valid_cron(expression)
 
     def test_example_tfvars_sets_the_required_variables(self) -> None:
-        required = {name for name, body in _variables().items() if "default" not in body}
-        example = _load("terraform.tfvars.example")
+        required = {name for name, body in variables().items() if "default" not in body}
+        example = load("terraform.tfvars.example")
         assert required <= set(example)

@@ -8,47 +8,17 @@ import logging
 import re
 from typing import Any
 
-import hcl2
 import structlog
 
 from dcs_backup.logs import configure_logging
-from tests.unit.test_template import TEMPLATE, _one, _unquote
+from tests.unit.template_hcl import TEMPLATE, load, locals_, one, resources, variables
 
 TOPIC_URN = "${huaweicloud_smn_topic.alerts.topic_urn}"
 # LTS's default delimiters (its "Using Search Syntax" page): a line is split into words at these.
 LTS_DELIMITERS = re.compile(r"[,'\";=()\[\]{}@&<>/:\\?\n\t\r ]+")
 
 
-def _load(name: str) -> dict[str, Any]:
-    with (TEMPLATE / name).open(encoding="utf-8") as handle:
-        loaded: dict[str, Any] = _unquote(hcl2.load(handle))
-        return loaded
-
-
-def _resources() -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    for file in sorted(TEMPLATE.glob("*.tf")):
-        for block in _load(file.name).get("resource", []):
-            for kind, named in block.items():
-                for name, body in named.items():
-                    found[f"{kind}.{name}"] = body
-    return found
-
-
-def _locals() -> dict[str, Any]:
-    return {
-        k: v
-        for file in sorted(TEMPLATE.glob("*.tf"))
-        for block in _load(file.name).get("locals", [])
-        for k, v in block.items()
-    }
-
-
-def _variables() -> dict[str, dict[str, Any]]:
-    return {name: body for block in _load("variables.tf")["variable"] for name, body in block.items()}
-
-
-RESOURCES = _resources()
+RESOURCES = resources()
 ALARM = RESOURCES["huaweicloud_lts_keywords_alarm_rule.errors"]
 
 
@@ -57,7 +27,7 @@ def _local_value(expression: Any) -> Any:
     match = re.fullmatch(r"\$\{local\.(\w+)\}", str(expression))
     if not match:
         return expression
-    value = _locals()[match.group(1)]
+    value = locals_()[match.group(1)]
     return value.replace('\\"', '"') if isinstance(value, str) else value
 
 
@@ -89,7 +59,7 @@ class TestTopic:
     def test_topic_exists_and_its_urn_is_an_output(self) -> None:
         topic = RESOURCES["huaweicloud_smn_topic.alerts"]
         assert topic["name"] == "${var.function_name}-alerts"
-        outputs = {k: v for block in _load("outputs.tf")["output"] for k, v in block.items()}
+        outputs = {k: v for block in load("outputs.tf")["output"] for k, v in block.items()}
         assert outputs["alert_topic_urn"]["value"] == TOPIC_URN
 
     def test_email_subscription_is_conditional_on_the_email_variable(self) -> None:
@@ -100,14 +70,14 @@ class TestTopic:
             "email",
             "${var.alert_email}",
         )
-        email = _variables()["alert_email"]
+        email = variables()["alert_email"]
         assert email["default"] == ""
-        assert 'var.alert_email == ""' in _one(email["validation"])["condition"]
+        assert 'var.alert_email == ""' in one(email["validation"])["condition"]
 
 
 class TestErrorAlarm:
     def test_watches_the_functions_log_group_and_stream(self) -> None:
-        request = _one(ALARM["keywords_requests"])
+        request = one(ALARM["keywords_requests"])
         assert request["log_group_id"] == "${huaweicloud_lts_group.function.id}"
         assert request["log_stream_id"] == "${huaweicloud_lts_stream.function.id}"
         function = RESOURCES["huaweicloud_fgs_function.dcs_backup"]
@@ -117,17 +87,17 @@ class TestErrorAlarm:
         )
 
     def test_fires_on_a_single_error_line(self) -> None:
-        request = _one(ALARM["keywords_requests"])
+        request = one(ALARM["keywords_requests"])
         assert (request["condition"], request["number"]) == (">=", 1)
         window = _local_value(request["search_time_range"])
-        frequency = _one(ALARM["frequency"])
+        frequency = one(ALARM["frequency"])
         assert frequency["type"] == "FIXED_RATE" and frequency["fixed_rate_unit"] == request["search_time_range_unit"]
         # The window equals the period: every line is looked at, once.
         assert _local_value(frequency["fixed_rate"]) == window
         assert 1 <= window <= 60
 
     def test_keywords_match_the_functions_error_lines_and_nothing_else(self) -> None:
-        keywords = _local_value(_one(ALARM["keywords_requests"])["keywords"])
+        keywords = _local_value(one(ALARM["keywords_requests"])["keywords"])
         lines = _function_log_lines()
         assert json.loads(lines["structlog error"])["level"] == "error"
         matched = {what for what, line in lines.items() if _phrase_matches(keywords, line)}
@@ -137,7 +107,7 @@ class TestErrorAlarm:
         assert ALARM["send_notifications"] is True
         # notification_save_rule is the provider's current block; notification_rule is deprecated.
         assert "notification_rule" not in ALARM
-        rule = _one(ALARM["notification_save_rule"])
+        rule = one(ALARM["notification_save_rule"])
         assert rule["template_name"] == "keywords_template"
         assert [topic["topic_urn"] for topic in rule["topics"]] == [TOPIC_URN]
 
@@ -149,7 +119,7 @@ class TestErrorAlarm:
 class TestAsyncFailureDestination:
     def test_failed_asynchronous_runs_go_to_the_topic(self) -> None:
         config = RESOURCES["huaweicloud_fgs_async_invoke_configuration.dcs_backup"]
-        failure = _one(config["on_failure"])
+        failure = one(config["on_failure"])
         assert failure["destination"] == "SMN"
         assert failure["param"] == "${jsonencode({topic_urn = huaweicloud_smn_topic.alerts.topic_urn})}"
         assert "on_success" not in config
@@ -166,7 +136,7 @@ class TestPublishPermission:
         roles = {k: v for k, v in RESOURCES.items() if k.startswith("huaweicloud_identity_role.")}
         assert {k for k, v in roles.items() if "smn:" in v["policy"]} == {"huaweicloud_identity_role.smn_publish"}
         agency = RESOURCES["huaweicloud_identity_agency.function"]
-        assert "${huaweicloud_identity_role.smn_publish.name}" in _one(agency["project_role"])["roles"]
+        assert "${huaweicloud_identity_role.smn_publish.name}" in one(agency["project_role"])["roles"]
 
 
 class TestAuditTimer:
@@ -174,7 +144,7 @@ class TestAuditTimer:
 
     def test_is_created_only_when_audit_schedule_is_set(self) -> None:
         assert self.AUDIT["count"] == '${var.audit_schedule == "" ? 0 : 1}'
-        assert _variables()["audit_schedule"]["default"] == ""
+        assert variables()["audit_schedule"]["default"] == ""
 
     def test_is_a_cron_timer_on_audit_schedule(self) -> None:
         assert self.AUDIT["type"] == "TIMER"
@@ -192,11 +162,11 @@ class TestAuditTimer:
         assert "backup_format" not in event and "remark" not in event
 
     def test_rpo_hours_is_optional_and_validated(self) -> None:
-        rpo = _variables()["rpo_hours"]
+        rpo = variables()["rpo_hours"]
         assert rpo["type"] == "number" and rpo["default"] is None
-        condition = _one(rpo["validation"])["condition"]
+        condition = one(rpo["validation"])["condition"]
         assert "var.rpo_hours == null" in condition and "floor(var.rpo_hours)" in condition
 
     def test_audit_schedule_validation_accepts_empty(self) -> None:
-        condition = _one(_variables()["audit_schedule"]["validation"])["condition"]
+        condition = one(variables()["audit_schedule"]["validation"])["condition"]
         assert condition.startswith('${var.audit_schedule == "" || ')

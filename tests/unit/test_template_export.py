@@ -7,12 +7,11 @@ from typing import Any
 
 import hcl2
 
-from tests.unit.test_template import _one, _unquote
-from tests.unit.test_template_alerts import _load, _locals, _resources, _variables
+from tests.unit.template_hcl import load, locals_, one, resources, unquote, variables
 
-RESOURCES = _resources()
-LOCALS = _locals()
-VARIABLES = _variables()
+RESOURCES = resources()
+LOCALS = locals_()
+VARIABLES = variables()
 ROLE = RESOURCES["huaweicloud_identity_role.obs_export"]
 BUCKET = RESOURCES["huaweicloud_obs_bucket.export"]
 AGENCY = RESOURCES["huaweicloud_identity_agency.function"]
@@ -33,7 +32,7 @@ def _policy(role: dict[str, Any]) -> dict[str, Any]:
     """The role's ``jsonencode({...})`` argument, parsed as the HCL object it is."""
     match = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", role["policy"], re.DOTALL)
     assert match, role["policy"]
-    parsed: dict[str, Any] = _unquote(hcl2.loads(f"policy = {match.group(1)}\n"))
+    parsed: dict[str, Any] = unquote(hcl2.loads(f"policy = {match.group(1)}\n"))
     return parsed["policy"]  # type: ignore[no-any-return]
 
 
@@ -73,19 +72,19 @@ class TestFunctionSettings:
         assert LOCALS["export_enabled"] == '${var.export_bucket != ""}'
 
     def test_settings_are_validated_as_the_issue_states(self) -> None:
-        prefix = _one(VARIABLES["export_prefix"]["validation"])["condition"]
+        prefix = one(VARIABLES["export_prefix"]["validation"])["condition"]
         assert "length(var.export_prefix) <= 256" in prefix and 'substr(var.export_prefix, 0, 1) != "/"' in prefix
-        part = _one(VARIABLES["export_part_mb"]["validation"])["condition"]
+        part = one(VARIABLES["export_part_mb"]["validation"])["condition"]
         assert "var.export_part_mb >= 5 && var.export_part_mb <= 512" in part
         for name in ("export_expire_days", "export_warm_after_days", "export_cold_after_days"):
-            condition = _one(VARIABLES[name]["validation"])["condition"]
+            condition = one(VARIABLES[name]["validation"])["condition"]
             assert condition.startswith(f"${{var.{name} == null || try(var.{name} >= 1 && "), name
-        assert _one(VARIABLES["export_bucket"]["validation"])["condition"].startswith('${var.export_bucket == "" || ')
-        assert _one(VARIABLES["obs_endpoint"]["validation"])["condition"].startswith('${var.obs_endpoint == "" || ')
+        assert one(VARIABLES["export_bucket"]["validation"])["condition"].startswith('${var.export_bucket == "" || ')
+        assert one(VARIABLES["obs_endpoint"]["validation"])["condition"].startswith('${var.obs_endpoint == "" || ')
 
     def test_memory_leaves_room_for_two_parts_when_exporting(self) -> None:
         conditions = [
-            p["condition"] for p in _one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
+            p["condition"] for p in one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
         ]
         assert "${!local.export_enabled || var.memory_size >= 2 * var.export_part_mb + 64}" in conditions
         # The defaults pass it: 256 MB for 64 MiB parts.
@@ -123,7 +122,7 @@ class TestObsPermission:
         assert _when(domain_roles, enabled=True) == "[huaweicloud_identity_role.obs_export[0].name]"
         assert _when(domain_roles, enabled=False) == "[]"
         # Not on the region's project, not on all resources.
-        assert not any("obs_export" in r for r in _one(AGENCY["project_role"])["roles"])
+        assert not any("obs_export" in r for r in one(AGENCY["project_role"])["roles"])
         assert "all_resources_roles" not in AGENCY and "enterprise_project_roles" not in AGENCY
 
     def test_nothing_obs_is_granted_without_an_export_bucket(self) -> None:
@@ -139,13 +138,13 @@ class TestObsPermission:
 
 
 class TestExportBucket:
-    RULE = _one(BUCKET["lifecycle_rule"])
+    RULE = one(BUCKET["lifecycle_rule"])
 
     def test_is_created_only_when_asked_and_named(self) -> None:
         assert BUCKET["count"] == '${var.create_export_bucket && var.export_bucket != "" ? 1 : 0}'
         assert BUCKET["bucket"] == "${var.export_bucket}"
         conditions = [
-            p["condition"] for p in _one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
+            p["condition"] for p in one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
         ]
         assert '${!var.create_export_bucket || var.export_bucket != ""}' in conditions
 
@@ -161,20 +160,20 @@ class TestExportBucket:
         assert LOCALS["export_lifecycle_prefix"] == '${trimsuffix(var.export_prefix, "/")}'
 
     def test_always_aborts_incomplete_multipart_uploads_after_one_day(self) -> None:
-        assert _one(self.RULE["abort_incomplete_multipart_upload"]) == {"days": 1}
+        assert one(self.RULE["abort_incomplete_multipart_upload"]) == {"days": 1}
         assert not any("abort_incomplete_multipart_upload" in d for d in self.RULE.get("dynamic", []))
 
     def test_expires_only_when_export_expire_days_is_set(self) -> None:
         assert "expiration" not in self.RULE
         expiration = _dynamic(self.RULE, "expiration")
         assert expiration["for_each"] == "${var.export_expire_days == null ? [] : [var.export_expire_days]}"
-        assert _one(expiration["content"]) == {"days": "${expiration.value}"}
+        assert one(expiration["content"]) == {"days": "${expiration.value}"}
 
     def test_moves_to_colder_classes_only_when_their_days_are_set(self) -> None:
         assert "transition" not in self.RULE
         transition = _dynamic(self.RULE, "transition")
         assert transition["for_each"] == "${local.export_transitions}"
-        assert _one(transition["content"]) == {
+        assert one(transition["content"]) == {
             "days": "${transition.value.days}",
             "storage_class": "${transition.value.storage_class}",
         }
@@ -185,14 +184,14 @@ class TestExportBucket:
         assert transitions.endswith(" : t if t.days != null]}")
 
     def test_days_are_checked_in_order_before_apply(self) -> None:
-        conditions = " ".join(p["condition"] for p in _one(BUCKET["lifecycle"])["precondition"])
+        conditions = " ".join(p["condition"] for p in one(BUCKET["lifecycle"])["precondition"])
         assert "try(var.export_expire_days > var.export_cold_after_days, true)" in conditions
         assert "try(var.export_expire_days > var.export_warm_after_days, true)" in conditions
         assert "try(var.export_cold_after_days > var.export_warm_after_days, true)" in conditions
 
     def test_lifecycle_days_without_a_created_bucket_are_refused(self) -> None:
         conditions = [
-            p["condition"] for p in _one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
+            p["condition"] for p in one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
         ]
         assert any(
             c.startswith("${var.create_export_bucket || (var.export_expire_days == null && ")
@@ -203,5 +202,5 @@ class TestExportBucket:
 
 
 def test_export_resources_live_in_export_tf() -> None:
-    resources = {kind for block in _load("export.tf")["resource"] for kind in block}
+    resources = {kind for block in load("export.tf")["resource"] for kind in block}
     assert resources == {"huaweicloud_identity_role", "huaweicloud_obs_bucket"}
