@@ -13,7 +13,6 @@ import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
 from dcs_backup.access import DcsAccess, resolve_access
-from dcs_backup.audit import AuditReport
 from dcs_backup.calls import CallError
 from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.context import Invocation, context_value, remaining_ms
@@ -22,7 +21,6 @@ from dcs_backup.dcs.gateway import BACKUP_PAGE_SIZE, INSTANCE_PAGE_SIZE, DcsGate
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.export.spec import obs_endpoint
 from dcs_backup.idempotency import idempotency_tag
-from dcs_backup.jobs.audit import Auditor
 from dcs_backup.jobs.pipeline import BackupPipeline, backup_failure
 from dcs_backup.jobs.retention import RetentionKeeper
 from dcs_backup.jobs.runner import run_jobs
@@ -36,6 +34,7 @@ from dcs_backup.retry import Clock, Deadline, PollPolicy, RetryPolicy
 from dcs_backup.triggers import Trigger, detect_trigger, read_trigger_input
 
 if TYPE_CHECKING:
+    from dcs_backup.audit import AuditReport
     from dcs_backup.jobs.export import Exporter
 
 log = structlog.get_logger("dcs_backup")
@@ -138,7 +137,13 @@ def _gateway(invocation: Invocation, rt: Runtime) -> DcsGateway:
 
 
 def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> AuditReport:
-    """Read-only: each target's newest good backup against the RPO; nothing is created or deleted."""
+    """Read-only: each target's newest good backup against the RPO; nothing is created or deleted.
+
+    Imported only for an audit, to keep it out of every backup's cold start.
+    """
+    from dcs_backup.audit import AuditReport
+    from dcs_backup.jobs.audit import Auditor
+
     gateway = _gateway(invocation, rt)
     targets, run_failure = _targets(request, settings, gateway)
     log.info("audit started", instance_count=len(targets), rpo_hours=request.rpo_hours)

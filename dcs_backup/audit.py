@@ -12,11 +12,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from dcs_backup.config import DEFAULT_RPO_HOURS
 from dcs_backup.dcs.models import BackupRecord, iso_utc
 from dcs_backup.idempotency import made_by_function
-
-DEFAULT_RPO_HOURS = 24
-RPO_HOURS_RANGE = (1, 8760)
 
 
 class AuditStatus(str, Enum):

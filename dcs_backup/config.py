@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dcs_backup.audit import DEFAULT_RPO_HOURS, RPO_HOURS_RANGE
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
@@ -28,6 +27,8 @@ MAX_CONCURRENCY_LIMIT = 32
 # API Gateway's own default backend timeout; the template passes the one it configures.
 DEFAULT_HTTP_TIMEOUT_MS = 5_000
 HTTP_TIMEOUT_MS_RANGE = (1, 600_000)
+DEFAULT_RPO_HOURS = 24
+RPO_HOURS_RANGE = (1, 8760)
 
 
 @dataclass(frozen=True)

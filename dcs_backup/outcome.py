@@ -6,10 +6,12 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dcs_backup.calls import CallError, ErrorKind
-from dcs_backup.export.base import ExportResult
+
+if TYPE_CHECKING:
+    from dcs_backup.export.base import ExportResult
 
 
 class OutcomeStatus(str, Enum):

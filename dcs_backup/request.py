@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dcs_backup.audit import DEFAULT_RPO_HOURS, RPO_HOURS_RANGE
-from dcs_backup.config import Settings
+from dcs_backup.config import DEFAULT_RPO_HOURS, RPO_HOURS_RANGE, Settings
 from dcs_backup.dcs.models import (
     BACKUP_FORMATS,
     INSTANCE_ID_RULE,

@@ -7,9 +7,8 @@ reached and the project id.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dcs_backup.audit import AuditReport
 from dcs_backup.errors import (
     BackupFailedError,
     BackupPendingError,
@@ -22,6 +21,9 @@ from dcs_backup.errors import (
 from dcs_backup.logs import redactor
 from dcs_backup.outcome import OutcomeStatus, ResultDocument, RunStatus
 from dcs_backup.triggers import Trigger, apigateway
+
+if TYPE_CHECKING:
+    from dcs_backup.audit import AuditReport
 
 _HTTP_STATUS = {RunStatus.SUCCEEDED: 202, RunStatus.PENDING: 202, RunStatus.PARTIAL: 207, RunStatus.FAILED: 502}
 _FINISHED = frozenset({OutcomeStatus.COMPLETED, OutcomeStatus.SKIPPED})

@@ -11,6 +11,7 @@ Self = TypeVar("Self", bound="LoopbackServer")
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a fan-out of 32 clients must queue, not be reset
 
     def __init__(self, owner: Any, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
         self.emulator = owner
