@@ -34,39 +34,42 @@ class RetentionRule:
     dry_run: bool = False
 
     def expendable(self, records: Sequence[BackupRecord], now: datetime) -> list[BackupRecord]:
-        """The function's own finished backups these rules delete, oldest first."""
-        own = sorted(
-            (r for r in records if made_by_function(r.remark) and r.status in _FINAL),
-            key=_created,
-            reverse=True,
-        )
-        succeeded = [r for r in own if r.status == "succeed"]
-        newest_success = _created(succeeded[0]) if succeeded else None
+        """The function's own finished backups these rules delete, oldest first.
+
+        A record listed twice counts once; one whose time cannot be read is never deleted (its age
+        and its rank are unknown), and it does not push a dated one out of ``keep_last``.
+        """
+        unique = {r.backup_id: r for r in records if made_by_function(r.remark) and r.status in _FINAL}
+        own = sorted((r for r in unique.values() if _created(r) is not None), key=_created_or_oldest, reverse=True)
+        succeeded = [r.backup_id for r in own if r.status == "succeed"]
+        newest_success = next((_created(r) for r in own if r.status == "succeed"), None)
         doomed = [r for r in own if self._deletes(r, succeeded, newest_success, now)]
-        return sorted(doomed, key=_created)
+        return sorted(doomed, key=_created_or_oldest)
 
     def _deletes(
-        self, record: BackupRecord, succeeded: list[BackupRecord], newest_success: datetime | None, now: datetime
+        self, record: BackupRecord, succeeded: list[str], newest_success: datetime | None, now: datetime
     ) -> bool:
+        created = _created_or_oldest(record)
         if record.status == "failed":
             # Worth nothing once a newer backup succeeded, or once too old.
-            superseded = newest_success is not None and _created(record) < newest_success
-            return superseded or self._too_old(record, now)
-        if record is succeeded[0]:
+            superseded = newest_success is not None and created < newest_success
+            return superseded or self._too_old(created, now)
+        rank = succeeded.index(record.backup_id)
+        if rank == 0:
             return False  # always one good copy, whatever its age
-        beyond_count = self.keep_last is not None and succeeded.index(record) >= self.keep_last
-        return beyond_count or self._too_old(record, now)
+        beyond_count = self.keep_last is not None and rank >= self.keep_last
+        return beyond_count or self._too_old(created, now)
 
-    def _too_old(self, record: BackupRecord, now: datetime) -> bool:
-        return self.max_age_days is not None and _created(record) < now - timedelta(days=self.max_age_days)
+    def _too_old(self, created: datetime, now: datetime) -> bool:
+        return self.max_age_days is not None and created < now - timedelta(days=self.max_age_days)
 
 
 def ring_victim(records: Sequence[BackupRecord]) -> BackupRecord | None:
     """The backup DCS deletes when one more is created, or None while the instance holds fewer than 24."""
-    held = [r for r in records if r.status not in _GONE]
+    held = list({r.backup_id: r for r in records if r.status not in _GONE}.values())
     if len(held) < MAX_BACKUPS_PER_INSTANCE:
         return None
-    return min(held, key=_created)
+    return min(held, key=_created_or_oldest)
 
 
 def owner_of(record: BackupRecord) -> str:
@@ -113,7 +116,12 @@ def _whole(value: Any, field: str, bounds: tuple[int, int], problems: list[Field
     return int(value)
 
 
-def _created(record: BackupRecord) -> datetime:
-    """When DCS created the backup; a record without a readable time counts as the oldest."""
+def _created(record: BackupRecord) -> datetime | None:
+    """When DCS created the backup; None when its time cannot be read."""
     text = iso_utc(record.created_at)
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else datetime.min.replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _created_or_oldest(record: BackupRecord) -> datetime:
+    """For ordering only (DCS evicts by its own clock): an unreadable time sorts first."""
+    return _created(record) or datetime.min.replace(tzinfo=timezone.utc)

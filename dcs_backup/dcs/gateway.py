@@ -53,6 +53,10 @@ class DcsGateway:
         self._client_factory = client_factory
         self._local = threading.local()
 
+    @property
+    def instance_page_size(self) -> int:
+        return self._instance_page_size
+
     def show_instance(self, instance_id: str) -> InstanceInfo:
         request = sdk.ShowInstanceRequest(instance_id=instance_id)
         response = self._call("ShowInstance", lambda c: _readable(c.show_instance(request), "status"))

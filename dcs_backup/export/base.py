@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 from urllib.parse import quote
 
+from dcs_backup.dcs.models import BackupFile
+
 ExportStatus = Literal["done", "pending", "failed", "skipped"]
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,21 @@ class BackupSource:
             "dcs-source-size": "" if self.size_bytes is None else str(self.size_bytes),
         }
         return {name: quote(value, safe="") for name, value in values.items() if value}
+
+
+def safe_file_names(files: Sequence[BackupFile]) -> list[BackupFile]:
+    """DCS's file names made safe for object keys: a plain base name (no path, no "..", no control
+    characters), and each one distinct (shards named alike are numbered), so that every file lands
+    in its own object under ``{prefix}{instance_id}/{backup_id}/``."""
+    names = [_base_name(file.file_name, n) for n, file in enumerate(files)]
+    if len(set(names)) < len(names):
+        names = [f"{n:03d}-{name}" for n, name in enumerate(names)]
+    return [replace(file, file_name=name) for file, name in zip(files, names, strict=True)]
+
+
+def _base_name(name: str, index: int) -> str:
+    base = _UNSAFE.sub("_", name.replace("\\", "/").rsplit("/", 1)[-1])
+    return base if base.strip(". _") else f"file-{index:03d}"
 
 
 def object_key(prefix: str, instance_id: str, backup_id: str, file_name: str) -> str:

@@ -25,6 +25,7 @@ from dcs_backup.export.base import (
     ExportStatus,
     ExportTarget,
     object_key,
+    safe_file_names,
 )
 from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
@@ -94,7 +95,7 @@ def export_backup(
     pace = Pace(reserve_s=3 * policy.min_attempt_s, assumed_bytes_per_s=assumed_bytes_per_s)
     copier = _FileCopier(source, target, CallLoop(deadline, policy, classify), pace, part_size, http_session)
     objects: list[ExportObject] = []
-    for file in files:
+    for file in safe_file_names(files):
         key = object_key(prefix, source.instance_id, source.backup_id, file.file_name)
         try:
             objects.append(ExportObject(key, copier.copy(file, key)))
@@ -131,6 +132,12 @@ class _FileCopier:
         download = LinkDownload(file, self._session, self._loop)
         try:
             size = download.open()
+            if size == 0 and self._source.size_bytes:
+                raise CallError(
+                    ErrorKind.REJECTED,
+                    "GetObject",
+                    f"the download is empty, but DCS records the backup as {self._source.size_bytes} bytes",
+                )
             if self._target.existing_size(key) == size:
                 log.info("export object already present", key=key, size_bytes=size)
                 return size

@@ -79,7 +79,10 @@ class ObsTarget:
                     self._bucket, key, contentType="application/octet-stream", metadata=dict(metadata)
                 )
             )
-            return str(response.body.uploadId)
+            upload_id = getattr(response.body, "uploadId", None)
+            if not upload_id:  # a 2xx the SDK could not read: no upload to send parts to
+                raise ServiceAnswerError(response.status, "UnreadableAnswer", "no upload id in OBS's answer")
+            return str(upload_id)
 
         return self._loop.run("InitiateMultipartUpload", initiate)
 

@@ -52,6 +52,7 @@ class BackupPipeline:
             started,
             evicts_backup_id=ring.evicts_backup_id,
             deleted_backup_ids=(ring.deleted_backup_id,) if ring.deleted_backup_id else (),
+            retention_error=ring.error,
         )
 
     def _guard_ring(self, instance: InstanceInfo, records: list[BackupRecord] | None) -> RingGuard:

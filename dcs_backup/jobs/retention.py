@@ -24,6 +24,7 @@ class RingGuard:
 
     deleted_backup_id: str | None = None
     evicts_backup_id: str | None = None
+    error: dict[str, str | None] | None = None
 
 
 class RetentionKeeper:
@@ -41,9 +42,11 @@ class RetentionKeeper:
         victim = ring_victim(records or [])
         if victim is None:
             return RingGuard()
+        error = None
         if self._rule is not None and not self._rule.dry_run:
             expendable = self._rule.expendable(records or [], self._now())
-            if expendable and self._delete(instance, expendable[0]) is None:
+            error = self._delete(instance, expendable[0]) if expendable else None
+            if expendable and error is None:
                 return RingGuard(deleted_backup_id=expendable[0].backup_id)
         log.warning(
             "backup will be evicted",
@@ -52,7 +55,7 @@ class RetentionKeeper:
             evicts_backup_id=victim.backup_id,
             owner=owner_of(victim),
         )
-        return RingGuard(evicts_backup_id=victim.backup_id)
+        return RingGuard(evicts_backup_id=victim.backup_id, error=error)
 
     def prune(self, outcome: BackupOutcome) -> BackupOutcome:
         """After this run's backup: delete (or, dry run, list) what the rule no longer keeps."""
@@ -66,7 +69,7 @@ class RetentionKeeper:
         doomed = self._rule.expendable(records, self._now())
         if self._rule.dry_run:
             return replace(outcome, would_delete_backup_ids=tuple(r.backup_id for r in doomed))
-        deleted, first_error = list(outcome.deleted_backup_ids), None
+        deleted, first_error = list(outcome.deleted_backup_ids), outcome.retention_error
         for record in doomed:
             problem = self._delete(instance, record)
             if problem is None:

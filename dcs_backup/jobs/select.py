@@ -17,6 +17,8 @@ from dcs_backup.request import BackupRequest
 from dcs_backup.selection import Selection
 
 MAX_TARGETS = 1000
+MAX_LISTING_PASSES = 3
+MAX_PAGES = 1000
 NOT_ALLOWED_REASON = "not in DCS_ALLOWED_INSTANCE_IDS"
 
 
@@ -60,18 +62,36 @@ def select_instances(selection: Selection, gateway: DcsGateway) -> list[Instance
 
 
 def _listed(selection: Selection, gateway: DcsGateway) -> Iterator[InstanceInfo]:
+    """Each listed instance once, from every page.
+
+    Paging is by offset over a listing that can change while it is read: when ``instance_num``
+    changes between pages the listing is read again (at most MAX_LISTING_PASSES times) and the
+    passes are united, so an instance that moved across a page boundary is not lost. A full page
+    is followed by another whatever ``instance_num`` says; a page that brings nothing new ends it.
+    """
     dcs_filter = selection.dcs_tag_filter()
-    seen: set[str] = set()
-    offset = 0
-    while True:
+    seen: dict[str, InstanceInfo] = {}
+    for _ in range(MAX_LISTING_PASSES):
+        if _read_listing(gateway, dcs_filter, seen):
+            break
+    yield from seen.values()
+
+
+def _read_listing(gateway: DcsGateway, dcs_filter: str | None, seen: dict[str, InstanceInfo]) -> bool:
+    """One pass over every page into ``seen``; whether the listing held still meanwhile."""
+    offset, totals, previous = 0, set(), None
+    for _ in range(MAX_PAGES):
         page = gateway.list_instances(tags=dcs_filter, offset=offset)
-        for info in page.instances:
-            if info.instance_id not in seen:
-                seen.add(info.instance_id)
-                yield info
-        offset += len(page.instances)
-        if not page.instances or offset >= page.total:
-            return
+        totals.add(page.total)
+        ids = [info.instance_id for info in page.instances]
+        seen.update((info.instance_id, info) for info in page.instances if info.instance_id not in seen)
+        offset += len(ids)
+        full = len(ids) >= gateway.instance_page_size
+        # A server that ignores the offset repeats its page: that, too, is the end.
+        if not ids or ids == previous or (offset >= page.total and not full):
+            break
+        previous = ids
+    return len(totals) == 1
 
 
 def _tags_of(info: InstanceInfo, gateway: DcsGateway) -> dict[str, str]:
