@@ -99,6 +99,18 @@ def _processors() -> list[Processor]:
     ]
 
 
+def _sdk_errors_as_warnings(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """The SDK logs every connection reset at ERROR, retried or not; ERROR lines page a person.
+
+    The function's own lines say what finally failed, so the SDK's are kept, as warnings.
+    """
+    record = event_dict.get("_record")
+    if record is not None and record.name in SDK_LOGGERS and event_dict.get("level") in ("error", "critical"):
+        event_dict["sdk_level"] = event_dict["level"]
+        event_dict["level"] = "warning"
+    return event_dict
+
+
 _configured: list[tuple[str, TextIO]] = []
 
 
@@ -121,7 +133,7 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=_processors(),
+            foreign_pre_chain=[*_processors(), _sdk_errors_as_warnings],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.JSONRenderer(),

@@ -52,3 +52,14 @@ def test_finding_11_secrets_are_scoped_to_the_invocation() -> None:
     # THEN only the current invocation's secrets are held, and an earlier one's is no longer searched for
     assert redactor.remembered_count == 1
     assert redactor.redact_text("token-of-invocation-1999") == REDACTED
+
+
+def test_the_sdks_error_records_are_written_as_warnings() -> None:
+    # GIVEN the SDK logs a connection reset at ERROR (it does so before the function retries)
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    logging.getLogger("HuaweiCloud-SDK-DcsClient").error("ConnectionException occurred. reset")
+    configure_logging("INFO")
+    # THEN the line is a warning, saying the SDK's own level: only the function's lines page a person
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert (line["level"], line["sdk_level"]) == ("warning", "error")
