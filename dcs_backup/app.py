@@ -142,13 +142,20 @@ def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, r
     Imported only for an audit, to keep it out of every backup's cold start.
     """
     from dcs_backup.audit import AuditReport
-    from dcs_backup.jobs.audit import Auditor
+    from dcs_backup.jobs.audit import AUDIT_CUT_SHORT, Auditor
 
     gateway = _gateway(invocation, rt)
-    targets, run_failure = _targets(request, settings, gateway)
+    targets, run_failure, _ = _targets(request, settings, gateway)
     log.info("audit started", instance_count=len(targets), rpo_hours=request.rpo_hours)
     auditor = Auditor(gateway, request.rpo_hours)
-    outcomes = run_jobs(targets, auditor, settings.max_concurrency, invocation.deadline, failed=auditor.failed)
+    outcomes = run_jobs(
+        targets,
+        auditor,
+        settings.max_concurrency,
+        invocation.deadline,
+        failed=auditor.failed,
+        late=lambda target, _: auditor.failed(target, AUDIT_CUT_SHORT),
+    )
     report = AuditReport(
         invocation.trigger.value, invocation.request_id, request.rpo_hours, tuple(outcomes), run_failure
     )
@@ -158,7 +165,7 @@ def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, r
 
 def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> ResultDocument:
     gateway = _gateway(invocation, rt)
-    targets, run_failure = _targets(request, settings, gateway)
+    targets, run_failure, empty = _targets(request, settings, gateway)
     log.info(
         "backup started",
         instance_count=len(targets),
@@ -172,24 +179,35 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
     follow_up = _FollowUp(targets, settings.max_concurrency, invocation.deadline)
     if request.wait:
         waiter = BackupWaiter(gateway, invocation.deadline, rt.poll_policy, rt.policy.min_attempt_s)
-        outcomes = follow_up.run(outcomes, {OutcomeStatus.CREATED}, waiter.wait, late=still_running)
+        outcomes = follow_up.run(outcomes, _was_started, waiter.wait, late=still_running)
     if request.export is not None:
         exporter = _exporter(request, settings, gateway, invocation, rt)
-        outcomes = follow_up.run(outcomes, _CAN_EXPORT, exporter.export, late=lambda started: started)
+        outcomes = follow_up.run(outcomes, _can_export, exporter.export, late=exporter.still_copying)
     if request.retention is not None:
-        outcomes = follow_up.run(outcomes, _HAS_BACKUP, keeper.prune, late=lambda started: started)
-    document = summarize(outcomes, invocation.trigger.value, invocation.request_id, run_failure)
+        outcomes = follow_up.run(outcomes, _has_backup, keeper.prune, late=keeper.cut_short)
+    document = summarize(outcomes, invocation.trigger.value, invocation.request_id, run_failure, empty)
     log.info("backup finished", status=document.status.value, counts=document.counts, reason=document.reason)
     return document
 
 
-_CAN_EXPORT = frozenset({OutcomeStatus.CREATED, OutcomeStatus.COMPLETED, OutcomeStatus.PENDING})
-_HAS_BACKUP = frozenset({OutcomeStatus.CREATED, OutcomeStatus.COMPLETED, OutcomeStatus.PENDING, OutcomeStatus.FAILED})
+def _was_started(outcome: BackupOutcome) -> bool:
+    return outcome.status is OutcomeStatus.CREATED
+
+
+def _has_backup(outcome: BackupOutcome) -> bool:
+    """A backup of this run exists (started, finished, still running, or failed in DCS)."""
+    return outcome.backup_id is not None
+
+
+def _can_export(outcome: BackupOutcome) -> bool:
+    """Every run exports the newest good backup, also when tonight's failed in DCS (but not an instance
+    that could not even be read or backed up: there is nothing to say about its backups)."""
+    return outcome.status is not OutcomeStatus.SKIPPED and outcome.backup_id is not None
 
 
 @dataclass(frozen=True)
 class _FollowUp:
-    """A later step for the targets whose outcome so far is in some statuses, in the same bounded pool."""
+    """A later step for some targets, by their outcome so far, in the same bounded pool."""
 
     targets: list[Target]
     max_concurrency: int
@@ -198,12 +216,13 @@ class _FollowUp:
     def run(
         self,
         outcomes: list[BackupOutcome],
-        statuses: set[OutcomeStatus] | frozenset[OutcomeStatus],
+        wanted: Callable[[BackupOutcome], bool],
         step: Callable[[BackupOutcome], BackupOutcome],
         late: Callable[[BackupOutcome], BackupOutcome],
     ) -> list[BackupOutcome]:
-        """Outcomes in the same order, those in ``statuses`` replaced by what ``step`` made of them."""
-        current = {o.instance_id: o for o in outcomes if o.status in statuses}
+        """Outcomes in the same order, the ``wanted`` ones replaced by what ``step`` made of them;
+        ``late`` says what a step still running at the deadline leaves."""
+        current = {o.instance_id: o for o in outcomes if wanted(o)}
         chosen = [t for t in self.targets if t.instance_id in current]
         done = run_jobs(
             chosen,
@@ -242,8 +261,9 @@ def _obs_endpoint(settings: Settings) -> str:
     return endpoint
 
 
-def _targets(request: BackupRequest, settings: Settings, gateway: DcsGateway) -> tuple[list[Target], str | None]:
-    """The targets, and why the run failed as a whole when the selection matched nothing or was unreadable.
+def _targets(request: BackupRequest, settings: Settings, gateway: DcsGateway) -> tuple[list[Target], str | None, bool]:
+    """The targets; why the run failed as a whole (the selection matched nothing, or was unreadable);
+    and whether it matched nothing.
 
     A selection that cannot be read still leaves the named instances to back up.
     """
@@ -253,10 +273,10 @@ def _targets(request: BackupRequest, settings: Settings, gateway: DcsGateway) ->
         code = f" ({error.error_code})" if error.error_code else ""
         reason = f"instance selection failed: {failure_reason(error)}{code}"
         log.error(reason, error_code=error.error_code, dcs_request_id=error.request_id)
-        return [Target(instance_id) for instance_id in request.instance_ids], reason
+        return [Target(instance_id) for instance_id in request.instance_ids], reason, False
     selection = request.selection
     if targets or selection is None or selection.allow_empty:
-        return targets, None
+        return targets, None, False
     reason = f"no instance matched the selection: {selection.describe()}"
     log.error(reason)
-    return targets, reason
+    return targets, reason, True

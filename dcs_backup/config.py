@@ -18,7 +18,7 @@ from dcs_backup.export.spec import (
     prefix_problem,
 )
 from dcs_backup.retention import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, RetentionRule
-from dcs_backup.selection import Selection, name_problems, parse_tag_list, tag_problems
+from dcs_backup.selection import Selection, name_problems, parse_tag_list, repeated_tag_keys, tag_problems
 from dcs_backup.text import show_list, show_value
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -125,6 +125,8 @@ def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
         check_endpoint("OBS_ENDPOINT", raw) if (raw := _get(env, "OBS_ENDPOINT")) else (None, None)
     )
     found += [endpoint_problem] if endpoint_problem else []
+    if bucket is not None and endpoint is None and endpoint_problem is None and not _get(env, "DCS_REGION"):
+        found.append("DCS_EXPORT_BUCKET needs OBS_ENDPOINT, or DCS_REGION to find the region's OBS endpoint")
     problems.extend(found)
     return {
         "default_export": ExportSpec(bucket, prefix) if bucket is not None and not found else None,
@@ -165,6 +167,8 @@ def _selection(env: Mapping[str, str], problems: list[str]) -> Selection | None:
     raw_tags, name = _get(env, "DCS_SELECT_TAGS"), _get(env, "DCS_SELECT_NAME")
     tags = parse_tag_list(raw_tags) if raw_tags is not None else None
     found = [f"DCS_SELECT_TAGS {p}" for p in tag_problems(tags)] if tags is not None else []
+    repeated = repeated_tag_keys(raw_tags) if raw_tags is not None else []
+    found += [f"DCS_SELECT_TAGS names the key {show_value(key)} more than once" for key in repeated[:5]]
     found += [f"DCS_SELECT_NAME {p}" for p in name_problems(name)] if name is not None else []
     problems.extend(found)
     if found or (tags is None and name is None):

@@ -163,7 +163,7 @@ class ResultDocument:
     """What the invocation did, in the form returned to callers and logged as the summary.
 
     ``reason`` explains a run-level failure: a selection that matched nothing or could not be read;
-    ``no_targets`` says there was nothing to back up at all.
+    ``no_targets`` says the selection matched nothing (HTTP 404).
     """
 
     status: RunStatus
@@ -209,7 +209,11 @@ class ResultDocument:
 
 
 def summarize(
-    outcomes: Sequence[BackupOutcome], trigger: str, request_id: str, run_failure: str | None = None
+    outcomes: Sequence[BackupOutcome],
+    trigger: str,
+    request_id: str,
+    run_failure: str | None = None,
+    empty_selection: bool = False,
 ) -> ResultDocument:
     """Failed when all failed, partial when some did, pending when nothing failed but something is
     still running, else succeeded (skipped is not a failure).
@@ -231,5 +235,5 @@ def summarize(
         request_id=request_id,
         results=tuple(outcomes),
         reason=run_failure,
-        no_targets=not outcomes,
+        no_targets=empty_selection,
     )

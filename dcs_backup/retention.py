@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from dcs_backup.dcs.models import BackupRecord, iso_utc
+from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.errors import FieldProblem, unknown_field_problems
 from dcs_backup.idempotency import made_by_function
 from dcs_backup.text import show_value
@@ -40,9 +40,9 @@ class RetentionRule:
         and its rank are unknown), and it does not push a dated one out of ``keep_last``.
         """
         unique = {r.backup_id: r for r in records if made_by_function(r.remark) and r.status in _FINAL}
-        own = sorted((r for r in unique.values() if _created(r) is not None), key=_created_or_oldest, reverse=True)
+        own = sorted((r for r in unique.values() if r.created is not None), key=_created_or_oldest, reverse=True)
         succeeded = [r.backup_id for r in own if r.status == "succeed"]
-        newest_success = next((_created(r) for r in own if r.status == "succeed"), None)
+        newest_success = next((r.created for r in own if r.status == "succeed"), None)
         doomed = [r for r in own if self._deletes(r, succeeded, newest_success, now)]
         return sorted(doomed, key=_created_or_oldest)
 
@@ -116,12 +116,6 @@ def _whole(value: Any, field: str, bounds: tuple[int, int], problems: list[Field
     return int(value)
 
 
-def _created(record: BackupRecord) -> datetime | None:
-    """When DCS created the backup; None when its time cannot be read."""
-    text = iso_utc(record.created_at)
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
-
-
 def _created_or_oldest(record: BackupRecord) -> datetime:
     """For ordering only (DCS evicts by its own clock): an unreadable time sorts first."""
-    return _created(record) or datetime.min.replace(tzinfo=timezone.utc)
+    return record.created or datetime.min.replace(tzinfo=timezone.utc)

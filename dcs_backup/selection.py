@@ -116,6 +116,12 @@ def name_problems(name: Any) -> list[str]:
     return [f"must be a name pattern of 1 to {MAX_NAME_PATTERN_LENGTH} characters (*, ? and [..] as in a shell)"]
 
 
+def repeated_tag_keys(raw: str) -> list[str]:
+    """Keys a DCS_SELECT_TAGS list names twice (``backup=daily,backup=weekly`` can match nothing)."""
+    keys = [part.partition("=")[0].strip() for part in raw.split(",")]
+    return sorted({key for key in keys if keys.count(key) > 1})
+
+
 def parse_tag_list(raw: str) -> dict[str, str | None]:
     """``env=prod,backup`` → {"env": "prod", "backup": None}: the DCS_SELECT_TAGS form."""
     tags: dict[str, str | None] = {}

@@ -43,6 +43,12 @@ class BackupRecord:
     error_code: str | None = None
 
     @property
+    def created(self) -> datetime | None:
+        """When DCS created it (the recovery point), or None when its time cannot be read."""
+        text = iso_utc(self.created_at)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+    @property
     def finished_at(self) -> str | None:
         """When DCS finished it (its last update, once final), in ISO 8601 UTC."""
         return iso_utc(self.updated_at) if self.status in FINAL_BACKUP_STATUSES else None

@@ -12,6 +12,8 @@ from dcs_backup.jobs.eligibility import eligible_instance
 from dcs_backup.jobs.targets import Target
 from dcs_backup.outcome import BackupOutcome, failure_reason
 
+AUDIT_CUT_SHORT = "deadline reached while reading the instance's backups"
+
 
 class Auditor:
     """Judges each target's newest good backup against the RPO."""

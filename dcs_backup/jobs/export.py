@@ -7,6 +7,7 @@ every other cold start.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 
 import requests
 import structlog
@@ -27,6 +28,7 @@ from dcs_backup.retry import Deadline, RetryPolicy
 log = structlog.get_logger("dcs_backup.jobs")
 LINK_EXPIRATION_S = 3600
 NOTHING_TO_EXPORT = "no backup of this function has succeeded on this instance yet"
+STILL_COPYING = "deadline reached while copying; the next run starts the copy again"
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,14 @@ class Exporter:
             return _with_export(outcome, result, newest.backup_id)
         return _with_export(outcome, self._copy(outcome, newest, files), newest.backup_id)
 
+    def still_copying(self, outcome: BackupOutcome) -> BackupOutcome:
+        """An export still under way when the invocation had to answer: pending, for the next run."""
+        return _with_export(outcome, ExportResult("pending", reason=STILL_COPYING))
+
     def _newest_good_backup(self, instance_id: str) -> BackupRecord | None:
         records = self._gateway.list_backups(instance_id)
-        good = [r for r in records if r.status == "succeed" and made_by_function(r.remark)]
-        return max(good, key=lambda r: r.created_at or "", default=None)
+        good = [r for r in records if r.status == "succeed" and made_by_function(r.remark) and r.created]
+        return max(good, key=lambda r: r.created or datetime.min.replace(tzinfo=timezone.utc), default=None)
 
     def _copy(self, outcome: BackupOutcome, backup: BackupRecord, files: list[BackupFile]) -> ExportResult:
         source = BackupSource(
@@ -117,6 +123,8 @@ def _status_of(error: CallError) -> ExportStatus:
 def _with_export(outcome: BackupOutcome, result: ExportResult, backup_id: str | None = None) -> BackupOutcome:
     """The outcome with its ``export`` field; a failed or pending export decides the instance's status."""
     exported = replace(outcome, export=result, exported_backup_id=backup_id)
+    if outcome.status is OutcomeStatus.FAILED:
+        return exported  # already failed for its own reason, which stays the one reported
     if result.status == "failed":
         log.error(
             "export failed",
@@ -125,6 +133,6 @@ def _with_export(outcome: BackupOutcome, result: ExportResult, backup_id: str | 
             backup_id=backup_id,
         )
         return replace(exported, status=OutcomeStatus.FAILED, reason=f"export failed: {result.reason}")
-    if result.status == "pending" and outcome.status is not OutcomeStatus.FAILED:
+    if result.status == "pending":
         return replace(exported, status=OutcomeStatus.PENDING, reason=f"export pending: {result.reason}")
     return exported

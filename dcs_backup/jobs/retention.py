@@ -77,6 +77,13 @@ class RetentionKeeper:
             first_error = first_error or problem
         return replace(outcome, deleted_backup_ids=tuple(deleted), retention_error=first_error)
 
+    def cut_short(self, outcome: BackupOutcome) -> BackupOutcome:
+        """Pruning still under way when the invocation had to answer: say so, deletions may be partial."""
+        reason = "deadline reached while pruning; some deletions may not have been made"
+        name = outcome.instance_name or outcome.instance_id
+        log.error("retention failed", detail=f"pruning the backups of instance {name}: {reason}")
+        return replace(outcome, retention_error={"backup_id": None, "error_code": None, "reason": reason})
+
     def _delete(self, instance: InstanceInfo, record: BackupRecord) -> dict[str, str | None] | None:
         """Delete one backup; the error as reported in the outcome, or None."""
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dcs_backup.calls import CallError
+from dcs_backup.calls import CallError, ErrorKind
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, failure_reason
@@ -33,7 +33,7 @@ class BackupWaiter:
             try:
                 records = self._gateway.list_backups(started.instance_id)
             except CallError as error:
-                return _pending(started, None, f"the backup's status could not be read: {failure_reason(error)}")
+                return _unreadable(started, error)
             record = next((r for r in records if r.backup_id == backup_id), None)
             if record is not None and record.status == "succeed":
                 return _with_record(started, record, OutcomeStatus.COMPLETED)
@@ -44,6 +44,22 @@ class BackupWaiter:
             if not self._deadline.allows(delay + self._min_poll_s):
                 return _pending(started, record, STILL_RUNNING)
             self._policy.sleep(delay)
+
+
+def _unreadable(started: BackupOutcome, error: CallError) -> BackupOutcome:
+    """DCS refusing the read for good fails the instance (retrying would wait forever); anything else
+    (throttling, faults, the deadline) leaves it pending, for a retry to resume."""
+    reason = f"the backup's status could not be read: {failure_reason(error)}"
+    if error.kind is not ErrorKind.REJECTED:
+        return _pending(started, None, reason)
+    return replace(
+        started,
+        status=OutcomeStatus.FAILED,
+        reason=reason,
+        error_code=error.error_code,
+        error_msg=error.message,
+        dcs_request_id=error.request_id,
+    )
 
 
 def still_running(started: BackupOutcome) -> BackupOutcome:
