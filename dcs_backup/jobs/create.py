@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dcs_backup.calls import AMBIGUOUS_KINDS, CallError, ErrorKind
 from dcs_backup.dcs.gateway import DcsGateway
-from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo
+from dcs_backup.dcs.models import CreatedBackup, InstanceInfo
 from dcs_backup.idempotency import find_tagged, tagged_remark
 from dcs_backup.jobs.history import read_records
 from dcs_backup.outcome import failure_reason
@@ -19,11 +19,8 @@ class BackupStarter:
         self._request = request
         self._tag = tag
 
-    def start(self, instance: InstanceInfo, records: list[BackupRecord] | None) -> CreatedBackup:
-        """The request's live backup if ``records`` hold one, else a new one; never two."""
-        existing = find_tagged(records or [], self._tag)
-        if existing is not None:
-            return CreatedBackup(existing.backup_id, reused=True)
+    def start(self, instance: InstanceInfo) -> CreatedBackup:
+        """A new backup, or the one this request's lost POST or another delivery started; never two."""
 
         def recover(error: CallError) -> CreatedBackup | None:
             # After DCS.4096 another delivery's backup may be running (DCS refused this POST, so

@@ -13,7 +13,7 @@ from dcs_backup.idempotency import find_tagged
 from dcs_backup.jobs.create import BackupStarter
 from dcs_backup.jobs.eligibility import eligible_instance
 from dcs_backup.jobs.history import previous_backup, read_records
-from dcs_backup.jobs.retention import RetentionKeeper, RingGuard
+from dcs_backup.jobs.retention import RetentionKeeper
 from dcs_backup.jobs.targets import Target
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, PreviousBackup, failed_outcome
 from dcs_backup.request import BackupRequest
@@ -43,23 +43,20 @@ class BackupPipeline:
             name = instance.name
             records = read_records(self._gateway, instance.instance_id)
             previous = self._previous(instance, records)
-            ring = self._guard_ring(instance, records)
-            backup = self._starter.start(instance, records)
+            existing = find_tagged(records or [], self._tag)
+            if existing is not None:
+                # This request's backup, found again: nothing new is made, so DCS evicts nothing.
+                return _started(instance, CreatedBackup(existing.backup_id, reused=True), existing, previous)
+            ring = self._keeper.guard_ring(instance, records)
+            backup = self._starter.start(instance)
         except CallError as error:
             return failed_outcome(target.instance_id, error, name)
-        started = _started(instance, backup, records, previous)
         return replace(
-            started,
+            _started(instance, backup, None, previous),
             evicts_backup_id=ring.evicts_backup_id,
             deleted_backup_ids=(ring.deleted_backup_id,) if ring.deleted_backup_id else (),
             retention_error=ring.error,
         )
-
-    def _guard_ring(self, instance: InstanceInfo, records: list[BackupRecord] | None) -> RingGuard:
-        """Only a new backup can make DCS evict one: a backup of this request found again cannot."""
-        if find_tagged(records or [], self._tag) is not None:
-            return RingGuard()
-        return self._keeper.guard_ring(instance, records)
 
     def _previous(self, instance: InstanceInfo, records: list[BackupRecord] | None) -> PreviousBackup | None:
         """The newest earlier backup of this function on the instance; a failed one is logged as an ERROR."""
@@ -86,11 +83,10 @@ def backup_failure(target: Target, reason: str) -> BackupOutcome:
 def _started(
     instance: InstanceInfo,
     backup: CreatedBackup,
-    records: list[BackupRecord] | None,
+    known: BackupRecord | None,
     previous: PreviousBackup | None,
 ) -> BackupOutcome:
-    """``created``, with what DCS already says of the backup when an earlier delivery started it."""
-    known = next((r for r in records or [] if r.backup_id == backup.backup_id), None)
+    """``created``, with what DCS already says of the backup (``known``) when an earlier delivery started it."""
     return BackupOutcome(
         instance.instance_id,
         OutcomeStatus.CREATED,
