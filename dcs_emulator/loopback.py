@@ -21,6 +21,33 @@ class _Server(ThreadingHTTPServer):
         """Injected resets make the socket layer complain; that is the point, so stay quiet."""
 
 
+class LoopbackHandler(BaseHTTPRequestHandler):
+    """Every method to ``_serve``; silent, since tests read the recorded requests instead of a log."""
+
+    server: Any  # _Server, whose ``emulator`` is the LoopbackServer that owns it
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+
 class LoopbackServer:
     """Start with start() or as a context manager; ``endpoint`` is where clients reach it."""
 

@@ -18,14 +18,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
 
 from dcs_emulator import obs_signature
 from dcs_emulator.faults import Fault, FaultInjector, FaultKind
-from dcs_emulator.loopback import LoopbackServer
+from dcs_emulator.loopback import LoopbackHandler, LoopbackServer
 from dcs_emulator.obs_store import ObjectStore, ObsError, Part, StoredObject, Upload
 
 MAX_CLOCK_SKEW_S = 15 * 60
@@ -125,27 +124,8 @@ class ObsEmulator(LoopbackServer):
             raise ObsError(403, "AccessDenied", "Request has expired.")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: Any  # loopback._Server, whose ``emulator`` is the ObsEmulator
+class _Handler(LoopbackHandler):
     protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: tests read the recorded requests instead."""
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
 
     def _serve(self) -> None:
         emulator: ObsEmulator = self.server.emulator

@@ -11,7 +11,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -19,7 +18,7 @@ from dcs_emulator import signature
 from dcs_emulator.faults import Fault, FaultInjector, FaultKind
 from dcs_emulator.links import backup_links
 from dcs_emulator.listing import list_item_json, matching_instances
-from dcs_emulator.loopback import LoopbackServer
+from dcs_emulator.loopback import LoopbackHandler, LoopbackServer
 from dcs_emulator.model import DcsApiError, malformed_request
 from dcs_emulator.obs_server import ObsEmulator
 from dcs_emulator.state import EmulatorState, tags_json
@@ -90,21 +89,8 @@ class DcsEmulator(LoopbackServer):
             return [r for r in self.requests if r.route == route]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: Any  # loopback._Server, whose ``emulator`` is the DcsEmulator
+class _Handler(LoopbackHandler):
     protocol_version = "HTTP/1.0"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: tests read the recorded requests instead."""
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
 
     def _serve(self) -> None:
         emulator = self.server.emulator
