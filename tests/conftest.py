@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -18,6 +18,9 @@ from dcs_backup.retry import RetryPolicy
 from dcs_emulator import DcsEmulator, EmulatorState
 from devkit.context import LocalContext
 from devkit.seed import ACCESS_KEY, PROJECT_ID, SECRET_KEY
+
+if TYPE_CHECKING:
+    from tests.support import ExportHarness
 
 os.environ["NO_PROXY"] = "127.0.0.1,localhost"
 # These machines are shared and noisy: judge examples by their results, not their speed.
@@ -95,3 +98,30 @@ def function(emulator: DcsEmulator) -> Iterator[FunctionHarness]:
         assert secret not in everything, "a credential value appeared in the logs"
     for line in everything.splitlines():
         json.loads(line)
+
+
+@pytest.fixture
+def export_harness() -> Iterator[ExportHarness]:
+    """The function wired to both emulators; afterwards, no credential or link signature in its logs."""
+    from dcs_emulator.obs_server import ObsEmulator
+    from tests.support import BUCKET, EXPORT_TOKEN, ExportHarness
+
+    state = EmulatorState.from_seed(waiting_s=0.1, backuping_s=0.2)
+    state.security_tokens[ACCESS_KEY] = EXPORT_TOKEN
+    with ObsEmulator({ACCESS_KEY: SECRET_KEY}, {ACCESS_KEY: EXPORT_TOKEN}) as storage:
+        storage.store.create_bucket(BUCKET)
+        with DcsEmulator(state, object_storage=storage) as emulator:
+            harness = ExportHarness(emulator, storage)
+            yield harness
+            everything = "".join(harness.all_logs)
+            for secret in (ACCESS_KEY, SECRET_KEY, EXPORT_TOKEN, "Signature="):
+                assert secret not in everything or f"{secret}***" in everything
+
+
+@pytest.fixture
+def fleet_function() -> Iterator[FunctionHarness]:
+    """The seed's four instances plus 260 generated ones, listed 100 to a page."""
+    with DcsEmulator(EmulatorState.fleet(260, seed=7, waiting_s=0, backuping_s=0)) as emulator:
+        harness = FunctionHarness(emulator)
+        harness.runtime.page_sizes = (100, 100)
+        yield harness

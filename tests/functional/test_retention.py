@@ -7,19 +7,11 @@ from typing import Any
 import pytest
 
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
-from dcs_backup.retry import PollPolicy
 from dcs_emulator import EmulatorState, Fault, FaultKind
 from dcs_emulator.model import Backup
 from devkit.seed import HA_ID
 from tests.conftest import FunctionHarness
-
-DAY = 24.0
-
-
-def _own(state: EmulatorState, age_days: float, status: str = "succeed", n: int = 0) -> Backup:
-    """A backup an earlier run of the function made (its marker at the end of the remark)."""
-    tag = f"[dcsb:{int(age_days * 1000) + n:012x}]"
-    return state.add_backup(HA_ID, remark=f"nightly {tag}", age_hours=age_days * DAY, status=status)
+from tests.support import DAY, FAST_POLLS, own_backup
 
 
 def _run(function: FunctionHarness, retention: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
@@ -33,7 +25,7 @@ def _run(function: FunctionHarness, retention: dict[str, Any] | None = None, **f
 class TestRules:
     def test_keep_last_deletes_the_older_succeeded_backups(self, function: FunctionHarness) -> None:
         state = function.emulator.state
-        backups = [_own(state, days) for days in (1, 2, 3, 4, 5)]
+        backups = [own_backup(state, days) for days in (1, 2, 3, 4, 5)]
         outcome = _run(function, {"keep_last": 3})
         # THEN this run's backup (still running) does not count: the newest three are kept
         assert outcome["deleted_backup_ids"] == [backups[4].backup_id, backups[3].backup_id]
@@ -41,19 +33,19 @@ class TestRules:
 
     def test_max_age_deletes_older_backups(self, function: FunctionHarness) -> None:
         state = function.emulator.state
-        _own(state, 1), _own(state, 5)
-        old = _own(state, 10)
+        own_backup(state, 1), own_backup(state, 5)
+        old = own_backup(state, 10)
         assert _run(function, {"max_age_days": 7})["deleted_backup_ids"] == [old.backup_id]
 
     def test_keep_last_and_max_age_together(self, function: FunctionHarness) -> None:
         state = function.emulator.state
-        _own(state, 1), _own(state, 2)
-        third, old = _own(state, 3), _own(state, 8)
+        own_backup(state, 1), own_backup(state, 2)
+        third, old = own_backup(state, 3), own_backup(state, 8)
         outcome = _run(function, {"keep_last": 2, "max_age_days": 7})
         assert outcome["deleted_backup_ids"] == [old.backup_id, third.backup_id]
 
     def test_the_newest_succeeded_backup_is_kept_however_old(self, function: FunctionHarness) -> None:
-        _own(function.emulator.state, 30)
+        own_backup(function.emulator.state, 30)
         outcome = _run(function, {"max_age_days": 7})
         assert "deleted_backup_ids" not in outcome and function.emulator.state.deleted(HA_ID) == []
 
@@ -62,37 +54,37 @@ class TestRules:
         state.add_backup(HA_ID, backup_type="auto", age_hours=40 * DAY)
         state.add_backup(HA_ID, remark="before the migration", age_hours=50 * DAY)
         state.add_backup(HA_ID, remark="[dcsb:0123456789ab] copied by hand", age_hours=60 * DAY)
-        _own(state, 1)
+        own_backup(state, 1)
         assert "deleted_backup_ids" not in _run(function, {"keep_last": 1, "max_age_days": 1})
         assert state.deleted(HA_ID) == []
 
     def test_a_failed_backup_goes_once_a_newer_one_succeeded(self, function: FunctionHarness) -> None:
         state = function.emulator.state
-        superseded = _own(state, 3, status="failed")
-        _own(state, 2)
-        _own(state, 1, status="failed", n=1)
+        superseded = own_backup(state, 3, status="failed")
+        own_backup(state, 2)
+        own_backup(state, 1, status="failed", n=1)
         assert _run(function, {"keep_last": 5})["deleted_backup_ids"] == [superseded.backup_id]
 
     def test_dry_run_deletes_nothing_and_says_what_it_would(self, function: FunctionHarness) -> None:
         state = function.emulator.state
-        _own(state, 1)
-        old = _own(state, 9)
+        own_backup(state, 1)
+        old = own_backup(state, 9)
         outcome = _run(function, {"max_age_days": 7, "dry_run": True})
         assert outcome["would_delete_backup_ids"] == [old.backup_id]
         assert "deleted_backup_ids" not in outcome and state.deleted(HA_ID) == []
 
     def test_with_wait_this_runs_backup_counts_once_it_succeeded(self, function: FunctionHarness) -> None:
         state = function.emulator.state
-        yesterday = _own(state, 1)
-        function.runtime.poll_policy = PollPolicy(first_delay_s=0.05, max_delay_s=0.2)
+        yesterday = own_backup(state, 1)
+        function.runtime.poll_policy = FAST_POLLS
         outcome = _run(function, {"keep_last": 1}, wait=True)
         assert outcome["status"] == "completed"
         assert outcome["deleted_backup_ids"] == [yesterday.backup_id]
 
     def test_a_failed_deletion_is_reported_without_changing_the_outcome(self, function: FunctionHarness) -> None:
         state = function.emulator.state
-        _own(state, 1)
-        _own(state, 9)
+        own_backup(state, 1)
+        own_backup(state, 9)
         function.emulator.faults.script("DeleteBackup", Fault(FaultKind.FORBIDDEN))
         result = function.invoke({"instance_ids": [HA_ID], "retention": {"max_age_days": 7}})
         (outcome,) = result.answer["results"]
@@ -108,7 +100,7 @@ class TestRingGuard:
         """24 backups: the oldest an automatic one, then the function's own, the rest by hand."""
         oldest = state.add_backup(HA_ID, backup_type="auto", age_hours=100 * DAY)
         for n, days in enumerate(own_days):
-            _own(state, days, n=n)
+            own_backup(state, days, n=n)
         for hours in range(24 - 1 - len(own_days)):
             state.add_backup(HA_ID, remark="by hand", age_hours=hours + 1)
         return oldest
@@ -168,8 +160,8 @@ class TestValidation:
         assert field in {p.field for p in result.error.problems}
 
     def test_configured_defaults_apply(self, function: FunctionHarness) -> None:
-        _own(function.emulator.state, 1)
-        old = _own(function.emulator.state, 3)
+        own_backup(function.emulator.state, 1)
+        old = own_backup(function.emulator.state, 3)
         outcome = function.invoke({"instance_ids": [HA_ID]}, DCS_KEEP_LAST="1").answer["results"][0]
         assert outcome["deleted_backup_ids"] == [old.backup_id]
 

@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from dcs_backup.retry import PollPolicy
-from dcs_emulator import DcsEmulator, EmulatorState
+from dcs_emulator import EmulatorState
 from dcs_emulator.model import Backup
-from dcs_emulator.obs_server import ObsEmulator
-from devkit.context import LocalContext
-from devkit.seed import ACCESS_KEY, HA_ID, SECRET_KEY
+from devkit.seed import HA_ID
 from tests.conftest import FunctionHarness, Invocation
-
-DAY = 24.0
-MIB = 1 << 20
-
-
-def _own(state: EmulatorState, age_days: float, status: str = "succeed", n: int = 0) -> Backup:
-    """A backup an earlier run of the function made (its marker at the end of the remark)."""
-    tag = f"[dcsb:{int(age_days * 1000) + n:012x}]"
-    return state.add_backup(HA_ID, remark=f"nightly {tag}", age_hours=age_days * DAY, status=status)
-
-
-def _override_record(state: EmulatorState, backup_id: str, **fields: Any) -> None:
-    """Make ListBackupRecords show ``fields`` for one record (odd or missing values DCS may send)."""
-    original = state.backup_json
-
-    def shown(backup: Backup) -> dict[str, Any]:
-        data = original(backup)
-        if backup.backup_id == backup_id:
-            data.update(fields)
-        return data
-
-    state.backup_json = shown  # type: ignore[method-assign]
+from tests.support import BUCKET, MIB, PAGE, ExportHarness, override_record, own_backup, yesterdays_backup
 
 
 def _list_twice(state: EmulatorState, backup_id: str) -> None:
@@ -63,7 +38,7 @@ class TestRetention:
         max_age_days -- the only good copy is gone. Right: records de-duplicated by backup_id (or compared
         by id), and the newest succeeded backup kept whatever its age."""
         state = function.emulator.state
-        only_good = _own(state, 30)
+        only_good = own_backup(state, 30)
         _list_twice(state, only_good.backup_id)
         outcome = _run(function, retention={"max_age_days": 7}).answer["results"][0]
         assert state.deleted(HA_ID) == [], outcome
@@ -74,9 +49,9 @@ class TestRetention:
         but one. keep_last 14 would keep it. Right: a backup whose age is unknown is never deleted for age
         (and never ranked as the oldest)."""
         state = function.emulator.state
-        _own(state, 0.5)
-        recent = _own(state, 1)
-        _override_record(state, recent.backup_id, created_at={})
+        own_backup(state, 0.5)
+        recent = own_backup(state, 1)
+        override_record(state, recent.backup_id, created_at={})
         outcome = _run(function, retention={"keep_last": 14, "max_age_days": 7}).answer["results"][0]
         assert recent.backup_id not in state.deleted(HA_ID), outcome
 
@@ -93,7 +68,7 @@ class TestOddTimes:
         good backup from an hour ago. Right: an unreadable time is treated as unknown, the verdict is ok."""
         state = function.emulator.state
         odd = state.add_backup(HA_ID, backup_type="auto", age_hours=48)
-        _override_record(state, odd.backup_id, created_at=ODD_TIME)
+        override_record(state, odd.backup_id, created_at=ODD_TIME)
         state.add_backup(HA_ID, remark="manual", age_hours=1)
         outcome = function.invoke({"action": "audit", "instance_ids": [HA_ID], "raise_on_failure": False})
         assert outcome.answer["results"][0]["status"] == "ok", outcome.answer
@@ -105,23 +80,12 @@ class TestOddTimes:
         state = function.emulator.state
         for n in range(24):
             record = state.add_backup(HA_ID, backup_type="auto", age_hours=100 - n)
-        _override_record(state, record.backup_id, created_at=ODD_TIME)
+        override_record(state, record.backup_id, created_at=ODD_TIME)
         outcome = _run(function).answer["results"][0]
         assert outcome["status"] == "created", outcome
 
 
 # ---------------------------------------------------------------- selection
-
-PAGE = 100
-
-
-@pytest.fixture
-def fleet() -> Iterator[FunctionHarness]:
-    """The seed's instances plus 260 generated ones, listed 100 to a page."""
-    with DcsEmulator(EmulatorState.fleet(260, seed=7, waiting_s=0, backuping_s=0)) as emulator:
-        harness = FunctionHarness(emulator)
-        harness.runtime.page_sizes = (PAGE, 100)
-        yield harness
 
 
 def _listed_ids(state: EmulatorState) -> set[str]:
@@ -130,7 +94,7 @@ def _listed_ids(state: EmulatorState) -> set[str]:
 
 class TestSelectionPaging:
     def test_an_instance_num_that_undercounts_does_not_lose_instances(
-        self, fleet: FunctionHarness, monkeypatch: pytest.MonkeyPatch
+        self, fleet_function: FunctionHarness, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """The listing is read only while offset < instance_num: when instance_num undercounts (here it
         counts the page, 100) while every page comes back full, the remaining ~160 instances are silently
@@ -145,15 +109,15 @@ class TestSelectionPaging:
             return {**answer, "instance_num": min(answer["instance_num"], PAGE)}
 
         monkeypatch.setattr(server, "_list_instances", undercounting)
-        result = fleet.invoke({"select": {"all": True}, "raise_on_failure": False})
+        result = fleet_function.invoke({"select": {"all": True}, "raise_on_failure": False})
         selected = {o["instance_id"] for o in result.answer["results"]}
-        assert selected == _listed_ids(fleet.emulator.state) or result.answer["status"] == "failed", (
+        assert selected == _listed_ids(fleet_function.emulator.state) or result.answer["status"] == "failed", (
             len(selected),
             result.answer["status"],
         )
 
     def test_an_instance_deleted_while_paging_does_not_hide_another(
-        self, fleet: FunctionHarness, monkeypatch: pytest.MonkeyPatch
+        self, fleet_function: FunctionHarness, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Pages are read by offset over a newest-first listing: when an instance of page 1 disappears
         before page 2 is read, every later instance moves up one place and the first one of page 2 is
@@ -162,7 +126,7 @@ class TestSelectionPaging:
         throughout the run is selected."""
         import dcs_emulator.server as server
 
-        state = fleet.emulator.state
+        state = fleet_function.emulator.state
         original = server._list_instances
         before = _listed_ids(state)
         gone: list[str] = []
@@ -176,42 +140,13 @@ class TestSelectionPaging:
             return answer
 
         monkeypatch.setattr(server, "_list_instances", shifting)
-        result = fleet.invoke({"select": {"all": True}, "raise_on_failure": False})
+        result = fleet_function.invoke({"select": {"all": True}, "raise_on_failure": False})
         selected = {o["instance_id"] for o in result.answer["results"]}
         missing = before - set(gone) - selected
         assert not missing, f"{len(missing)} existing instance(s) never selected: {sorted(missing)}"
 
 
 # ---------------------------------------------------------------- export
-
-BUCKET = "team-dcs-backups"
-TOKEN = "agency-security-token-for-the-review"
-
-
-class ExportHarness(FunctionHarness):
-    def __init__(self, emulator: DcsEmulator, storage: ObsEmulator) -> None:
-        super().__init__(emulator)
-        self.storage = storage
-        self.env.update({"OBS_ENDPOINT": storage.endpoint, "DCS_EXPORT_PART_MB": "5"})
-        self.runtime.poll_policy = PollPolicy(first_delay_s=0.05, max_delay_s=0.2)
-
-    def export(self, request: dict[str, Any] | None = None) -> Invocation:
-        body = {"instance_ids": [HA_ID], "export": {"bucket": BUCKET}, "raise_on_failure": False, **(request or {})}
-        return self.invoke(body, LocalContext.seeded(security_token=TOKEN, remaining_ms=60_000))
-
-
-@pytest.fixture
-def rig() -> Iterator[ExportHarness]:
-    state = EmulatorState.from_seed(waiting_s=0.1, backuping_s=0.2)
-    state.security_tokens[ACCESS_KEY] = TOKEN
-    with ObsEmulator({ACCESS_KEY: SECRET_KEY}, {ACCESS_KEY: TOKEN}) as storage:
-        storage.store.create_bucket(BUCKET)
-        with DcsEmulator(state, object_storage=storage) as emulator:
-            yield ExportHarness(emulator, storage)
-
-
-def _yesterday(rig: ExportHarness, size: int = 6 * MIB) -> Backup:
-    return rig.emulator.state.add_backup(HA_ID, remark="nightly [dcsb:0123456789ab]", age_hours=24, size_bytes=size)
 
 
 def _rename_files(monkeypatch: pytest.MonkeyPatch, rename: Any, resize: Any = None) -> None:
@@ -244,7 +179,7 @@ def _rename_links(monkeypatch: pytest.MonkeyPatch, rename: Any) -> None:
 
 class TestExport:
     def test_file_names_from_dcs_cannot_climb_out_of_the_backups_folder(
-        self, rig: ExportHarness, monkeypatch: pytest.MonkeyPatch
+        self, export_harness: ExportHarness, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """The object key is ``{prefix}{instance_id}/{backup_id}/{file_name}`` with DCS's file_name used raw:
         a name with "../" is written as ".../<backup_id>/../../../escaped.rdb", which every path-aware
@@ -254,15 +189,15 @@ class TestExport:
         {prefix}{instance_id}/{backup_id}/."""
         import posixpath
 
-        backup = _yesterday(rig)
+        backup = yesterdays_backup(export_harness)
         _rename_links(monkeypatch, lambda n, _: "../../../escaped.rdb")
-        rig.export()
+        export_harness.export()
         inside = f"dcs-backup/{HA_ID}/{backup.backup_id}/"
-        keys = list(rig.storage.store.objects(BUCKET))
+        keys = list(export_harness.storage.store.objects(BUCKET))
         assert all(posixpath.normpath(k).startswith(inside) for k in keys), keys
 
     def test_two_shards_with_the_same_file_name_are_both_copied(
-        self, rig: ExportHarness, monkeypatch: pytest.MonkeyPatch
+        self, export_harness: ExportHarness, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """When two of a cluster's links carry the same file_name, both map to the same key; the second is
         found "already present with the same size" and never copied, yet the export says done with one
@@ -270,27 +205,27 @@ class TestExport:
         (e.g. suffix the shard index), or fail the export on a name clash."""
         from devkit.seed import CLUSTER_ID
 
-        state = rig.emulator.state
+        state = export_harness.emulator.state
         state.add_backup(CLUSTER_ID, remark="nightly [dcsb:0123456789ab]", age_hours=24, size_bytes=12 * MIB)
         _rename_links(monkeypatch, lambda n, _: "shard.rdb")
-        outcome = rig.export({"instance_ids": [CLUSTER_ID]}).answer["results"][0]
-        stored = rig.storage.store.objects(BUCKET)
+        outcome = export_harness.export({"instance_ids": [CLUSTER_ID]}).answer["results"][0]
+        stored = export_harness.storage.store.objects(BUCKET)
         copied = sum(o.size for o in stored.values())
         assert outcome["export"]["status"] != "done" or copied == 12 * MIB, (outcome["export"], list(stored))
 
     def test_an_empty_download_of_a_nonempty_backup_is_not_done(
-        self, rig: ExportHarness, monkeypatch: pytest.MonkeyPatch
+        self, export_harness: ExportHarness, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """DCS lists the backup at 6 MiB, but its link serves 0 bytes (Content-Length: 0): the export copies
         an empty object and reports done -- the user believes they have an off-instance copy they do not.
         Right: a download whose total differs from the size DCS recorded (or is empty) fails the export."""
-        _yesterday(rig)
+        yesterdays_backup(export_harness)
         _rename_files(monkeypatch, lambda name: name, resize=lambda size: 0)
-        outcome = rig.export().answer["results"][0]
+        outcome = export_harness.export().answer["results"][0]
         assert outcome["export"]["status"] != "done", outcome["export"]
 
     def test_a_control_character_in_a_file_name_is_a_failed_export_not_an_internal_error(
-        self, rig: ExportHarness, monkeypatch: pytest.MonkeyPatch
+        self, export_harness: ExportHarness, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """DCS's file_name goes raw into the object key; with a control character (NUL) in it, the
         InitiateMultipartUpload answer echoes the key in XML the OBS SDK cannot parse, the SDK returns
@@ -299,9 +234,9 @@ class TestExport:
         Right: file names with control characters are refused (or escaped) before any call, and a 2xx OBS
         answer without its expected body is a classified CallError (like the DCS gateway's _readable), so the
         export is "failed" with a reason naming the file and the operation."""
-        _yesterday(rig)
+        yesterdays_backup(export_harness)
         _rename_links(monkeypatch, lambda n, _: "a\x00b.rdb")
-        outcome = rig.export().answer["results"][0]
+        outcome = export_harness.export().answer["results"][0]
         assert "internal error" not in str(outcome.get("reason")), outcome
         # Fixed by making names safe: the file is exported under a key without the control character.
         (exported,) = outcome["export"]["objects"]
@@ -319,8 +254,8 @@ class TestRingGuard:
         state = function.emulator.state
         for n in range(22):
             state.add_backup(HA_ID, backup_type="auto", age_hours=200 - n)
-        _own(state, 3)
-        _own(state, 1)
+        own_backup(state, 3)
+        own_backup(state, 1)
         function.emulator.faults.script("DeleteBackup", Fault(FaultKind.FORBIDDEN))
         outcome = _run(function, retention={"keep_last": 1}).answer["results"][0]
         assert outcome.get("retention_error"), outcome

@@ -5,71 +5,19 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from dcs_backup.errors import BackupFailedError, ConfigurationError
-from dcs_backup.retry import PollPolicy
-from dcs_emulator import DcsEmulator, EmulatorState, Fault, FaultKind
-from dcs_emulator.model import Backup
-from dcs_emulator.obs_server import ObsEmulator
+from dcs_emulator import Fault, FaultKind
 from devkit.context import LocalContext
-from devkit.seed import ACCESS_KEY, HA_ID, SECRET_KEY
-from tests.conftest import FunctionHarness, Invocation, load_event
-
-MIB = 1 << 20
-DAY = 24.0
-BUCKET = "team-dcs-backups"
-TOKEN = "agency-security-token-for-review-three"
-
+from devkit.seed import HA_ID
+from tests.conftest import FunctionHarness, load_event
+from tests.support import DAY, FAST_POLLS, MIB, ExportHarness, override_record, own_backup
 
 # ---------------------------------------------------------------- helpers
-
-
-class ExportHarness(FunctionHarness):
-    """The function wired to the DCS and object-storage emulators, with the agency's security token."""
-
-    def __init__(self, emulator: DcsEmulator, storage: ObsEmulator) -> None:
-        super().__init__(emulator)
-        self.storage = storage
-        self.env.update({"OBS_ENDPOINT": storage.endpoint, "DCS_EXPORT_PART_MB": "5"})
-        self.runtime.poll_policy = PollPolicy(first_delay_s=0.05, max_delay_s=0.2)
-
-    def export(self, request: dict[str, Any] | None = None, remaining_ms: int = 60_000) -> Invocation:
-        body = {"instance_ids": [HA_ID], "export": {"bucket": BUCKET}, "raise_on_failure": False, **(request or {})}
-        return self.invoke(body, LocalContext.seeded(security_token=TOKEN, remaining_ms=remaining_ms))
-
-
-@pytest.fixture
-def rig() -> Iterator[ExportHarness]:
-    state = EmulatorState.from_seed(waiting_s=0.1, backuping_s=0.2)
-    state.security_tokens[ACCESS_KEY] = TOKEN
-    with ObsEmulator({ACCESS_KEY: SECRET_KEY}, {ACCESS_KEY: TOKEN}) as storage:
-        storage.store.create_bucket(BUCKET)
-        with DcsEmulator(state, object_storage=storage) as emulator:
-            yield ExportHarness(emulator, storage)
-
-
-def _own(state: EmulatorState, age_days: float, n: int = 0, size: int | None = None) -> Backup:
-    """A succeeded backup an earlier run of the function made (its marker at the end of the remark)."""
-    tag = f"[dcsb:{int(age_days * 1000) + n:012x}]"
-    return state.add_backup(HA_ID, remark=f"nightly {tag}", age_hours=age_days * DAY, size_bytes=size)
-
-
-def _override_record(state: EmulatorState, backup_id: str, **fields: Any) -> None:
-    """Make ListBackupRecords show ``fields`` for one record."""
-    original = state.backup_json
-
-    def shown(backup: Backup) -> dict[str, Any]:
-        data = original(backup)
-        if backup.backup_id == backup_id:
-            data.update(fields)
-        return data
-
-    state.backup_json = shown  # type: ignore[method-assign]
 
 
 def _trickle_backup_listings(monkeypatch: pytest.MonkeyPatch, skip: int, seconds: float = 3.0) -> None:
@@ -122,7 +70,7 @@ def _apig(body: dict[str, Any]) -> dict[str, Any]:
 
 
 class TestDeadlineAcrossPhases:
-    def test_an_export_still_running_at_the_deadline_is_reported_pending(self, rig: ExportHarness) -> None:
+    def test_an_export_still_running_at_the_deadline_is_reported_pending(self, export_harness: ExportHarness) -> None:
         """Wrong: an export still copying when the invocation must answer is dropped from the document.
 
         ``_FollowUp.run(..., late=lambda started: started)`` hands back the outcome as it was before the
@@ -131,10 +79,10 @@ class TestDeadlineAcrossPhases:
         Right: the outcome carries ``export: {"status": "pending", ...}`` and is ``pending`` (as the
         README's "what is not done is pending" says), so the next run or a retry finishes it.
         """
-        _own(rig.emulator.state, 1, size=6 * MIB)
+        own_backup(export_harness.emulator.state, 1, size=6 * MIB)
         # Downloads at 1 MiB/s: the first 5 MiB part takes 5 s, well past a 2.7 s deadline.
-        rig.storage.download_bytes_per_s = 1 * MIB
-        result = rig.export({}, remaining_ms=3000)
+        export_harness.storage.download_bytes_per_s = 1 * MIB
+        result = export_harness.export({}, remaining_ms=3000)
         outcome = result.answer["results"][0]
         assert "export" in outcome, f"the export vanished from the outcome: {outcome}"
         assert outcome["export"]["status"] == "pending"
@@ -153,7 +101,7 @@ class TestDeadlineAcrossPhases:
         """
         state = function.emulator.state
         for days in (1, 2, 3):
-            _own(state, days)
+            own_backup(state, days)
         _trickle_backup_listings(monkeypatch, skip=1)  # the pipeline's read is prompt, the prune's trickles
         result = function.invoke(
             {"instance_ids": [HA_ID], "raise_on_failure": False, "retention": {"keep_last": 1}},
@@ -177,7 +125,7 @@ class TestWait:
         Right: a rejection that is not the deadline fails the instance (BackupFailedError) with
         ``error_code`` DCS.2003, like any other call DCS refuses.
         """
-        function.runtime.poll_policy = PollPolicy(first_delay_s=0.05, max_delay_s=0.2)
+        function.runtime.poll_policy = FAST_POLLS
         # The pipeline's own read of the records passes; every poll is refused.
         function.emulator.faults.script(
             "ListBackupRecords", Fault(FaultKind.LATENCY, delay_s=0), *[Fault(FaultKind.FORBIDDEN)] * 5
@@ -190,20 +138,20 @@ class TestWait:
 
 
 class TestExportCombinations:
-    def test_a_backup_that_failed_in_dcs_still_exports_the_newest_good_one(self, rig: ExportHarness) -> None:
+    def test_a_backup_that_failed_in_dcs_still_exports_the_newest_good_one(self, export_harness: ExportHarness) -> None:
         """Wrong: when tonight's backup (waited for) fails in DCS, nothing is exported at all: the
         outcome has no ``export`` and yesterday's good backup, not yet in the bucket, stays on the
         instance only (``_CAN_EXPORT`` leaves out failed outcomes).
         Right: as the spec says, "on every run the newest succeeded backup of this function ... that is
         not yet in the bucket" is exported, all the more when tonight's backup failed.
         """
-        yesterday = _own(rig.emulator.state, 1, size=MIB)
-        rig.emulator.state.fail_next_backup(HA_ID)
-        outcome = rig.export({"wait": True}).answer["results"][0]
+        yesterday = own_backup(export_harness.emulator.state, 1, size=MIB)
+        export_harness.emulator.state.fail_next_backup(HA_ID)
+        outcome = export_harness.export({"wait": True}).answer["results"][0]
         assert outcome["status"] == "failed"  # tonight's backup failed in DCS
         assert outcome.get("export", {}).get("backup_id") == yesterday.backup_id, outcome
 
-    def test_export_and_retention_agree_on_which_backup_is_newest(self, rig: ExportHarness) -> None:
+    def test_export_and_retention_agree_on_which_backup_is_newest(self, export_harness: ExportHarness) -> None:
         """Wrong: export picks "the newest" by comparing DCS's ``created_at`` text, retention by time.
 
         With a time carrying an offset (which ``iso_utc`` expects DCS to send), export copies the older
@@ -211,12 +159,12 @@ class TestExportCombinations:
         truly newest one is not exported.
         Right: export orders by the parsed time (as retention and the audit do) and copies the newest.
         """
-        state = rig.emulator.state
-        older = _own(state, 3 / DAY, size=MIB)  # 3 hours ago, shown in UTC
-        newer = _own(state, 1 / DAY, n=1, size=MIB)  # 1 hour ago, shown at UTC-05:00
+        state = export_harness.emulator.state
+        older = own_backup(state, 3 / DAY, size=MIB)  # 3 hours ago, shown in UTC
+        newer = own_backup(state, 1 / DAY, n=1, size=MIB)  # 1 hour ago, shown at UTC-05:00
         shown = datetime.fromtimestamp(newer.created_at, timezone(timedelta(hours=-5)))
-        _override_record(state, newer.backup_id, created_at=shown.isoformat(timespec="milliseconds"))
-        outcome = rig.export({"retention": {"keep_last": 1}}).answer["results"][0]
+        override_record(state, newer.backup_id, created_at=shown.isoformat(timespec="milliseconds"))
+        outcome = export_harness.export({"retention": {"keep_last": 1}}).answer["results"][0]
         assert outcome["export"]["backup_id"] == newer.backup_id, (
             f"exported {outcome['export']['backup_id']} (older: {older.backup_id}), "
             f"then deleted {outcome.get('deleted_backup_ids')}"
@@ -283,7 +231,7 @@ class TestAudit:
         it never starts a backup.
         Right: a reason fit for an audit (e.g. "deadline reached while reading the backups").
         """
-        _own(function.emulator.state, 1)
+        own_backup(function.emulator.state, 1)
         _trickle_backup_listings(monkeypatch, skip=0)
         result = function.invoke(
             {"action": "audit", "instance_ids": [HA_ID], "raise_on_failure": False},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,17 +13,6 @@ from dcs_emulator import DcsEmulator, EmulatorState, Fault, FaultKind
 from dcs_emulator.model import Instance
 from devkit.seed import CLUSTER_ID, FROZEN_ID, HA_ID, SINGLE_ID
 from tests.conftest import FunctionHarness, load_event
-
-PAGE = 100
-
-
-@pytest.fixture
-def fleet() -> Iterator[FunctionHarness]:
-    """The seed's four instances plus 260 generated ones, listed 100 to a page."""
-    with DcsEmulator(EmulatorState.fleet(260, seed=7, waiting_s=0, backuping_s=0)) as emulator:
-        harness = FunctionHarness(emulator)
-        harness.runtime.page_sizes = (PAGE, 100)
-        yield harness
 
 
 def _listed(state: EmulatorState, wanted: Callable[[Instance], bool]) -> list[Instance]:
@@ -41,51 +30,57 @@ def _ids(result: Any) -> list[str]:
 
 
 class TestFleet:
-    def test_every_instance_with_a_tag_pair_is_backed_up_once_in_name_order(self, fleet: FunctionHarness) -> None:
+    def test_every_instance_with_a_tag_pair_is_backed_up_once_in_name_order(
+        self, fleet_function: FunctionHarness
+    ) -> None:
         # GIVEN a fleet where every third instance carries backup=daily
-        expected = _listed(fleet.emulator.state, lambda i: i.tags.get("backup") == "daily")
+        expected = _listed(fleet_function.emulator.state, lambda i: i.tags.get("backup") == "daily")
         # WHEN the schedule selects backup=daily
-        result = fleet.invoke({"select": {"tags": {"backup": "daily"}}, "raise_on_failure": False})
+        result = fleet_function.invoke({"select": {"tags": {"backup": "daily"}}, "raise_on_failure": False})
         # THEN each of them has one outcome, in name order, with its name and the right status
         assert _ids(result) == [i.instance_id for i in expected]
         assert [o["instance_name"] for o in result.answer["results"]] == [i.name for i in expected]
         assert [o["status"] for o in result.answer["results"]] == [_expected_status(i) for i in expected]
         # AND DCS did the tag filtering
-        assert {r.query.get("tags") for r in fleet.emulator.requests_for("ListInstances")} == {"backup=daily"}
+        assert {r.query.get("tags") for r in fleet_function.emulator.requests_for("ListInstances")} == {"backup=daily"}
 
-    def test_every_page_of_the_listing_is_read(self, fleet: FunctionHarness) -> None:
-        expected = _listed(fleet.emulator.state, lambda i: True)
-        result = fleet.invoke({"select": {"all": True}, "raise_on_failure": False})
+    def test_every_page_of_the_listing_is_read(self, fleet_function: FunctionHarness) -> None:
+        expected = _listed(fleet_function.emulator.state, lambda i: True)
+        result = fleet_function.invoke({"select": {"all": True}, "raise_on_failure": False})
         assert _ids(result) == [i.instance_id for i in expected]
-        offsets = [r.query["offset"] for r in fleet.emulator.requests_for("ListInstances")]
+        offsets = [r.query["offset"] for r in fleet_function.emulator.requests_for("ListInstances")]
         assert offsets == ["0", "100", "200"]
 
-    def test_selected_instances_are_not_read_again(self, fleet: FunctionHarness) -> None:
+    def test_selected_instances_are_not_read_again(self, fleet_function: FunctionHarness) -> None:
         # GIVEN the listing's spec codes say each instance's mode
-        result = fleet.invoke({"select": {"tags": {"backup": "weekly"}}, "raise_on_failure": False})
+        result = fleet_function.invoke({"select": {"tags": {"backup": "weekly"}}, "raise_on_failure": False})
         # THEN no ShowInstance was needed, and single-node ones were skipped without any call for them
-        assert fleet.emulator.requests_for("ShowInstance") == []
+        assert fleet_function.emulator.requests_for("ShowInstance") == []
         skipped_single = [o for o in result.answer["results"] if o.get("reason", "").startswith("single-node")]
         assert skipped_single
-        touched = {r.path.split("/")[4] for r in fleet.emulator.requests if r.route == "CreateBackup"}
+        touched = {r.path.split("/")[4] for r in fleet_function.emulator.requests if r.route == "CreateBackup"}
         assert not touched & {o["instance_id"] for o in skipped_single}
 
-    def test_key_only_tags_are_matched_here_asking_for_tags_the_listing_left_out(self, fleet: FunctionHarness) -> None:
+    def test_key_only_tags_are_matched_here_asking_for_tags_the_listing_left_out(
+        self, fleet_function: FunctionHarness
+    ) -> None:
         # GIVEN some listed instances show "tags": null
-        state = fleet.emulator.state
+        state = fleet_function.emulator.state
         expected = _listed(state, lambda i: "owner" in i.tags)
         # WHEN selecting on the key alone
-        result = fleet.invoke({"select": {"tags": {"owner": None}}, "raise_on_failure": False})
+        result = fleet_function.invoke({"select": {"tags": {"owner": None}}, "raise_on_failure": False})
         # THEN exactly the owners are targets, and only the instances listed without tags were asked
         assert _ids(result) == [i.instance_id for i in expected]
-        asked = {r.path.split("/")[4] for r in fleet.emulator.requests_for("ShowTags")}
+        asked = {r.path.split("/")[4] for r in fleet_function.emulator.requests_for("ShowTags")}
         assert asked == {i.instance_id for i in _listed(state, lambda i: i.list_tags_null)}
-        assert {r.query.get("tags") for r in fleet.emulator.requests_for("ListInstances")} == {None}
+        assert {r.query.get("tags") for r in fleet_function.emulator.requests_for("ListInstances")} == {None}
 
-    def test_tags_and_name_must_all_match(self, fleet: FunctionHarness) -> None:
-        state = fleet.emulator.state
+    def test_tags_and_name_must_all_match(self, fleet_function: FunctionHarness) -> None:
+        state = fleet_function.emulator.state
         expected = _listed(state, lambda i: i.tags.get("env") == "prod" and i.name.startswith("orders-"))
-        result = fleet.invoke({"select": {"tags": {"env": "prod"}, "name": "orders-*"}, "raise_on_failure": False})
+        result = fleet_function.invoke(
+            {"select": {"tags": {"env": "prod"}, "name": "orders-*"}, "raise_on_failure": False}
+        )
         assert expected and _ids(result) == [i.instance_id for i in expected]
 
     def test_more_than_1000_targets_is_an_invalid_request_saying_how_many(self) -> None:

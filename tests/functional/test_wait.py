@@ -9,13 +9,11 @@ from typing import Any
 import pytest
 
 from dcs_backup.errors import BackupPendingError, ConfigurationError, InvalidRequestError
-from dcs_backup.retry import PollPolicy
 from dcs_emulator import Fault, FaultKind
 from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, HA_ID, SINGLE_ID
 from tests.conftest import FunctionHarness, load_event
-
-FAST_POLLS = PollPolicy(first_delay_s=0.05, max_delay_s=0.2)
+from tests.support import FAST_POLLS
 
 
 @pytest.fixture
