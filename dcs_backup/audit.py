@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from dcs_backup.config import DEFAULT_RPO_HOURS
-from dcs_backup.dcs.models import BackupRecord, iso_utc
+from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.idempotency import made_by_function
 
 
@@ -129,12 +129,11 @@ def judge(
     instance_id: str, name: str | None, records: Sequence[BackupRecord], rpo_hours: int, now: datetime
 ) -> AuditOutcome:
     """ok, stale or none, from the newest ``succeed`` backup of any origin (automatic, manual, ours)."""
-    good = [r for r in records if r.status == "succeed" and iso_utc(r.created_at)]
+    good = [r for r in records if r.status == "succeed" and r.created is not None]
     if not good:
         return AuditOutcome(instance_id, AuditStatus.NONE, name, rpo_hours=rpo_hours)
-    newest = max(good, key=lambda r: str(iso_utc(r.created_at)))
-    taken = datetime.fromisoformat(str(iso_utc(newest.created_at)).replace("Z", "+00:00"))
-    age_hours = round((now - taken).total_seconds() / 3600, 2)
+    newest = max(good, key=lambda r: r.created_or_oldest)
+    age_hours = round((now - newest.created_or_oldest).total_seconds() / 3600, 2)
     last = LastBackup(
         backup_id=newest.backup_id,
         backup_type=newest.backup_type,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from dcs_backup.dcs.models import BackupRecord
@@ -40,16 +40,18 @@ class RetentionRule:
         and its rank are unknown), and it does not push a dated one out of ``keep_last``.
         """
         unique = {r.backup_id: r for r in records if made_by_function(r.remark) and r.status in _FINAL}
-        own = sorted((r for r in unique.values() if r.created is not None), key=_created_or_oldest, reverse=True)
+        own = sorted(
+            (r for r in unique.values() if r.created is not None), key=lambda r: r.created_or_oldest, reverse=True
+        )
         succeeded = [r.backup_id for r in own if r.status == "succeed"]
         newest_success = next((r.created for r in own if r.status == "succeed"), None)
         doomed = [r for r in own if self._deletes(r, succeeded, newest_success, now)]
-        return sorted(doomed, key=_created_or_oldest)
+        return sorted(doomed, key=lambda r: r.created_or_oldest)
 
     def _deletes(
         self, record: BackupRecord, succeeded: list[str], newest_success: datetime | None, now: datetime
     ) -> bool:
-        created = _created_or_oldest(record)
+        created = record.created_or_oldest
         if record.status == "failed":
             # Worth nothing once a newer backup succeeded, or once too old.
             superseded = newest_success is not None and created < newest_success
@@ -69,7 +71,7 @@ def ring_victim(records: Sequence[BackupRecord]) -> BackupRecord | None:
     held = list({r.backup_id: r for r in records if r.status not in _GONE}.values())
     if len(held) < MAX_BACKUPS_PER_INSTANCE:
         return None
-    return min(held, key=_created_or_oldest)
+    return min(held, key=lambda r: r.created_or_oldest)
 
 
 def owner_of(record: BackupRecord) -> str:
@@ -114,8 +116,3 @@ def _whole(value: Any, field: str, bounds: tuple[int, int], problems: list[Field
         problems.append(FieldProblem(field, problem))
         return None
     return int(value)
-
-
-def _created_or_oldest(record: BackupRecord) -> datetime:
-    """For ordering only (DCS evicts by its own clock): an unreadable time sorts first."""
-    return record.created or datetime.min.replace(tzinfo=timezone.utc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 
 MAX_REMARK_LENGTH = 128
 MAX_INSTANCE_IDS = 100
@@ -29,6 +30,7 @@ class InstanceInfo:
 
 
 FINAL_BACKUP_STATUSES = frozenset({"succeed", "failed"})
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,16 @@ class BackupRecord:
     size_bytes: int | None = None
     error_code: str | None = None
 
-    @property
+    @cached_property
     def created(self) -> datetime | None:
         """When DCS created it (the recovery point), or None when its time cannot be read."""
         text = iso_utc(self.created_at)
         return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+    @property
+    def created_or_oldest(self) -> datetime:
+        """For ordering: a record whose time cannot be read sorts first, as the oldest."""
+        return self.created or _EARLIEST
 
     @property
     def finished_at(self) -> str | None:

@@ -7,7 +7,6 @@ every other cold start.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 
 import requests
 import structlog
@@ -82,7 +81,7 @@ class Exporter:
     def _newest_good_backup(self, instance_id: str) -> BackupRecord | None:
         records = self._gateway.list_backups(instance_id)
         good = [r for r in records if r.status == "succeed" and made_by_function(r.remark) and r.created]
-        return max(good, key=lambda r: r.created or datetime.min.replace(tzinfo=timezone.utc), default=None)
+        return max(good, key=lambda r: r.created_or_oldest, default=None)
 
     def _copy(self, outcome: BackupOutcome, backup: BackupRecord, files: list[BackupFile]) -> ExportResult:
         source = BackupSource(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import structlog
 
 from dcs_backup.calls import CallError, ErrorKind
@@ -44,4 +42,4 @@ def previous_backup(records: list[BackupRecord], tag: str) -> BackupRecord | Non
         and not carries_tag(record.remark, tag)
         and record.status not in GONE_STATUSES
     ]
-    return max(earlier, key=lambda record: record.created or datetime.min.replace(tzinfo=timezone.utc), default=None)
+    return max(earlier, key=lambda record: record.created_or_oldest, default=None)
