@@ -2,7 +2,10 @@
 
 from typing import Any
 
-from dcs_backup.app import handle
+from dcs_backup import coldstart
+
+with coldstart.loading():
+    from dcs_backup.app import handle
 
 
 def handler(event: Any, context: Any) -> Any:

@@ -48,7 +48,7 @@ for _ in range(int(sys.argv[7])):
     before = time.perf_counter()
     handler(event, Context())
     warm.append(time.perf_counter() - before)
-import resource
+import gc, resource
 sdk = sys.modules.get("huaweicloudsdkdcs.v2.dcs_client")
 print(json.dumps({
     "result": result,
@@ -56,6 +56,11 @@ print(json.dumps({
     "sdk_cached": sdk and sdk.__cached__,
     "modules": len(sys.modules),
     "model_modules": sorted(m for m in sys.modules if m.startswith("huaweicloudsdkdcs.v2.model.")),
+    "stand_ins": sorted(
+        n for n, m in list(sys.modules.items()) if type(m).__name__ == "DeferredModule" and not m.is_loaded
+    ),
+    "gc_enabled": gc.isenabled(),
+    "gc_frozen": gc.get_freeze_count(),
     "import_s": imported - started,
     "invoke_s": invoked - imported,
     "warm_s": warm,

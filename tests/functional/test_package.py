@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dcs_backup.coldstart import DEFERRED_MODULES
 from dcs_emulator import DcsEmulator, EmulatorState
 from devkit.seed import HA_ID, PROJECT_ID
 from devkit.zip_probe import ProbeRun, probe, python312
@@ -121,6 +122,22 @@ class TestRunningFromTheZip:
         assert run.report["result"]["status"] == "succeeded"
         # THEN a handful of the SDK's ~400 model modules were loaded, not all of them
         assert len(run.report["model_modules"]) <= MAX_MODEL_MODULES, run.report["model_modules"]
+
+    def test_modules_the_function_never_uses_are_still_not_imported_after_it_ran(
+        self, zip_run: tuple[ProbeRun, DcsEmulator]
+    ) -> None:
+        # GIVEN an invocation that succeeded through the real SDK, logging as it went
+        run, _ = zip_run
+        assert run.report["result"]["status"] == "succeeded"
+        # THEN asyncio, configparser and pyasn1's codecs were never imported: they are stand-ins still
+        assert run.report["stand_ins"] == sorted(DEFERRED_MODULES)
+
+    def test_the_collector_runs_again_with_the_loaded_modules_frozen(
+        self, zip_run: tuple[ProbeRun, DcsEmulator]
+    ) -> None:
+        run, _ = zip_run
+        assert run.report["gc_enabled"] is True
+        assert run.report["gc_frozen"] > 10_000
 
 
 def test_the_zipped_local_runner_says_where_it_runs(extracted: Path) -> None:
