@@ -13,7 +13,6 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import replace
 
 from dcs_backup.app import Runtime, handle
 from dcs_backup.retry import RetryPolicy
@@ -40,7 +39,7 @@ def main() -> None:
         runtime = Runtime(
             env={"DCS_ENDPOINT": emulator.endpoint, "DCS_PROJECT_ID": state.project_id,
                  "DCS_MAX_CONCURRENCY": args.concurrency},
-            policy=replace(RetryPolicy(sleep=lambda _: None), max_attempts=12),
+            policy=RetryPolicy(max_attempts=12, sleep=lambda _: None),
             log_stream=logs,
         )  # fmt: skip
         started = time.monotonic()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dcs_backup.config import Settings
@@ -16,8 +15,7 @@ from dcs_backup.errors import ConfigurationError
 _PROJECT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 
-@dataclass(frozen=True, repr=False)
-class DcsAccess:
+class DcsAccess(NamedTuple):
     """Temporary credentials of the function's agency plus the DCS location to call.
 
     Built anew on every invocation: agency keys expire after 24 hours and a warm

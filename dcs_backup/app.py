@@ -6,8 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 import structlog
 
@@ -40,18 +39,23 @@ if TYPE_CHECKING:
 log = structlog.get_logger("dcs_backup")
 
 
-@dataclass
 class Runtime:
     """What differs between the platform and tests: environment, clock, retry pacing, log stream."""
 
-    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    clock: Clock = time.monotonic
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-    log_stream: TextIO | None = None
-    dcs_timeouts: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-    page_sizes: tuple[int, int] = (INSTANCE_PAGE_SIZE, BACKUP_PAGE_SIZE)  # ListInstances, ListBackupRecords
-    poll_policy: PollPolicy = field(default_factory=PollPolicy)
-    cold_start: bool = True
+    def __init__(
+        self,
+        env: Mapping[str, str] = os.environ,
+        policy: RetryPolicy | None = None,
+        log_stream: TextIO | None = None,
+    ) -> None:
+        self.env = env
+        self.policy = policy or RetryPolicy()
+        self.log_stream = log_stream
+        self.clock: Clock = time.monotonic
+        self.dcs_timeouts = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+        self.page_sizes = (INSTANCE_PAGE_SIZE, BACKUP_PAGE_SIZE)  # ListInstances, ListBackupRecords
+        self.poll_policy = PollPolicy()
+        self.cold_start = True
 
 
 _platform_runtime = Runtime()
@@ -205,8 +209,7 @@ def _can_export(outcome: BackupOutcome) -> bool:
     return outcome.status is not OutcomeStatus.SKIPPED and outcome.backup_id is not None
 
 
-@dataclass(frozen=True)
-class _FollowUp:
+class _FollowUp(NamedTuple):
     """A later step for some targets, by their outcome so far, in the same bounded pool."""
 
     targets: list[Target]
@@ -229,8 +232,8 @@ class _FollowUp:
             lambda target: step(current[target.instance_id]),
             self.max_concurrency,
             self.deadline,
-            failed=lambda target, reason: replace(
-                current[target.instance_id], status=OutcomeStatus.FAILED, reason=reason
+            failed=lambda target, reason: current[target.instance_id]._replace(
+                status=OutcomeStatus.FAILED, reason=reason
             ),
             late=lambda target, _: late(current[target.instance_id]),
         )

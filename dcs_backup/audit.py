@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from dcs_backup.config import DEFAULT_RPO_HOURS
 from dcs_backup.dcs.models import BackupRecord
@@ -28,8 +27,7 @@ class AuditStatus(str, Enum):
 _VIOLATIONS = frozenset({AuditStatus.STALE, AuditStatus.NONE, AuditStatus.FAILED})
 
 
-@dataclass(frozen=True)
-class LastBackup:
+class LastBackup(NamedTuple):
     backup_id: str
     backup_type: str | None
     made_by_this_function: bool
@@ -48,8 +46,7 @@ class LastBackup:
         }
 
 
-@dataclass(frozen=True)
-class AuditOutcome:
+class AuditOutcome(NamedTuple):
     """One instance's verdict; every target gets exactly one."""
 
     instance_id: str
@@ -91,8 +88,7 @@ class AuditOutcome:
         return data
 
 
-@dataclass(frozen=True)
-class AuditReport:
+class AuditReport(NamedTuple):
     """The audit's answer: ``succeeded`` when every target is ok or skipped, else ``failed``."""
 
     trigger: str

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.endpoints import check_endpoint
@@ -31,8 +30,7 @@ DEFAULT_RPO_HOURS = 24
 RPO_HOURS_RANGE = (1, 8760)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything the operator configures; requests may override the backup defaults."""
 
     region: str | None = None

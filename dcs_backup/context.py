@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dcs_backup.config import ascii_whole_number
 from dcs_backup.retry import Deadline
@@ -16,8 +15,7 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT_S = 300
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     """One invocation's identity, credentials, deadline and the tag that marks its request's backups."""
 
     request_id: str

@@ -8,13 +8,12 @@ policies) ever see.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dcs_backup.text import show_name
 
 
-@dataclass(frozen=True)
-class FieldProblem:
+class FieldProblem(NamedTuple):
     """What is wrong with one field of a request, and what would be accepted."""
 
     field: str

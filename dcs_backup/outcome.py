@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dcs_backup.calls import CallError, ErrorKind
 
@@ -42,8 +41,7 @@ _OPTIONAL_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class PreviousBackup:
+class PreviousBackup(NamedTuple):
     """The newest earlier backup this function made on the instance, whoever asked for it."""
 
     backup_id: str
@@ -64,8 +62,7 @@ class PreviousBackup:
         }
 
 
-@dataclass(frozen=True)
-class BackupOutcome:
+class BackupOutcome(NamedTuple):
     """How one targeted instance ended; every target gets exactly one."""
 
     instance_id: str
@@ -158,8 +155,7 @@ def failed_outcome(instance_id: str, error: CallError, instance_name: str | None
     )
 
 
-@dataclass(frozen=True)
-class ResultDocument:
+class ResultDocument(NamedTuple):
     """What the invocation did, in the form returned to callers and logged as the summary.
 
     ``reason`` explains a run-level failure: a selection that matched nothing or could not be read;

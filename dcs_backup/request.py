@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from dcs_backup.config import DEFAULT_RPO_HOURS, RPO_HOURS_RANGE, Settings
 from dcs_backup.dcs.models import (
@@ -44,8 +43,7 @@ _NO_TARGETS = (
 )
 
 
-@dataclass(frozen=True)
-class BackupRequest:
+class BackupRequest(NamedTuple):
     """A validated request: which instances to back up, and how."""
 
     instance_ids: tuple[str, ...]

@@ -8,9 +8,8 @@ end of the remark) are ever chosen; the newest one that succeeded is always kept
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.errors import FieldProblem, unknown_field_problems
@@ -25,8 +24,7 @@ _FINAL = frozenset({"succeed", "failed"})
 _GONE = frozenset({"deleted", "expired"})
 
 
-@dataclass(frozen=True)
-class RetentionRule:
+class RetentionRule(NamedTuple):
     """Keep the newest ``keep_last`` succeeded backups and none older than ``max_age_days`` (either or both)."""
 
     keep_last: int | None = None

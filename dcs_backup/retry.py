@@ -5,14 +5,13 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
-@dataclass(frozen=True)
-class Deadline:
+class Deadline(NamedTuple):
     """The moment work must be finished, on a monotonic clock, with the safety margin already taken off."""
 
     expires_at: float
@@ -32,8 +31,7 @@ class Deadline:
         return self.remaining() >= seconds
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """Exponential backoff with jitter; throttling waits 2–5 s as the API gateway asks.
 
     ``sleep`` and ``jitter`` are injectable so tests run instantly and deterministically.
@@ -46,7 +44,7 @@ class RetryPolicy:
     min_attempt_s: float = 0.5
     max_retry_after_s: float = 60.0
     sleep: Sleep = time.sleep
-    jitter: Callable[[], float] = field(default=random.random)
+    jitter: Callable[[], float] = random.random
 
     def delay_before(self, attempt: int, *, throttled: bool, retry_after_s: float | None) -> float:
         """How long to wait before attempt number ``attempt`` (2 for the first retry)."""
@@ -60,15 +58,14 @@ class RetryPolicy:
         return delay
 
 
-@dataclass(frozen=True)
-class PollPolicy:
+class PollPolicy(NamedTuple):
     """How often to ask whether a long task (a DCS backup) has finished: 2 s growing to 15 s, with jitter."""
 
     first_delay_s: float = 2.0
     max_delay_s: float = 15.0
     factor: float = 1.5
     sleep: Sleep = time.sleep
-    jitter: Callable[[], float] = field(default=random.random)
+    jitter: Callable[[], float] = random.random
 
     def delays(self) -> Iterator[float]:
         delay = self.first_delay_s

@@ -6,9 +6,9 @@ Shared by the request's ``select`` field and the DCS_SELECT_* defaults, so both 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from dcs_backup.dcs.models import InstanceInfo
 from dcs_backup.errors import FieldProblem, unknown_field_problems
@@ -23,11 +23,10 @@ SELECT_FIELDS = ("tags", "name", "all", "allow_empty")
 _FILTER_SEPARATORS = (",", "=")
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):
     """Instances that carry every tag (a None value: the key with any value) and whose name fits the glob."""
 
-    tags: Mapping[str, str | None] = field(default_factory=dict)
+    tags: Mapping[str, str | None] = MappingProxyType({})
     name: str | None = None
     all: bool = False
     allow_empty: bool = False

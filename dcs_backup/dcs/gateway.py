@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import huaweicloudsdkdcs.v2 as sdk  # lazy: a model module loads when its class is first used
 from huaweicloudsdkcore.http.http_config import HttpConfig
@@ -24,8 +23,7 @@ BACKUP_PAGE_SIZE = 100
 INSTANCE_PAGE_SIZE = 1000
 
 
-@dataclass(frozen=True)
-class InstancePage:
+class InstancePage(NamedTuple):
     total: int
     instances: tuple[InstanceInfo, ...]
 

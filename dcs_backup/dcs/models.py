@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cached_property
+from typing import NamedTuple
 
 MAX_REMARK_LENGTH = 128
 MAX_INSTANCE_IDS = 100
@@ -18,23 +17,21 @@ READY_STATUS = "RUNNING"
 _LEGACY_SPEC_MODES = {"master_standby": "ha", "single_node": "single", "cluster": "cluster"}
 
 
-@dataclass(frozen=True)
-class InstanceInfo:
+class InstanceInfo(NamedTuple):
     """What the function needs to know of an instance, from ShowInstance or a ListInstances item."""
 
     instance_id: str
     name: str | None
     status: str | None
     cache_mode: str | None
-    tags: dict[str, str] | None = field(default=None, compare=False)
+    tags: dict[str, str] | None = None
 
 
 FINAL_BACKUP_STATUSES = frozenset({"succeed", "failed"})
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
-@dataclass(frozen=True)
-class BackupRecord:
+class BackupRecord(NamedTuple):
     backup_id: str
     remark: str
     status: str | None
@@ -44,11 +41,10 @@ class BackupRecord:
     size_bytes: int | None = None
     error_code: str | None = None
 
-    @cached_property
+    @property
     def created(self) -> datetime | None:
         """When DCS created it (the recovery point), or None when its time cannot be read."""
-        text = iso_utc(self.created_at)
-        return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+        return _utc(self.created_at)
 
     @property
     def created_or_oldest(self) -> datetime:
@@ -61,8 +57,7 @@ class BackupRecord:
         return iso_utc(self.updated_at) if self.status in FINAL_BACKUP_STATUSES else None
 
 
-@dataclass(frozen=True)
-class CreatedBackup:
+class CreatedBackup(NamedTuple):
     """A backup this request started, or found already started by an earlier delivery (``reused``)."""
 
     backup_id: str
@@ -85,13 +80,19 @@ def mode_from_spec_code(spec_code: str | None) -> str | None:
 
 def iso_utc(text: str | None) -> str | None:
     """A DCS time (``2019-05-10T08:31:16.166Z``, or with an offset) as ISO 8601 UTC; None when unreadable."""
+    moment = _utc(text)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
+
+
+def _utc(text: str | None) -> datetime | None:
+    """A DCS time as an aware UTC datetime (no offset means UTC); None when unreadable."""
     if not text:
         return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return moment.astimezone(timezone.utc)
     except (ValueError, OverflowError):  # unparsable, or out of range once in UTC (year 1 at +08:00)
         return None
 
@@ -102,12 +103,14 @@ def dcs_text(value: object) -> str | None:
     return None if text in ("", "{}", "None") else text
 
 
-@dataclass(frozen=True)
-class BackupFile:
+class BackupFile(NamedTuple):
     """One file of a backup (one per shard for clusters) and its pre-signed download link.
 
     The link's query string carries a signature: never log it or put it in a result.
     """
 
     file_name: str
-    link: str = field(repr=False)
+    link: str
+
+    def __repr__(self) -> str:
+        return f"BackupFile(file_name={self.file_name!r})"

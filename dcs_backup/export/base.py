@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 from urllib.parse import quote
 
 from dcs_backup.dcs.models import BackupFile
@@ -14,16 +13,14 @@ ExportStatus = Literal["done", "pending", "failed", "skipped"]
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class ExportObject:
+class ExportObject(NamedTuple):
     """One object in the bucket that holds a backup file (copied now or found already there)."""
 
     key: str
     size_bytes: int
 
 
-@dataclass(frozen=True)
-class ExportResult:
+class ExportResult(NamedTuple):
     """``done``: every file is in the bucket; ``pending``: time ran out, the next run starts again;
     ``failed``: a file could not be copied (``reason`` says which and why); ``skipped``: nothing to do.
     """
@@ -33,8 +30,7 @@ class ExportResult:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class BackupSource:
+class BackupSource(NamedTuple):
     """The backup being exported, as its objects' metadata describes it."""
 
     instance_id: str
@@ -63,7 +59,7 @@ def safe_file_names(files: Sequence[BackupFile]) -> list[BackupFile]:
     names = [_base_name(file.file_name, n) for n, file in enumerate(files)]
     if len(set(names)) < len(names):
         names = [f"{n:03d}-{name}" for n, name in enumerate(names)]
-    return [replace(file, file_name=name) for file, name in zip(files, names, strict=True)]
+    return [file._replace(file_name=name) for file, name in zip(files, names, strict=True)]
 
 
 def _base_name(name: str, index: int) -> str:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from dcs_backup.calls import CallLoop
 from dcs_backup.export.errors import IntegrityError, ServiceAnswerError
@@ -20,14 +19,16 @@ from dcs_backup.export.errors import IntegrityError, ServiceAnswerError
 TIMEOUT_S = 30
 
 
-@dataclass(frozen=True)
-class ObsAccess:
+class ObsAccess(NamedTuple):
     """The agency's temporary keys and the OBS endpoint (``https://obs.<region>.myhuaweicloud.com``)."""
 
     endpoint: str
-    access_key: str = field(repr=False)
-    secret_key: str = field(repr=False)
-    security_token: str = field(repr=False, default="")
+    access_key: str
+    secret_key: str
+    security_token: str = ""
+
+    def __repr__(self) -> str:
+        return f"ObsAccess(endpoint={self.endpoint!r})"
 
 
 def build_obs_client(access: ObsAccess, ca_bundle: str | None = None) -> Any:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from dcs_backup.errors import FieldProblem, unknown_field_problems
 from dcs_backup.text import is_utf8_text, show_value
@@ -20,8 +19,7 @@ EXPORT_FIELDS = ("bucket", "prefix")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
-@dataclass(frozen=True)
-class ExportSpec:
+class ExportSpec(NamedTuple):
     """The bucket and the key prefix under which ``{instance_id}/{backup_id}/{file}`` objects are written."""
 
     bucket: str

@@ -6,7 +6,7 @@ every other cold start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import requests
 import structlog
@@ -30,8 +30,7 @@ NOTHING_TO_EXPORT = "no backup of this function has succeeded on this instance y
 STILL_COPYING = "deadline reached while copying; the next run starts the copy again"
 
 
-@dataclass(frozen=True)
-class ExportSettings:
+class ExportSettings(NamedTuple):
     spec: ExportSpec
     obs_endpoint: str
     part_size: int
@@ -121,7 +120,7 @@ def _status_of(error: CallError) -> ExportStatus:
 
 def _with_export(outcome: BackupOutcome, result: ExportResult, backup_id: str | None = None) -> BackupOutcome:
     """The outcome with its ``export`` field; a failed or pending export decides the instance's status."""
-    exported = replace(outcome, export=result, exported_backup_id=backup_id)
+    exported = outcome._replace(export=result, exported_backup_id=backup_id)
     if outcome.status is OutcomeStatus.FAILED:
         return exported  # already failed for its own reason, which stays the one reported
     if result.status == "failed":
@@ -131,7 +130,7 @@ def _with_export(outcome: BackupOutcome, result: ExportResult, backup_id: str | 
             f"to the bucket failed: {result.reason}",
             backup_id=backup_id,
         )
-        return replace(exported, status=OutcomeStatus.FAILED, reason=f"export failed: {result.reason}")
+        return exported._replace(status=OutcomeStatus.FAILED, reason=f"export failed: {result.reason}")
     if result.status == "pending":
-        return replace(exported, status=OutcomeStatus.PENDING, reason=f"export pending: {result.reason}")
+        return exported._replace(status=OutcomeStatus.PENDING, reason=f"export pending: {result.reason}")
     return exported

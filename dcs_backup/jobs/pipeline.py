@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import structlog
 
 from dcs_backup.calls import CallError
@@ -51,8 +49,7 @@ class BackupPipeline:
             backup = self._starter.start(instance)
         except CallError as error:
             return failed_outcome(target.instance_id, error, name)
-        return replace(
-            _started(instance, backup, None, previous),
+        return _started(instance, backup, None, previous)._replace(
             evicts_backup_id=ring.evicts_backup_id,
             deleted_backup_ids=(ring.deleted_backup_id,) if ring.deleted_backup_id else (),
             retention_error=ring.error,

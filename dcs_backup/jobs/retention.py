@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import structlog
 
@@ -18,8 +18,7 @@ log = structlog.get_logger("dcs_backup.jobs")
 Now = Callable[[], datetime]
 
 
-@dataclass(frozen=True)
-class RingGuard:
+class RingGuard(NamedTuple):
     """What happened before creating: a backup of ours deleted to make room, or the one DCS will evict."""
 
     deleted_backup_id: str | None = None
@@ -65,24 +64,24 @@ class RetentionKeeper:
         try:
             records = self._gateway.list_backups(outcome.instance_id)
         except CallError as error:
-            return replace(outcome, retention_error=self._report(instance, None, error))
+            return outcome._replace(retention_error=self._report(instance, None, error))
         doomed = self._rule.expendable(records, self._now())
         if self._rule.dry_run:
-            return replace(outcome, would_delete_backup_ids=tuple(r.backup_id for r in doomed))
+            return outcome._replace(would_delete_backup_ids=tuple(r.backup_id for r in doomed))
         deleted, first_error = list(outcome.deleted_backup_ids), outcome.retention_error
         for record in doomed:
             problem = self._delete(instance, record)
             if problem is None:
                 deleted.append(record.backup_id)
             first_error = first_error or problem
-        return replace(outcome, deleted_backup_ids=tuple(deleted), retention_error=first_error)
+        return outcome._replace(deleted_backup_ids=tuple(deleted), retention_error=first_error)
 
     def cut_short(self, outcome: BackupOutcome) -> BackupOutcome:
         """Pruning still under way when the invocation had to answer: say so, deletions may be partial."""
         reason = "deadline reached while pruning; some deletions may not have been made"
         name = outcome.instance_name or outcome.instance_id
         log.error("retention failed", detail=f"pruning the backups of instance {name}: {reason}")
-        return replace(outcome, retention_error={"backup_id": None, "error_code": None, "reason": reason})
+        return outcome._replace(retention_error={"backup_id": None, "error_code": None, "reason": reason})
 
     def _delete(self, instance: InstanceInfo, record: BackupRecord) -> dict[str, str | None] | None:
         """Delete one backup; the error as reported in the outcome, or None."""

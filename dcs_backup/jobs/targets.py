@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dcs_backup.dcs.models import InstanceInfo
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """``known`` comes from the instance listing (no ShowInstance needed when it says enough);
     ``refusal`` skips the target before any call (e.g. outside DCS_ALLOWED_INSTANCE_IDS)."""
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from dcs_backup.calls import CallError, ErrorKind
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord
@@ -39,7 +37,7 @@ class BackupWaiter:
                 return _with_record(started, record, OutcomeStatus.COMPLETED)
             if record is not None and record.status == "failed":
                 finished = _with_record(started, record, OutcomeStatus.FAILED)
-                return replace(finished, reason=FAILED_IN_DCS, error_code=record.error_code)
+                return finished._replace(reason=FAILED_IN_DCS, error_code=record.error_code)
             delay = next(delays)
             if not self._deadline.allows(delay + self._min_poll_s):
                 return _pending(started, record, STILL_RUNNING)
@@ -52,8 +50,7 @@ def _unreadable(started: BackupOutcome, error: CallError) -> BackupOutcome:
     reason = f"the backup's status could not be read: {failure_reason(error)}"
     if error.kind is not ErrorKind.REJECTED:
         return _pending(started, None, reason)
-    return replace(
-        started,
+    return started._replace(
         status=OutcomeStatus.FAILED,
         reason=reason,
         error_code=error.error_code,
@@ -68,8 +65,7 @@ def still_running(started: BackupOutcome) -> BackupOutcome:
 
 
 def _with_record(started: BackupOutcome, record: BackupRecord, status: OutcomeStatus) -> BackupOutcome:
-    return replace(
-        started,
+    return started._replace(
         status=status,
         backup_status=record.status,
         size_bytes=record.size_bytes if record.status == "succeed" else None,
@@ -79,4 +75,4 @@ def _with_record(started: BackupOutcome, record: BackupRecord, status: OutcomeSt
 
 def _pending(started: BackupOutcome, record: BackupRecord | None, reason: str) -> BackupOutcome:
     status = record.status if record is not None else started.backup_status
-    return replace(started, status=OutcomeStatus.PENDING, backup_status=status, reason=reason)
+    return started._replace(status=OutcomeStatus.PENDING, backup_status=status, reason=reason)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from dcs_backup.errors import FieldProblem, InvalidRequestError
 
@@ -19,8 +18,7 @@ class Trigger(str, Enum):
     DIRECT = "direct"
 
 
-@dataclass(frozen=True)
-class TriggerInput:
+class TriggerInput(NamedTuple):
     """The raw request object an event carries, before validation."""
 
     payload: Any

@@ -179,7 +179,7 @@ class TestSecrets:
         # WHEN the backup is exported
         result = rig.export(HA_ID, backup_id)
         # THEN neither the logs nor the result hold a key, the token, or a link's signed query
-        everything = stream.getvalue() + json.dumps(result.__dict__, default=str)
+        everything = stream.getvalue() + json.dumps(result._asdict(), default=str)
         assert result.status == "failed" and "call retrying" in everything
         for secret in (
             ACCESS_KEY,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -200,7 +199,7 @@ class TestManyInstancesUnderFaults:
             function.emulator.state.add_instance(Instance(instance_id, instance_id))
         function.emulator.faults.set_random(0.3, TRANSIENT_FAULTS, seed=20261126, latency_s=0.01)
         # Enough attempts that 30% faults cannot exhaust them by chance; the cap itself is tested above.
-        function.policy = replace(RetryPolicy(sleep=function.sleeps.append), max_attempts=12)
+        function.policy = RetryPolicy(max_attempts=12, sleep=function.sleeps.append)
         # WHEN they are all backed up in one invocation
         result = function.invoke({"instance_ids": ids}, DCS_MAX_CONCURRENCY="8")
         # THEN every instance is created exactly once and nothing is lost
