@@ -13,7 +13,6 @@ invocation:
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,7 +20,6 @@ from dcs_backup import deferred
 
 # Imported by the SDK and structlog when they load, used only on paths the function never takes.
 DEFERRED_MODULES = (
-    "asyncio",  # structlog's async logging methods
     "configparser",  # the SDK's credentials-file provider
     "pyasn1.codec.der.decoder",  # the SDK's SM2 and ECDSA signers
     "pyasn1.codec.der.encoder",
@@ -32,8 +30,6 @@ DEFERRED_MODULES = (
 @contextmanager
 def loading() -> Iterator[None]:
     """Wrap the function's imports: defer what it never uses, pause then freeze the collector."""
-    # Python 3.12's log records otherwise ask asyncio for its current task, which would load it.
-    setattr(logging, "logAsyncioTasks", False)  # noqa: B010 - a 3.12 name the type stubs for 3.10 lack
     for name in DEFERRED_MODULES:
         deferred.defer(name)
     collecting = gc.isenabled()

@@ -1,12 +1,12 @@
 """Modules that are imported only when code first reads one of their attributes.
 
-The SDK and structlog import modules at load time that the function never calls: ``asyncio``
-(structlog's async logging methods), ``configparser`` (the SDK's credentials-file provider) and
-pyasn1's codecs (the SDK's SM2 and ECDSA signers). ``defer(name)`` puts a stand-in in
-``sys.modules`` so that their ``import`` statements cost nothing; the real module is imported on
-the first attribute read, and the stand-in forwards every later read to it, so a path that does
-use one still works, only later. The standard ``importlib.util.LazyLoader`` is no use here: an
-``import`` statement already reads its module's ``__spec__``, which makes it load at once.
+The SDK imports modules at load time that the function never calls: ``configparser`` (its
+credentials-file provider) and pyasn1's codecs (its SM2 and ECDSA signers). ``defer(name)`` puts a
+stand-in in ``sys.modules`` so that their ``import`` statements cost nothing; the real module is
+imported on the first attribute read, and the stand-in forwards every later read to it, so a path
+that does use one still works, only later. The standard ``importlib.util.LazyLoader`` is no use
+here: an ``import`` statement already reads its module's ``__spec__``, which makes it load at once.
+Only plain modules can be deferred, not packages (see ``defer``).
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ def defer(name: str) -> None:
     spec = importlib.util.find_spec(name)
     if spec is None:
         raise ModuleNotFoundError(f"no module named {name!r} to defer", name=name)
+    if spec.submodule_search_locations is not None:
+        # ``import package.sub`` reads the stand-in's ``__path__``, which loads the package, and then
+        # imports ``package.sub`` a second time: two copies of the submodule, and a lock-order deadlock.
+        raise ValueError(f"{name!r} is a package; only plain modules can be deferred")
     stand_in = DeferredModule(spec)
     sys.modules[name] = stand_in
     parent, _, child = name.rpartition(".")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -106,6 +105,12 @@ class TestDefer:
         assert sys.modules["defer_pkg.heavy"] is defer_pkg.heavy
         assert modules == ["defer_pkg.heavy"]
 
+    def test_a_package_is_refused(self, modules: list[str]) -> None:
+        # Importing a submodule would load the package through the stand-in and then the submodule twice.
+        with pytest.raises(ValueError, match="is a package"):
+            deferred.defer("defer_pkg.sub")
+        assert "defer_pkg.sub" not in sys.modules
+
     def test_a_missing_module_is_an_error_at_once(self, modules: list[str]) -> None:
         with pytest.raises(ModuleNotFoundError, match=r"defer_pkg\.absent"):
             deferred.defer("defer_pkg.absent")
@@ -115,7 +120,6 @@ class TestLoading:
     @pytest.fixture(autouse=True)
     def _restore_collector(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setattr(coldstart, "DEFERRED_MODULES", ())
-        monkeypatch.setattr(logging, "logAsyncioTasks", True, raising=False)
         collecting = gc.isenabled()
         yield
         gc.unfreeze()
@@ -143,9 +147,3 @@ class TestLoading:
         with pytest.raises(ImportError), coldstart.loading():
             raise ImportError("boom")
         assert gc.isenabled()
-
-    def test_log_records_stop_looking_for_asyncio(self) -> None:
-        # Otherwise every log record would import the deferred asyncio to ask for its current task.
-        with coldstart.loading():
-            pass
-        assert getattr(logging, "logAsyncioTasks", None) is False
