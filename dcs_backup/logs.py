@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -16,6 +17,7 @@ REDACTED = "***"
 HIDDEN = "<hidden>"
 _SECRET_KEY = re.compile(r"secret|token|password|passwd|authorization|access_?key|credential|^sk$|^ak$", re.IGNORECASE)
 _SIGNATURE_PARTS = re.compile(r"(Access=|Signature=|X-Security-Token[\"']?\s*[:=]\s*[\"']?)[^\s,\"'}]+", re.IGNORECASE)
+_SIGNATURE_REDACTED = rf"\g<1>{REDACTED}"
 _MIN_SECRET_LENGTH = 4
 # The SDK names its logger after the client class and stops it from propagating.
 SDK_LOGGERS = ("HuaweiCloud-SDK-DcsClient", "py.warnings")
@@ -65,10 +67,13 @@ class SecretRedactor:
         for internal in internals:
             if internal in text:
                 text = text.replace(internal, HIDDEN)
-        return _SIGNATURE_PARTS.sub(lambda m: m.group(1) + REDACTED, text)
+        # Every signature part holds a "=" or a ":"; most values (ids, names) hold neither.
+        if "=" in text or ":" in text:
+            text = _SIGNATURE_PARTS.sub(_SIGNATURE_REDACTED, text)
+        return text
 
     def _clean(self, key: object, value: Any, internals: tuple[str, ...]) -> Any:
-        if isinstance(key, str) and _SECRET_KEY.search(key) and value not in (None, ""):
+        if isinstance(key, str) and _is_secret_key(key) and value not in (None, ""):
             return REDACTED
         if isinstance(value, str):
             return self._redact_text(value, internals)
@@ -77,6 +82,12 @@ class SecretRedactor:
         if isinstance(value, (list, tuple)):
             return [self._clean(None, v, internals) for v in value]
         return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    """Log lines reuse a few dozen keys: each is judged once (bounded, as keys from DCS answers vary)."""
+    return _SECRET_KEY.search(key) is not None
 
 
 def _longest_first(known: tuple[str, ...], values: Iterable[str]) -> tuple[str, ...]:
