@@ -26,11 +26,11 @@ locals {
   ]
 }
 
-# Only the OBS actions a streamed multipart upload needs: PutObject covers initiating, uploading
-# parts and completing; the abort cleans up a failed upload (no orphan parts billed); listing
-# parts and uploads finds leftovers; HeadBucket checks the bucket; GetObject answers the HEAD that
-# tells whether an object was already exported. Bucket actions are scoped to the bucket, object
-# actions to the prefix: the function can neither read nor overwrite anything else. OBS is a
+# Only the OBS calls the function makes: PutObject covers initiating, uploading parts and
+# completing a multipart upload; the abort cleans up a failed upload (no orphan parts billed);
+# GetObject answers the HEAD that tells whether an object was already exported. All of them are
+# object actions scoped to the prefix: the function can neither read nor overwrite anything else,
+# and has no action on the bucket itself (leftover uploads are the lifecycle rule's job). OBS is a
 # global service, so this is a domain-level role (AX), held through the agency's domain_roles.
 resource "huaweicloud_identity_role" "obs_export" {
   count = local.export_enabled ? 1 : 0
@@ -44,17 +44,8 @@ resource "huaweicloud_identity_role" "obs_export" {
       {
         Effect = "Allow"
         Action = [
-          "obs:bucket:HeadBucket",
-          "obs:bucket:ListBucketMultipartUploads",
-        ]
-        Resource = ["obs:*:*:bucket:${var.export_bucket}"]
-      },
-      {
-        Effect = "Allow"
-        Action = [
           "obs:object:PutObject",
           "obs:object:AbortMultipartUpload",
-          "obs:object:ListMultipartUploadParts",
           "obs:object:GetObject",
         ]
         Resource = ["obs:*:*:object:${var.export_bucket}/${var.export_prefix}*"]
