@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ from dcs_backup.retry import RetryPolicy
 from dcs_emulator import DcsEmulator, EmulatorState
 from devkit.context import LocalContext
 from devkit.seed import ACCESS_KEY, PROJECT_ID, SECRET_KEY
+from devkit.zip_probe import python312
 
 if TYPE_CHECKING:
     from tests.support import ExportHarness
@@ -125,3 +128,21 @@ def fleet_function() -> Iterator[FunctionHarness]:
         harness = FunctionHarness(emulator)
         harness.runtime.page_sizes = (100, 100)
         yield harness
+
+
+@pytest.fixture(scope="session")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The deployment zip, built once for the session as ``make package`` builds it."""
+    return build_package(tmp_path_factory.mktemp("dist"))
+
+
+def build_package(out_dir: Path) -> Path:
+    """Run scripts/package.py with CPython 3.12 into ``out_dir``; the zip it wrote."""
+    subprocess.run(
+        [sys.executable, "scripts/package.py", "--python312", python312(), "--out-dir", str(out_dir)],
+        cwd=EVENTS_DIR.parent,
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out_dir.glob("dcs-backup-*.zip")
+    return built

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,27 +14,11 @@ from dcs_backup.coldstart import DEFERRED_MODULES
 from dcs_emulator import DcsEmulator, EmulatorState
 from devkit.seed import HA_ID, PROJECT_ID
 from devkit.zip_probe import ProbeRun, probe, python312
-from tests.conftest import EVENTS_DIR
+from tests.conftest import EVENTS_DIR, build_package
 
 REPO = EVENTS_DIR.parent
 # ShowInstance, ListBackupRecords and CopyInstance need 8 today; eager loading gave 416.
 MAX_MODEL_MODULES = 12
-
-
-def _build(out_dir: Path) -> Path:
-    subprocess.run(
-        [sys.executable, "scripts/package.py", "--python312", python312(), "--out-dir", str(out_dir)],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out_dir.glob("dcs-backup-*.zip")
-    return built
-
-
-@pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _build(tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +57,7 @@ class TestContents:
         assert package.stat().st_size <= 15 * 1024 * 1024
 
     def test_rebuilding_gives_the_same_bytes(self, package: Path, tmp_path: Path) -> None:
-        again = _build(tmp_path)
+        again = build_package(tmp_path)
         assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(package.read_bytes()).digest()
 
 

@@ -15,16 +15,14 @@ from pathlib import Path
 import pytest
 
 from devkit.zip_probe import python312
-from tests.functional.test_package import _build
 
 IMPORT_HANDLER = "import sys\nsys.path.insert(0, sys.argv[1])\nimport handler\n"
 
 
 @pytest.fixture(scope="module")
-def function_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    built = _build(tmp_path_factory.mktemp("dist"))
+def function_dir(package: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("function")
-    with zipfile.ZipFile(built) as archive:
+    with zipfile.ZipFile(package) as archive:
         archive.extractall(target)
     return target
 
