@@ -3,9 +3,9 @@
 FunctionGraph imports ``handler`` once per container; everything here runs then, never per
 invocation:
 
-- imports the function never uses become stand-ins (``deferred``), and so do the SDK's ~400
-  model modules (``dcs.sdk_models``);
-- the garbage collector is paused while ~500 modules load (they make no garbage worth a pass),
+- imports the function never uses become stand-ins (``deferred``); the SDK's ~400 model
+  modules stay unloaded too, by ``dcs.sdk_models``, which ``dcs_backup.dcs`` installs as it loads;
+- the garbage collector is paused while ~540 modules load (they make no garbage worth a pass),
   and what they built is then frozen: it lives as long as the container, so no later collection
   walks it, which keeps invocations and the container's exit short.
 """
