@@ -20,6 +20,7 @@ from dcs_backup.retry import Deadline, RetryPolicy
 T = TypeVar("T")
 
 BACKUP_PAGE_SIZE = 100
+MAX_BACKUP_PAGES = 1000  # 100,000 records: far beyond what DCS keeps for an instance
 INSTANCE_PAGE_SIZE = 1000
 
 
@@ -87,17 +88,25 @@ class DcsGateway:
         return _tags(response.tags) or {}
 
     def list_backups(self, instance_id: str) -> list[BackupRecord]:
-        """Every backup record of the instance, all pages, newest first as DCS lists them."""
+        """Every backup record of the instance, all pages, newest first as DCS lists them.
+
+        A server that ignores ``offset`` (and overstates ``total_num``) repeats its page: a page
+        that brings no record not already read ends the listing, as for ListInstances.
+        """
         records: list[BackupRecord] = []
-        while True:
+        seen: set[str] = set()
+        for _ in range(MAX_BACKUP_PAGES):
             page_request = sdk.ListBackupRecordsRequest(
                 instance_id=instance_id, offset=len(records), limit=self._backup_page_size
             )
             response = self._call("ListBackupRecords", _list_backups_page(page_request))
             page = [_record(r) for r in response.backup_record_response or []]
-            records.extend(page)
-            if not page or len(records) >= int(response.total_num or 0):
-                return records
+            fresh = [record for record in page if record.backup_id not in seen]
+            records.extend(fresh)
+            seen.update(record.backup_id for record in fresh)
+            if not fresh or len(records) >= int(response.total_num or 0):
+                break
+        return records
 
     def delete_backup(self, instance_id: str, backup_id: str) -> None:
         """DeleteBackupFile: 204 and no body."""
