@@ -60,10 +60,14 @@ resource "huaweicloud_identity_agency" "function" {
   description            = "Lets the dcs-backup function back up DCS instances."
   delegated_service_name = "op_svc_cff"
 
-  # DCS for the backups; SMN publishing for the asynchronous failure destination (alerts.tf).
+  # DCS for the backups; SMN publishing for the asynchronous failure destination (alerts.tf); the
+  # export bucket's KMS key only when exports are encrypted with one (export.tf).
   project_role {
     project = var.region
-    roles   = [huaweicloud_identity_role.dcs_backup.name, huaweicloud_identity_role.smn_publish.name]
+    roles = concat(
+      [huaweicloud_identity_role.dcs_backup.name, huaweicloud_identity_role.smn_publish.name],
+      local.export_kms_enabled ? [huaweicloud_identity_role.kms_export[0].name] : [],
+    )
   }
 
   # OBS is a global service: its role is held on the domain (global service project), not on
@@ -110,6 +114,10 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
     precondition {
       condition     = !var.create_export_bucket || var.export_bucket != ""
       error_message = "create_export_bucket needs the bucket's name in export_bucket."
+    }
+    precondition {
+      condition     = var.export_kms_key_id == "" || local.export_enabled
+      error_message = "export_kms_key_id needs an export bucket (export_bucket)."
     }
     # The lifecycle variables shape only a bucket created here; an existing bucket keeps its own rules.
     precondition {

@@ -364,6 +364,18 @@ variable "create_export_bucket" {
   default     = false
 }
 
+variable "export_kms_key_id" {
+  description = "KMS key id for the export bucket: a bucket created here is encrypted with it (SSE-KMS), and the function's agency may use this key, and only it, for its uploads (also to an existing bucket encrypted with it); empty encrypts a created bucket with OBS-managed keys (SSE-OBS) and grants nothing in KMS."
+  type        = string
+  default     = ""
+
+  validation {
+    # KMS key ids are UUIDs (KMS API reference: key_id, 36 characters).
+    condition     = var.export_kms_key_id == "" || can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.export_kms_key_id))
+    error_message = "export_kms_key_id must be empty or a KMS key id (a UUID such as 0d0466b0-e727-4d9c-b35d-f84bb474a37f)."
+  }
+}
+
 variable "export_expire_days" {
   description = "Lifecycle of a created export bucket: delete exported objects this many days after upload; null keeps them forever. Must exceed the transition days."
   type        = number

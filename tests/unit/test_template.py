@@ -83,11 +83,12 @@ class TestPermissions:
         assert "delegated_domain_name" not in agency
         role = one(agency["project_role"])
         assert role["project"] == "${var.region}"
-        # The DCS role, and publishing to SMN for the asynchronous failure destination (alerts.tf).
-        assert role["roles"] == [
-            "${huaweicloud_identity_role.dcs_backup.name}",
-            "${huaweicloud_identity_role.smn_publish.name}",
-        ]
+        # The DCS role, publishing to SMN for the asynchronous failure destination (alerts.tf), and
+        # the export bucket's KMS key only when one is used (export.tf).
+        assert role["roles"] == (
+            "${concat([huaweicloud_identity_role.dcs_backup.name, huaweicloud_identity_role.smn_publish.name], "
+            "local.export_kms_enabled ? [huaweicloud_identity_role.kms_export[0].name] : [])}"
+        )
 
     def test_no_credentials_in_the_template(self) -> None:
         text = " ".join(p.read_text(encoding="utf-8") for p in TEMPLATE.glob("*.tf*"))
