@@ -133,6 +133,11 @@ class TestPublishPermission:
         assert re.findall(r'"([a-z]+:[A-Za-z:]+)"', role["policy"]) == ["smn:topic:publish"]
         assert "Deny" not in role["policy"]
 
+    def test_publish_is_scoped_to_the_alerts_topic(self) -> None:
+        (statement,) = policy(RESOURCES["huaweicloud_identity_role.smn_publish"])["Statement"]
+        assert statement["Action"] == ["smn:topic:publish"]
+        assert statement["Resource"] == ["SMN:*:*:topic:${huaweicloud_smn_topic.alerts.name}"]
+
     def test_only_the_smn_role_grants_smn_and_the_agency_holds_it(self) -> None:
         roles = {k: v for k, v in RESOURCES.items() if k.startswith("huaweicloud_identity_role.")}
         assert {k for k, v in roles.items() if "smn:" in v["policy"]} == {"huaweicloud_identity_role.smn_publish"}
