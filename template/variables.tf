@@ -194,6 +194,28 @@ variable "http_auth" {
   }
 }
 
+variable "http_account_id" {
+  description = "Your account (domain) ID, 32 letters and digits: with http_auth = IAM, the only account whose IAM identities may call the HTTP API (an access-control policy on the API); required then."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.http_account_id == "" || can(regex("^[0-9A-Za-z]{32}$", var.http_account_id))
+    error_message = "http_account_id must be empty or an account ID of 32 letters and digits."
+  }
+}
+
+variable "http_allowed_cidrs" {
+  description = "When not empty, the only source addresses (IPs or CIDRs, at most 100) that may call the HTTP API, with either authentication."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.http_allowed_cidrs) <= 100 && alltrue([for cidr in var.http_allowed_cidrs : can(cidrhost(cidr, 0)) || can(cidrhost("${cidr}/32", 0))])
+    error_message = "http_allowed_cidrs must hold at most 100 IPv4 addresses or CIDRs, e.g. 203.0.113.0/24."
+  }
+}
+
 variable "http_backend_timeout_ms" {
   description = "How long API Gateway waits for the function, in milliseconds; passed to the function (DCS_HTTP_TIMEOUT_MS) so that it answers first."
   type        = number
