@@ -34,7 +34,8 @@ fuzz: $(BIN)/.dev
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .hypothesis
 
-# CPython 3.12, the function's runtime: pyenv's when present, else the one on PATH.
+# CPython 3.12, the function's runtime: pyenv's when present, else the one on PATH; when neither is
+# there it is empty, and scripts/package.py says how to provide one.
 PYTHON312 ?= $(shell p=$$(pyenv prefix 3.12 2>/dev/null) && echo "$$p/bin/python3.12" || command -v python3.12)
 
 package: $(BIN)/.runtime

@@ -27,13 +27,29 @@ FUNCTION_SOURCES = ("handler.py", "dcs_backup")
 # not ask for) is dropped: built here, never with this machine's compiled code.
 SOURCE_ONLY = ("esdk-obs-python", "crcmod")
 DROPPED_FILES = ("crcmod/_crcfunext*",)
+RUNTIME_CACHE_TAG = "cpython-312"  # FunctionGraph's Python 3.12 loads only bytecode with this tag
+# What the interpreter says about itself: the bytecode tag it writes, then its version.
+IDENTIFY = "import sys; print(sys.implementation.cache_tag, sys.version.split()[0])"
+HOW_TO_PROVIDE = (
+    "the zip's bytecode must be compiled by CPython 3.12, the function's runtime: install it with pyenv"
+    " (pyenv install 3.12), put python3.12 on PATH, or run make package PYTHON312=/path/to/python3.12"
+)
+
+
+class UnusableInterpreterError(Exception):
+    """The interpreter given to compile the bytecode is missing or is not CPython 3.12."""
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--python312", required=True, help="a CPython 3.12 interpreter to compile bytecode")
+    parser.add_argument("--python312", default="", help="a CPython 3.12 interpreter to compile bytecode")
     parser.add_argument("--out-dir", type=Path, default=REPO / "dist")
     args = parser.parse_args()
+    try:
+        check_python312(args.python312)
+    except UnusableInterpreterError as exc:
+        print(f"error: {exc}; {HOW_TO_PROVIDE}", file=sys.stderr)
+        return 2
     version = _version()
     with tempfile.TemporaryDirectory() as work:
         root = Path(work) / "package"
@@ -50,6 +66,31 @@ def main() -> int:
         print(f"error: the zip is larger than the {ZIP_LIMIT_BYTES} byte console limit", file=sys.stderr)
         return 1
     return 0
+
+
+def check_python312(python312: str) -> None:
+    """Refuse, before minutes of downloads, an interpreter whose bytecode the runtime would ignore.
+
+    Raises UnusableInterpreterError saying what was found instead.
+    """
+    if not python312:
+        raise UnusableInterpreterError("no CPython 3.12 interpreter was found")
+    try:
+        found = subprocess.run([python312, "-c", IDENTIFY], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise UnusableInterpreterError(f"{python312} cannot be run ({_reason(exc)})") from None
+    words = found.stdout.split()
+    if found.returncode or len(words) != 2:
+        raise UnusableInterpreterError(f"{python312} did not say which Python it is (exit {found.returncode})")
+    cache_tag, version = words
+    if cache_tag != RUNTIME_CACHE_TAG:
+        raise UnusableInterpreterError(f"{python312} is Python {version} ({cache_tag}), not CPython 3.12")
+
+
+def _reason(exc: OSError | subprocess.TimeoutExpired) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    return f"no answer in {exc.timeout:.0f} s"
 
 
 def _version() -> str:

@@ -78,19 +78,24 @@ resource "huaweicloud_lts_keywords_alarm_rule" "errors" {
 }
 
 # The function's agency needs to publish to SMN only for the asynchronous failure destination
-# (FunctionGraph publishes with the function's agency). SMN's role-based policies have no
-# resource-level scoping for smn:topic:publish (SMN API reference, "Message Publishing": IAM
-# project only), so the role is scoped to the function's region project by the agency and
-# grants nothing else. A separate role keeps the DCS role equal to the DCS calls.
+# (FunctionGraph publishes with the function's agency), and only to the alerts topic: the
+# statement names it as its resource, so the agency cannot publish to any other topic of the
+# project. The resource follows the IAM policy syntax <service>:<region>:<account>:<type>:<path>
+# (as OBS's obs:*:*:bucket:<name>) with SMN's resource type "topic" (SMN's identity-policy
+# reference lists "topic" as the resource type of smn:topic:publish); SMN's role-based action
+# table ("Message Publishing") shows no example of it, so check after the first apply that a
+# failed asynchronous run still reaches the topic (template README). A separate role keeps the
+# DCS role equal to the DCS calls.
 resource "huaweicloud_identity_role" "smn_publish" {
   name        = "${var.function_name}-smn-publish"
-  description = "Publish messages to SMN topics (the function's asynchronous failure destination)."
+  description = "Publish messages to the function's alerts topic only (its asynchronous failure destination)."
   type        = "XA"
   policy = jsonencode({
     Version = "1.1"
     Statement = [{
-      Effect = "Allow"
-      Action = ["smn:topic:publish"]
+      Effect   = "Allow"
+      Action   = ["smn:topic:publish"]
+      Resource = ["SMN:*:*:topic:${huaweicloud_smn_topic.alerts.name}"]
     }]
   })
 }

@@ -10,12 +10,23 @@
 # services/iam/resource_huaweicloud_identity_agency.go (domain_roles: role display names granted
 # on the domain). OBS resource paths (obs:*:*:bucket:<bucket>, obs:*:*:object:<bucket>/<key>)
 # from the OBS user guide, "OBS Resources" (obs_03_0154).
+#
+# Encryption and TLS, checked the same way (v1.74.0 and master): docs/resources/obs_bucket.md and
+# the bucket's schema (encryption, sse_algorithm "kms" | "AES256", kms_key_id, policy,
+# policy_format "obs"); the bucket policy's condition key SecureTransport (Boolean, operator Bool)
+# from the OBS permissions guide, "Bucket Policy Parameters" (obs_40_0041). The KMS actions an
+# SSE-KMS upload needs from the OBS API reference, "Configuring Bucket Encryption" (obs_04_0062):
+# kms:cmk:get, kms:cmk:list, kms:cmk:create, kms:dek:create, kms:dek:crypto; the KMS resource path
+# KMS:*:*:KeyId:<key id> from the IAM policy syntax (<service>:<region>:<account>:<type>:<path>).
 
 locals {
   # The provider documents that a lifecycle prefix can neither start nor end with '/', so the
   # rule gets the export prefix without its trailing slash ("dcs-backup/" -> "dcs-backup"); an
   # empty result applies the rule to the whole bucket, which was created for the exports.
   export_lifecycle_prefix = trimsuffix(var.export_prefix, "/")
+
+  # SSE-KMS with the given key when one is set (and exports can run), else SSE-OBS.
+  export_kms_enabled = local.export_enabled && var.export_kms_key_id != ""
 
   # Colder classes in the order OBS moves objects through them; unset ones are left out.
   export_transitions = [
@@ -54,6 +65,32 @@ resource "huaweicloud_identity_role" "obs_export" {
   })
 }
 
+# SSE-KMS only: OBS creates and decrypts the data keys with the uploader's permissions, here the
+# function's agency. Only the export key is usable (get it, create and decrypt data keys with it);
+# kms:cmk:list names no key; kms:cmk:create, which OBS needs only to create a default key when
+# none is named, is never granted. KMS is a regional service: an XA role on the region's project.
+resource "huaweicloud_identity_role" "kms_export" {
+  count = local.export_kms_enabled ? 1 : 0
+
+  name        = "${var.function_name}-kms-export"
+  description = "Encrypt exported DCS backups with the export bucket's KMS key (data keys only)."
+  type        = "XA"
+  policy = jsonencode({
+    Version = "1.1"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["kms:cmk:get", "kms:dek:create", "kms:dek:crypto"]
+        Resource = ["KMS:*:*:KeyId:${var.export_kms_key_id}"]
+      },
+      {
+        Effect = "Allow"
+        Action = ["kms:cmk:list"]
+      },
+    ]
+  })
+}
+
 # Optional: the bucket, private, in the function's region. Exported backups exist to outlive the
 # instance, so force_destroy stays false: `terraform destroy` fails on a non-empty bucket instead
 # of deleting them.
@@ -64,6 +101,26 @@ resource "huaweicloud_obs_bucket" "export" {
   storage_class = "STANDARD"
   acl           = "private"
   force_destroy = false
+
+  # Default encryption: OBS encrypts every object uploaded without encryption headers (the
+  # function sends none) with the bucket's setting: SSE-KMS with export_kms_key_id when set, else
+  # SSE-OBS (keys managed by OBS).
+  encryption    = true
+  sse_algorithm = local.export_kms_enabled ? "kms" : "AES256"
+  kms_key_id    = local.export_kms_enabled ? var.export_kms_key_id : null
+
+  # TLS only: any request to the bucket or its objects over plain HTTP is denied, whoever sends it.
+  policy_format = "obs"
+  policy = jsonencode({
+    Statement = [{
+      Sid       = "DenyInsecureTransport"
+      Effect    = "Deny"
+      Principal = { ID = ["*"] }
+      Action    = ["*"]
+      Resource  = [var.export_bucket, "${var.export_bucket}/*"]
+      Condition = { Bool = { SecureTransport = ["false"] } }
+    }]
+  })
 
   lifecycle_rule {
     name    = "${var.function_name}-export"

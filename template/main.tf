@@ -16,6 +16,12 @@ locals {
   )
 
   http_path = "/dcs-backup/backups"
+  # API Gateway checks that an IAM token is valid, not whose it is: an IAM API permits only the
+  # owner's account; an APP API only the application created here.
+  http_iam = var.enable_http && var.http_auth == "IAM"
+  http_app = var.enable_http && var.http_auth == "APP"
+  # ACL policy names: 3-64 letters, digits and underscores, starting with a letter.
+  http_acl_prefix = substr(replace(var.function_name, "-", "_"), 0, 50)
 
   # Every variable the function reads (see README "Configuration").
   function_env = {
@@ -60,10 +66,14 @@ resource "huaweicloud_identity_agency" "function" {
   description            = "Lets the dcs-backup function back up DCS instances."
   delegated_service_name = "op_svc_cff"
 
-  # DCS for the backups; SMN publishing for the asynchronous failure destination (alerts.tf).
+  # DCS for the backups; SMN publishing for the asynchronous failure destination (alerts.tf); the
+  # export bucket's KMS key only when exports are encrypted with one (export.tf).
   project_role {
     project = var.region
-    roles   = [huaweicloud_identity_role.dcs_backup.name, huaweicloud_identity_role.smn_publish.name]
+    roles = concat(
+      [huaweicloud_identity_role.dcs_backup.name, huaweicloud_identity_role.smn_publish.name],
+      local.export_kms_enabled ? [huaweicloud_identity_role.kms_export[0].name] : [],
+    )
   }
 
   # OBS is a global service: its role is held on the domain (global service project), not on
@@ -110,6 +120,10 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
     precondition {
       condition     = !var.create_export_bucket || var.export_bucket != ""
       error_message = "create_export_bucket needs the bucket's name in export_bucket."
+    }
+    precondition {
+      condition     = var.export_kms_key_id == "" || local.export_enabled
+      error_message = "export_kms_key_id needs an export bucket (export_bucket)."
     }
     # The lifecycle variables shape only a bucket created here; an existing bucket keeps its own rules.
     precondition {
@@ -216,6 +230,13 @@ resource "huaweicloud_apig_api" "backup" {
     invocation_type = "sync"
     timeout         = var.http_backend_timeout_ms
   }
+
+  lifecycle {
+    precondition {
+      condition     = var.http_auth != "IAM" || var.http_account_id != ""
+      error_message = "An IAM-authenticated HTTP API needs http_account_id: the only account whose identities may call it."
+    }
+  }
 }
 
 resource "huaweicloud_apig_api_publishment" "backup" {
@@ -224,4 +245,71 @@ resource "huaweicloud_apig_api_publishment" "backup" {
   instance_id = var.apig_instance_id
   env_id      = huaweicloud_apig_environment.http[0].id
   api_id      = huaweicloud_apig_api.backup[0].id
+}
+
+# Access control (argument names checked against the huaweicloud provider's
+# docs/resources/apig_acl_policy.md, apig_acl_policy_associate.md, apig_application.md and
+# apig_application_authorization.md, v1.74.0 and master). Per API Gateway's user guide, "Access
+# Control": an account ACL applies to IAM-authenticated calls and checks the caller's account,
+# not its IAM user; an API takes one ACL of each type per environment.
+
+# IAM: only identities of the owner's account may call, whatever token they present.
+resource "huaweicloud_apig_acl_policy" "http_account" {
+  count = local.http_iam ? 1 : 0
+
+  instance_id = var.apig_instance_id
+  name        = "${local.http_acl_prefix}_account"
+  type        = "PERMIT"
+  entity_type = "DOMAIN_ID"
+  value       = var.http_account_id
+}
+
+resource "huaweicloud_apig_acl_policy_associate" "http_account" {
+  count = local.http_iam ? 1 : 0
+
+  instance_id = var.apig_instance_id
+  policy_id   = huaweicloud_apig_acl_policy.http_account[0].id
+  publish_ids = [huaweicloud_apig_api_publishment.backup[0].publish_id]
+}
+
+# Optionally, with either authentication: only callers from these CIDRs.
+resource "huaweicloud_apig_acl_policy" "http_cidrs" {
+  count = var.enable_http && length(var.http_allowed_cidrs) > 0 ? 1 : 0
+
+  instance_id = var.apig_instance_id
+  name        = "${local.http_acl_prefix}_cidrs"
+  type        = "PERMIT"
+  entity_type = "IP"
+  value       = join(",", var.http_allowed_cidrs)
+}
+
+resource "huaweicloud_apig_acl_policy_associate" "http_cidrs" {
+  count = var.enable_http && length(var.http_allowed_cidrs) > 0 ? 1 : 0
+
+  instance_id = var.apig_instance_id
+  policy_id   = huaweicloud_apig_acl_policy.http_cidrs[0].id
+  publish_ids = [huaweicloud_apig_api_publishment.backup[0].publish_id]
+}
+
+# APP: an APP-authenticated API answers only the applications authorised for it; this one is the
+# only one. Its key and secret are the outputs http_app_key and http_app_secret.
+resource "huaweicloud_apig_application" "http" {
+  count = local.http_app ? 1 : 0
+
+  instance_id = var.apig_instance_id
+  # Application names: letters, digits and hyphens only.
+  name        = "${replace(var.function_name, "_", "-")}-caller"
+  description = "The only application authorised to call the dcs-backup API."
+}
+
+resource "huaweicloud_apig_application_authorization" "http" {
+  count = local.http_app ? 1 : 0
+
+  instance_id    = var.apig_instance_id
+  application_id = huaweicloud_apig_application.http[0].id
+  env_id         = huaweicloud_apig_environment.http[0].id
+  api_ids        = [huaweicloud_apig_api.backup[0].id]
+
+  # Only a published API can be authorised in its environment.
+  depends_on = [huaweicloud_apig_api_publishment.backup]
 }

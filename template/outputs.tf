@@ -13,6 +13,17 @@ output "http_endpoint" {
   value       = var.enable_http ? "https://${var.http_access_address != "" ? var.http_access_address : "<api-group-domain>"}${local.http_path}" : null
 }
 
+output "http_app_key" {
+  description = "With http_auth = APP: the key of the only application authorised to call the API."
+  value       = local.http_app ? huaweicloud_apig_application.http[0].app_key : null
+}
+
+output "http_app_secret" {
+  description = "With http_auth = APP: the secret of that application (terraform output -raw http_app_secret)."
+  value       = local.http_app ? huaweicloud_apig_application.http[0].app_secret : null
+  sensitive   = true
+}
+
 output "log_group_id" {
   description = "LTS log group holding the function's JSON log lines."
   value       = huaweicloud_lts_group.function.id

@@ -194,6 +194,28 @@ variable "http_auth" {
   }
 }
 
+variable "http_account_id" {
+  description = "Your account (domain) ID, 32 letters and digits: with http_auth = IAM, the only account whose IAM identities may call the HTTP API (an access-control policy on the API); required then."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.http_account_id == "" || can(regex("^[0-9A-Za-z]{32}$", var.http_account_id))
+    error_message = "http_account_id must be empty or an account ID of 32 letters and digits."
+  }
+}
+
+variable "http_allowed_cidrs" {
+  description = "When not empty, the only source addresses (IPs or CIDRs, at most 100) that may call the HTTP API, with either authentication."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.http_allowed_cidrs) <= 100 && alltrue([for cidr in var.http_allowed_cidrs : can(cidrhost(cidr, 0)) || can(cidrhost("${cidr}/32", 0))])
+    error_message = "http_allowed_cidrs must hold at most 100 IPv4 addresses or CIDRs, e.g. 203.0.113.0/24."
+  }
+}
+
 variable "http_backend_timeout_ms" {
   description = "How long API Gateway waits for the function, in milliseconds; passed to the function (DCS_HTTP_TIMEOUT_MS) so that it answers first."
   type        = number
@@ -362,6 +384,18 @@ variable "create_export_bucket" {
   description = "Create export_bucket here (private, with a lifecycle rule on export_prefix); false uses an existing bucket. The bucket is never emptied by terraform destroy."
   type        = bool
   default     = false
+}
+
+variable "export_kms_key_id" {
+  description = "KMS key id for the export bucket: a bucket created here is encrypted with it (SSE-KMS), and the function's agency may use this key, and only it, for its uploads (also to an existing bucket encrypted with it); empty encrypts a created bucket with OBS-managed keys (SSE-OBS) and grants nothing in KMS."
+  type        = string
+  default     = ""
+
+  validation {
+    # KMS key ids are UUIDs (KMS API reference: key_id, 36 characters).
+    condition     = var.export_kms_key_id == "" || can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.export_kms_key_id))
+    error_message = "export_kms_key_id must be empty or a KMS key id (a UUID such as 0d0466b0-e727-4d9c-b35d-f84bb474a37f)."
+  }
 }
 
 variable "export_expire_days" {

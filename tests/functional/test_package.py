@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -138,3 +139,55 @@ def test_the_zipped_local_runner_says_where_it_runs(extracted: Path) -> None:
     # THEN it exits 2 saying to run it from the repository
     assert run.returncode == 2
     assert "run it from the repository" in run.stderr
+
+
+def _package_with(python312: str, out_dir: Path) -> subprocess.CompletedProcess[str]:
+    """scripts/package.py run with ``python312`` as the interpreter that compiles the bytecode."""
+    return subprocess.run(
+        [sys.executable, "scripts/package.py", "--python312", python312, "--out-dir", str(out_dir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _assert_refused_in_one_line(run: subprocess.CompletedProcess[str], out_dir: Path) -> None:
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    for needed in ("CPython 3.12", "pyenv", "python3.12", "PYTHON312="):
+        assert needed in run.stderr
+    assert not list(out_dir.glob("*.zip"))
+
+
+class TestPackagingNeedsPython312:
+    @pytest.mark.parametrize("missing", ["", "/nonexistent/python3.12"])
+    def test_packaging_without_a_python_312_says_what_is_needed_in_one_line(self, missing: str, tmp_path: Path) -> None:
+        # GIVEN no CPython 3.12 was found (make passes an empty path) or the path given does not exist
+        # WHEN the zip is built
+        run = _package_with(missing, tmp_path)
+        # THEN it stops with exit 2 and one line saying what is needed and how to provide it
+        _assert_refused_in_one_line(run, tmp_path)
+
+    def test_packaging_with_another_python_version_is_refused_in_one_line(self, tmp_path: Path) -> None:
+        # GIVEN an interpreter that reports CPython 3.11, whatever Python runs these tests
+        fake = tmp_path / "python3.11"
+        fake.write_text("#!/bin/sh\necho 'cpython-311 3.11.9'\n", encoding="utf-8")
+        fake.chmod(0o755)
+        # WHEN the zip is built with it
+        run = _package_with(str(fake), tmp_path)
+        # THEN no zip of 3.11 bytecode is written: exit 2, one line naming the version it found
+        _assert_refused_in_one_line(run, tmp_path)
+        assert "3.11" in run.stderr
+
+    @pytest.mark.skipif(sys.version_info[:2] == (3, 12), reason="needs an interpreter that is not 3.12")
+    def test_packaging_with_the_interpreter_running_the_tests_is_refused_when_it_is_not_312(
+        self, tmp_path: Path
+    ) -> None:
+        # GIVEN the real interpreter running these tests, which is not CPython 3.12
+        # WHEN the zip is built with it, THEN it is refused in one line naming its version
+        run = _package_with(sys.executable, tmp_path)
+        _assert_refused_in_one_line(run, tmp_path)
+        assert f"{sys.version_info[0]}.{sys.version_info[1]}" in run.stderr

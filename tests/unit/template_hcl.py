@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +55,11 @@ def variables() -> dict[str, dict[str, Any]]:
 def one(value: Any) -> Any:
     """A nested block as python-hcl2 gives it (a list of one) or as is."""
     return value[0] if isinstance(value, list) else value
+
+
+def policy(resource: dict[str, Any]) -> dict[str, Any]:
+    """A ``policy = jsonencode({...})`` argument, parsed as the HCL object it is."""
+    match = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", resource["policy"], re.DOTALL)
+    assert match, resource["policy"]
+    parsed: dict[str, Any] = unquote(hcl2.loads(f"policy = {match.group(1)}\n"))
+    return parsed["policy"]  # type: ignore[no-any-return]

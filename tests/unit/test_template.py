@@ -83,11 +83,12 @@ class TestPermissions:
         assert "delegated_domain_name" not in agency
         role = one(agency["project_role"])
         assert role["project"] == "${var.region}"
-        # The DCS role, and publishing to SMN for the asynchronous failure destination (alerts.tf).
-        assert role["roles"] == [
-            "${huaweicloud_identity_role.dcs_backup.name}",
-            "${huaweicloud_identity_role.smn_publish.name}",
-        ]
+        # The DCS role, publishing to SMN for the asynchronous failure destination (alerts.tf), and
+        # the export bucket's KMS key only when one is used (export.tf).
+        assert role["roles"] == (
+            "${concat([huaweicloud_identity_role.dcs_backup.name, huaweicloud_identity_role.smn_publish.name], "
+            "local.export_kms_enabled ? [huaweicloud_identity_role.kms_export[0].name] : [])}"
+        )
 
     def test_no_credentials_in_the_template(self) -> None:
         text = " ".join(p.read_text(encoding="utf-8") for p in TEMPLATE.glob("*.tf*"))
@@ -120,6 +121,63 @@ class TestTriggers:
     def test_http_resources_are_optional(self) -> None:
         for name in ("apig_group.http", "apig_environment.http", "apig_api.backup", "apig_api_publishment.backup"):
             assert RESOURCES[f"huaweicloud_{name}"]["count"] == "${var.enable_http ? 1 : 0}"
+
+
+_PUBLISH_IDS = ["${huaweicloud_apig_api_publishment.backup[0].publish_id}"]
+
+
+class TestHttpAccess:
+    def test_iam_api_permits_only_the_owner_account(self) -> None:
+        acl = RESOURCES["huaweicloud_apig_acl_policy.http_account"]
+        assert acl["count"] == "${local.http_iam ? 1 : 0}"
+        assert load("main.tf")["locals"][0]["http_iam"] == '${var.enable_http && var.http_auth == "IAM"}'
+        assert (acl["type"], acl["entity_type"], acl["value"]) == ("PERMIT", "DOMAIN_ID", "${var.http_account_id}")
+        bound = RESOURCES["huaweicloud_apig_acl_policy_associate.http_account"]
+        assert bound["count"] == acl["count"]
+        assert bound["policy_id"] == "${huaweicloud_apig_acl_policy.http_account[0].id}"
+        assert bound["publish_ids"] == _PUBLISH_IDS
+        # An IAM API is never deployed without the account to permit.
+        api_lifecycle = one(RESOURCES["huaweicloud_apig_api.backup"]["lifecycle"])
+        conditions = [p["condition"] for p in api_lifecycle["precondition"]]
+        assert '${var.http_auth != "IAM" || var.http_account_id != ""}' in conditions
+        account = variables()["http_account_id"]
+        assert account["default"] == ""
+        assert one(account["validation"])["condition"].startswith('${var.http_account_id == "" || ')
+
+    def test_allowed_cidrs_bind_an_ip_acl_only_when_set(self) -> None:
+        acl = RESOURCES["huaweicloud_apig_acl_policy.http_cidrs"]
+        assert acl["count"] == "${var.enable_http && length(var.http_allowed_cidrs) > 0 ? 1 : 0}"
+        assert (acl["type"], acl["entity_type"]) == ("PERMIT", "IP")
+        assert acl["value"] == '${join(",", var.http_allowed_cidrs)}'
+        bound = RESOURCES["huaweicloud_apig_acl_policy_associate.http_cidrs"]
+        assert bound["count"] == acl["count"]
+        assert bound["policy_id"] == "${huaweicloud_apig_acl_policy.http_cidrs[0].id}"
+        assert bound["publish_ids"] == _PUBLISH_IDS
+        cidrs = variables()["http_allowed_cidrs"]
+        assert cidrs["default"] == []
+        assert "cidrhost(" in one(cidrs["validation"])["condition"]
+
+    def test_acl_names_fit_apig_rules(self) -> None:
+        # 3-64 letters, digits and underscores, starting with a letter (function_name starts with one).
+        prefix = load("main.tf")["locals"][0]["http_acl_prefix"]
+        assert prefix == '${substr(replace(var.function_name, "-", "_"), 0, 50)}'
+        for name in ("http_account", "http_cidrs"):
+            suffix = RESOURCES[f"huaweicloud_apig_acl_policy.{name}"]["name"].removeprefix("${local.http_acl_prefix}")
+            assert re.fullmatch(r"_[a-z]+", suffix) and 50 + len(suffix) <= 64
+
+    def test_app_api_authorises_only_the_app_created_here(self) -> None:
+        app = RESOURCES["huaweicloud_apig_application.http"]
+        assert app["count"] == "${local.http_app ? 1 : 0}"
+        assert load("main.tf")["locals"][0]["http_app"] == '${var.enable_http && var.http_auth == "APP"}'
+        grant = RESOURCES["huaweicloud_apig_application_authorization.http"]
+        assert grant["count"] == app["count"]
+        assert grant["application_id"] == "${huaweicloud_apig_application.http[0].id}"
+        assert grant["env_id"] == "${huaweicloud_apig_environment.http[0].id}"
+        assert grant["api_ids"] == ["${huaweicloud_apig_api.backup[0].id}"]
+        assert [k for k in RESOURCES if k.startswith("huaweicloud_apig_application")] == [
+            "huaweicloud_apig_application.http",
+            "huaweicloud_apig_application_authorization.http",
+        ]
 
 
 _CRON_RANGES = [(0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]

@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 
 from dcs_backup.logs import configure_logging
-from tests.unit.template_hcl import TEMPLATE, load, locals_, one, resources, variables
+from tests.unit.template_hcl import TEMPLATE, load, locals_, one, policy, resources, variables
 
 TOPIC_URN = "${huaweicloud_smn_topic.alerts.topic_urn}"
 # LTS's default delimiters (its "Using Search Syntax" page): a line is split into words at these.
@@ -133,11 +133,19 @@ class TestPublishPermission:
         assert re.findall(r'"([a-z]+:[A-Za-z:]+)"', role["policy"]) == ["smn:topic:publish"]
         assert "Deny" not in role["policy"]
 
+    def test_publish_is_scoped_to_the_alerts_topic(self) -> None:
+        (statement,) = policy(RESOURCES["huaweicloud_identity_role.smn_publish"])["Statement"]
+        assert statement["Action"] == ["smn:topic:publish"]
+        assert statement["Resource"] == ["SMN:*:*:topic:${huaweicloud_smn_topic.alerts.name}"]
+
     def test_only_the_smn_role_grants_smn_and_the_agency_holds_it(self) -> None:
         roles = {k: v for k, v in RESOURCES.items() if k.startswith("huaweicloud_identity_role.")}
         assert {k for k, v in roles.items() if "smn:" in v["policy"]} == {"huaweicloud_identity_role.smn_publish"}
         agency = RESOURCES["huaweicloud_identity_agency.function"]
-        assert "${huaweicloud_identity_role.smn_publish.name}" in one(agency["project_role"])["roles"]
+        assert (
+            "[huaweicloud_identity_role.dcs_backup.name, huaweicloud_identity_role.smn_publish.name]"
+            in one(agency["project_role"])["roles"]
+        )
 
 
 class TestAuditTimer:

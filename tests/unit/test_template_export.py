@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import hcl2
-
-from tests.unit.template_hcl import load, locals_, one, resources, unquote, variables
+from tests.unit.template_hcl import load, locals_, one, policy, resources, variables
 
 RESOURCES = resources()
 LOCALS = locals_()
@@ -24,14 +22,6 @@ OBJECT_ACTIONS = {
     "obs:object:GetObject",
 }
 EXPORT_ENABLED = "local.export_enabled"
-
-
-def _policy(role: dict[str, Any]) -> dict[str, Any]:
-    """The role's ``jsonencode({...})`` argument, parsed as the HCL object it is."""
-    match = re.fullmatch(r"\$\{jsonencode\((.*)\)\}", role["policy"], re.DOTALL)
-    assert match, role["policy"]
-    parsed: dict[str, Any] = unquote(hcl2.loads(f"policy = {match.group(1)}\n"))
-    return parsed["policy"]  # type: ignore[no-any-return]
 
 
 def _when(expression: str, enabled: bool) -> str:
@@ -61,6 +51,7 @@ class TestFunctionSettings:
             "export_bucket": "",
             "export_prefix": "dcs-backup/",
             "export_part_mb": 64,
+            "export_kms_key_id": "",
             "export_expire_days": None,
             "export_warm_after_days": None,
             "export_cold_after_days": None,
@@ -98,14 +89,14 @@ class TestObsPermission:
         assert ROLE["type"] == "AX"
 
     def test_role_holds_exactly_the_upload_actions(self) -> None:
-        statements = _policy(ROLE)["Statement"]
+        statements = policy(ROLE)["Statement"]
         actions = [a for s in statements for a in s["Action"]]
         assert sorted(actions) == sorted(OBJECT_ACTIONS)
         assert all(s["Effect"] == "Allow" for s in statements)
         assert not any("*" in a for a in actions)
 
     def test_every_action_is_scoped_to_the_export_prefix(self) -> None:
-        (statement,) = _policy(ROLE)["Statement"]
+        (statement,) = policy(ROLE)["Statement"]
         assert statement["Resource"] == ["obs:*:*:object:${var.export_bucket}/${var.export_prefix}*"]
 
     def test_agency_holds_it_on_the_domain_only_when_exporting(self) -> None:
@@ -115,6 +106,25 @@ class TestObsPermission:
         # Not on the region's project, not on all resources.
         assert not any("obs_export" in r for r in one(AGENCY["project_role"])["roles"])
         assert "all_resources_roles" not in AGENCY and "enterprise_project_roles" not in AGENCY
+
+    def test_the_kms_key_is_usable_only_when_one_is_given_and_only_that_key(self) -> None:
+        kms = RESOURCES["huaweicloud_identity_role.kms_export"]
+        assert kms["count"] == "${local.export_kms_enabled ? 1 : 0}"
+        assert kms["type"] == "XA"  # KMS is a regional, project-level service
+        statements = policy(kms)["Statement"]
+        assert all(s["Effect"] == "Allow" for s in statements)
+        scoped = {a for s in statements if "Resource" in s for a in s["Action"]}
+        assert scoped == {"kms:cmk:get", "kms:dek:create", "kms:dek:crypto"}
+        assert [s["Resource"] for s in statements if "Resource" in s] == [["KMS:*:*:KeyId:${var.export_kms_key_id}"]]
+        # Listing keys names no key; creating one (OBS's default key) is never granted.
+        assert {a for s in statements if "Resource" not in s for a in s["Action"]} == {"kms:cmk:list"}
+        assert not any("create" in a and a != "kms:dek:create" for s in statements for a in s["Action"])
+        roles = one(AGENCY["project_role"])["roles"]
+        assert "local.export_kms_enabled ? [huaweicloud_identity_role.kms_export[0].name] : []" in roles
+        conditions = [
+            p["condition"] for p in one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
+        ]
+        assert '${var.export_kms_key_id == "" || local.export_enabled}' in conditions
 
     def test_nothing_obs_is_granted_without_an_export_bucket(self) -> None:
         roles = {k: v for k, v in RESOURCES.items() if k.startswith("huaweicloud_identity_role.")}
@@ -179,6 +189,27 @@ class TestExportBucket:
         assert "try(var.export_expire_days > var.export_cold_after_days, true)" in conditions
         assert "try(var.export_expire_days > var.export_warm_after_days, true)" in conditions
         assert "try(var.export_cold_after_days > var.export_warm_after_days, true)" in conditions
+
+    def test_is_encrypted_with_the_kms_key_when_one_is_given_else_by_obs(self) -> None:
+        assert BUCKET["encryption"] is True
+        assert BUCKET["sse_algorithm"] == '${local.export_kms_enabled ? "kms" : "AES256"}'
+        assert BUCKET["kms_key_id"] == "${local.export_kms_enabled ? var.export_kms_key_id : null}"
+        assert LOCALS["export_kms_enabled"] == '${local.export_enabled && var.export_kms_key_id != ""}'
+        assert VARIABLES["export_kms_key_id"]["default"] == ""
+        assert one(VARIABLES["export_kms_key_id"]["validation"])["condition"].startswith(
+            '${var.export_kms_key_id == "" || '
+        )
+
+    def test_denies_every_request_that_is_not_made_over_tls(self) -> None:
+        assert BUCKET.get("policy_format", "obs") == "obs"
+        (statement,) = policy(BUCKET)["Statement"]
+        assert statement["Effect"] == "Deny"
+        assert statement["Principal"] == {"ID": ["*"]}
+        assert statement["Action"] == ["*"]
+        # The bucket itself and every object in it.
+        assert statement["Resource"] == ["${var.export_bucket}", "${var.export_bucket}/*"]
+        # OBS's general condition key for TLS (bucket policy parameters, obs_40_0041).
+        assert statement["Condition"] == {"Bool": {"SecureTransport": ["false"]}}
 
     def test_lifecycle_days_without_a_created_bucket_are_refused(self) -> None:
         conditions = [
