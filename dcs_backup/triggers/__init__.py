@@ -21,14 +21,18 @@ _READERS = {
 
 
 def detect_trigger(event: Any) -> Trigger:
-    """Identify the trigger by the event's shape (FunctionGraph sends no explicit type for most)."""
+    """Identify the trigger by the event's complete shape (FunctionGraph sends no explicit type for most).
+
+    A direct request that merely holds one trigger's key (``trigger_type``, ``specversion``) is
+    still a direct request, where that key is an unknown field and is refused as such.
+    """
     if not isinstance(event, dict):
         return Trigger.DIRECT
-    if event.get("trigger_type") == "TIMER":
+    if timer.is_timer_event(event):
         return Trigger.TIMER
-    if "httpMethod" in event and "requestContext" in event:
+    if apigateway.is_apig_event(event):
         return Trigger.APIG
-    if "specversion" in event:
+    if eventgrid.is_cloud_event(event):
         return Trigger.EVENTGRID
     return Trigger.DIRECT
 

@@ -17,6 +17,11 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
+def is_apig_event(event: dict[str, Any]) -> bool:
+    """APIG always sends the method and its request context; a direct request has no use for either."""
+    return "httpMethod" in event and "requestContext" in event
+
+
 def read(event: dict[str, Any]) -> TriggerInput:
     """Check method, media type and size, then decode the body (base64 only when flagged)."""
     method = event.get("httpMethod")

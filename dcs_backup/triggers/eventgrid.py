@@ -4,20 +4,46 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from typing import Any
 
 from dcs_backup.errors import FieldProblem, InvalidRequestError
 from dcs_backup.text import is_utf8_text
 from dcs_backup.triggers.base import TriggerInput, parse_json_object
 
+REQUIRED_ATTRIBUTES = ("id", "source", "specversion", "type")
+# CloudEvents attribute names are lower-case letters and digits; ``data_base64`` is the JSON format's own member.
+_ATTRIBUTE_NAME = re.compile(r"[a-z0-9]+|data_base64")
+
+
+def is_cloud_event(event: dict[str, Any]) -> bool:
+    """A CloudEvent: its required attributes as text, and only names a CloudEvent may carry.
+
+    A request's own fields (``instance_ids``, ``backup_format``) can never be CloudEvents attributes.
+    """
+    return all(isinstance(event.get(name), str) for name in REQUIRED_ATTRIBUTES) and all(
+        isinstance(name, str) and _ATTRIBUTE_NAME.fullmatch(name) for name in event
+    )
+
 
 def read(event: dict[str, Any]) -> TriggerInput:
-    """Take the payload (absent means the defaults); redeliveries share the ``id``."""
-    event_id = event.get("id")
-    if isinstance(event_id, str) and not is_utf8_text(event_id):
-        raise InvalidRequestError([FieldProblem("id", "must be valid Unicode text")])
-    key = event_id if isinstance(event_id, str) and event_id else None
+    """Take the payload (absent means the defaults).
+
+    Redeliveries share ``source`` and ``id``; only the pair is unique (two sources may use one id).
+    """
+    source, event_id = _text_attribute(event, "source"), _text_attribute(event, "id")
+    key = json.dumps([source, event_id]) if source and event_id else None
     return TriggerInput(payload=_payload(event), idempotency_key=key)
+
+
+def _text_attribute(event: dict[str, Any], name: str) -> str | None:
+    value = event.get(name)
+    if not isinstance(value, str):
+        return None
+    if not is_utf8_text(value):
+        raise InvalidRequestError([FieldProblem(name, "must be valid Unicode text")])
+    return value
 
 
 def _payload(event: dict[str, Any]) -> dict[str, Any]:

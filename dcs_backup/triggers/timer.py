@@ -8,6 +8,14 @@ from dcs_backup.errors import FieldProblem, InvalidRequestError
 from dcs_backup.text import is_utf8_text
 from dcs_backup.triggers.base import TriggerInput, parse_json_object
 
+TIMER_FIELDS = frozenset({"version", "time", "trigger_type", "trigger_name", "user_event"})
+_ALWAYS_SENT = frozenset({"time", "trigger_type", "trigger_name"})
+
+
+def is_timer_event(event: dict[str, Any]) -> bool:
+    """A timer's firing: ``trigger_type`` TIMER, its name and time, and nothing a timer does not send."""
+    return event.get("trigger_type") == "TIMER" and _ALWAYS_SENT <= event.keys() <= TIMER_FIELDS
+
 
 def read(event: dict[str, Any]) -> TriggerInput:
     """Parse ``user_event``; the timer's name and scheduled time identify one firing."""

@@ -65,3 +65,17 @@ def test_api_gateway_base64_event_answers_202_with_aof_backup(function: Function
     assert set(result.answer) == {"statusCode", "headers", "body", "isBase64Encoded"}
     (post,) = function.emulator.requests_for("CreateBackup")
     assert post.json()["backup_format"] == "aof"
+
+
+@pytest.mark.parametrize(
+    ("trigger_key", "value"), [("specversion", "1.0"), ("trigger_type", "TIMER")], ids=["specversion", "trigger_type"]
+)
+def test_a_direct_request_holding_a_trigger_key_is_refused_not_read_as_that_trigger(
+    function: FunctionHarness, trigger_key: str, value: str
+) -> None:
+    # GIVEN configured default targets, and a direct request naming its own instance and one trigger's key
+    result = function.invoke({"instance_ids": [HA_ID], trigger_key: value}, DCS_INSTANCE_IDS=CLUSTER_ID)
+    # THEN the key is an unknown field of the request, and nothing is backed up (not even the defaults)
+    assert result.error is not None
+    assert trigger_key in str(result.error)
+    assert function.emulator.requests_for("CreateBackup") == []

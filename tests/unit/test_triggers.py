@@ -33,6 +33,22 @@ class TestDetection:
     def test_non_objects_are_direct_invocations(self, event: Any) -> None:
         assert detect_trigger(event) is Trigger.DIRECT
 
+    @pytest.mark.parametrize(
+        "event",
+        [
+            {"instance_ids": ["i-1"], "specversion": "1.0"},
+            {"instance_ids": ["i-1"], "specversion": "1.0", "id": "1", "source": "s", "type": "t"},
+            {"instance_ids": ["i-1"], "trigger_type": "TIMER"},
+            {"remark": "r", "trigger_type": "TIMER", "trigger_name": "n", "time": "2026-01-05T02:00:00+08:00"},
+            {"trigger_type": "TIMER", "user_event": ""},
+        ],
+    )
+    def test_a_request_holding_one_trigger_key_is_a_direct_request(self, event: dict[str, Any]) -> None:
+        assert detect_trigger(event) is Trigger.DIRECT
+
+    def test_a_cloud_event_with_extension_attributes_is_a_cloud_event(self) -> None:
+        assert detect_trigger({**load_event("eventgrid.json"), "traceparent": "00-ab-cd-01"}) is Trigger.EVENTGRID
+
 
 class TestTimer:
     def _timer(self, user_event: Any) -> dict[str, Any]:
@@ -114,10 +130,19 @@ class TestApiGateway:
 
 
 class TestEventGrid:
-    def test_data_object_is_the_request_and_id_the_key(self) -> None:
+    def test_data_object_is_the_request(self) -> None:
         parsed = read_trigger_input(Trigger.EVENTGRID, load_event("eventgrid.json"))
         assert parsed.payload["remark"] == "pre-maintenance"
-        assert parsed.idempotency_key == "6b0f3f6e-2f7a-4a55-9c1d-8e2b7d4a1c90"
+
+    def test_the_same_source_and_id_are_one_delivery(self) -> None:
+        first = read_trigger_input(Trigger.EVENTGRID, load_event("eventgrid.json"))
+        again = read_trigger_input(Trigger.EVENTGRID, {**load_event("eventgrid.json"), "time": "2026-11-26T01:16:00Z"})
+        assert first.idempotency_key == again.idempotency_key
+
+    def test_two_sources_using_one_id_are_two_deliveries(self) -> None:
+        event = load_event("eventgrid.json")
+        other = read_trigger_input(Trigger.EVENTGRID, {**event, "source": "com.example.scheduler"})
+        assert read_trigger_input(Trigger.EVENTGRID, event).idempotency_key != other.idempotency_key
 
     def test_json_string_data_is_parsed(self) -> None:
         parsed = read_trigger_input(Trigger.EVENTGRID, {"specversion": "1.0", "id": "1", "data": '{"remark": "s"}'})
