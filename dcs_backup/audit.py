@@ -24,6 +24,7 @@ class AuditStatus(str, Enum):
     FAILED = "failed"  # the instance or its backups could not be read
 
 
+UNDATED_TIME = "their time cannot be read or lies in the future"
 _VIOLATIONS = frozenset({AuditStatus.STALE, AuditStatus.NONE, AuditStatus.FAILED})
 
 
@@ -124,10 +125,17 @@ class AuditReport(NamedTuple):
 def judge(
     instance_id: str, name: str | None, records: Sequence[BackupRecord], rpo_hours: int, now: datetime
 ) -> AuditOutcome:
-    """ok, stale or none, from the newest ``succeed`` backup of any origin (automatic, manual, ours)."""
+    """ok, stale or none, from the newest ``succeed`` backup of any origin (automatic, manual, ours).
+
+    A good backup whose time is unknown (unreadable, or in the future) proves nothing about the RPO:
+    it is not counted, and the verdict says so; when it is the only kind there is, coverage is unknown.
+    """
     good = [r for r in records if r.status == "succeed" and r.created is not None]
+    undated = sum(1 for r in records if r.status == "succeed" and r.created is None)
+    note = f"{undated} successful backup(s) not counted: {UNDATED_TIME}" if undated else None
     if not good:
-        return AuditOutcome(instance_id, AuditStatus.NONE, name, rpo_hours=rpo_hours)
+        status = AuditStatus.FAILED if undated else AuditStatus.NONE
+        return AuditOutcome(instance_id, status, name, rpo_hours=rpo_hours, reason=note)
     newest = max(good, key=lambda r: r.created_or_oldest)
     age_hours = round((now - newest.created_or_oldest).total_seconds() / 3600, 2)
     last = LastBackup(
@@ -139,4 +147,4 @@ def judge(
         size_bytes=newest.size_bytes,
     )
     status = AuditStatus.STALE if age_hours > rpo_hours else AuditStatus.OK
-    return AuditOutcome(instance_id, status, name, last, rpo_hours)
+    return AuditOutcome(instance_id, status, name, last, rpo_hours, reason=note)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 MAX_REMARK_LENGTH = 128
@@ -29,6 +29,8 @@ class InstanceInfo(NamedTuple):
 
 FINAL_BACKUP_STATUSES = frozenset({"succeed", "failed"})
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+# DCS's clock and this function's may differ a little; a record dated further ahead is not believed.
+MAX_CLOCK_SKEW = timedelta(minutes=15)
 
 
 class BackupRecord(NamedTuple):
@@ -43,8 +45,15 @@ class BackupRecord(NamedTuple):
 
     @property
     def created(self) -> datetime | None:
-        """When DCS created it (the recovery point), or None when its time cannot be read."""
-        return _utc(self.created_at)
+        """When DCS created it (the recovery point), or None when its time cannot be read.
+
+        A time further in the future than a clock's skew is unknown too: such a record would
+        otherwise be the newest for ever, outranking every real backup in retention and the audit.
+        """
+        moment = _utc(self.created_at)
+        if moment is None or moment > datetime.now(timezone.utc) + MAX_CLOCK_SKEW:
+            return None
+        return moment
 
     @property
     def created_or_oldest(self) -> datetime:
