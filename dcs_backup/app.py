@@ -12,17 +12,18 @@ import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
 from dcs_backup.access import DcsAccess, resolve_access
-from dcs_backup.calls import CallError
+from dcs_backup.calls import CallError, ErrorKind
 from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.context import Invocation, context_value, remaining_ms
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
+from dcs_backup.dcs.credentials_gate import refused
 from dcs_backup.dcs.gateway import BACKUP_PAGE_SIZE, INSTANCE_PAGE_SIZE, DcsGateway
 from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.export.spec import obs_endpoint
 from dcs_backup.idempotency import idempotency_tag
-from dcs_backup.jobs.pipeline import BackupPipeline, backup_failure
+from dcs_backup.jobs.pipeline import BackupPipeline, backup_failure, started_late
 from dcs_backup.jobs.retention import RetentionKeeper
-from dcs_backup.jobs.runner import run_jobs
+from dcs_backup.jobs.runner import run_jobs, run_within
 from dcs_backup.jobs.select import resolve_targets
 from dcs_backup.jobs.targets import Target
 from dcs_backup.jobs.wait import BackupWaiter, still_running
@@ -87,7 +88,7 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
         request, key = _read_request(event, trigger, settings)
         if request.export is not None:
             _obs_endpoint(settings)  # a configuration error, before any DCS call
-        invocation = _start(access, context, trigger, settings, key, request_id, rt)
+        invocation = _start(access, context, trigger, settings, request_id, rt, _tag(trigger, key, request, request_id))
         result = _audit(request, settings, invocation, rt) if request.action == "audit" else None
         document = _back_up(request, settings, invocation, rt) if result is None else None
     except InvalidRequestError as error:
@@ -112,14 +113,24 @@ def _read_request(event: Any, trigger: Trigger, settings: Settings) -> tuple[Bac
     return request, request.idempotency_key or trigger_input.idempotency_key
 
 
+def _tag(trigger: Trigger, key: str | None, request: BackupRequest, request_id: str) -> str:
+    """The marker of this request's backups: its key's, and what it asks for (to tell a retry from a reuse).
+
+    Without a key, the tag still lets this invocation recognise its own backup after a lost answer.
+    """
+    return idempotency_tag(
+        f"{trigger.value}:{key}" if key else f"invocation:{request_id}", request._replace(idempotency_key=None)
+    )
+
+
 def _start(
     access: DcsAccess,
     context: Any,
     trigger: Trigger,
     settings: Settings,
-    key: str | None,
     request_id: str,
     rt: Runtime,
+    tag: str,
 ) -> Invocation:
     """This invocation's credentials, deadline and tag."""
     left_ms = remaining_ms(context, rt.env)
@@ -131,8 +142,7 @@ def _start(
         trigger=trigger,
         access=access,
         deadline=Deadline.from_remaining_ms(left_ms, rt.clock),
-        # Without a key, the tag still lets this invocation recognise its own backup after a lost answer.
-        tag=idempotency_tag(f"{trigger.value}:{key}" if key else f"invocation:{request_id}"),
+        tag=tag,
     )
 
 
@@ -149,7 +159,7 @@ def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, r
     from dcs_backup.jobs.audit import AUDIT_CUT_SHORT, Auditor
 
     gateway = _gateway(invocation, rt)
-    targets, run_failure, _ = _targets(request, settings, gateway)
+    targets, run_failure, _ = _targets(request, settings, gateway, invocation.deadline)
     log.info("audit started", instance_count=len(targets), rpo_hours=request.rpo_hours)
     auditor = Auditor(gateway, request.rpo_hours)
     outcomes = run_jobs(
@@ -160,6 +170,7 @@ def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, r
         failed=auditor.failed,
         late=lambda target, _: auditor.failed(target, AUDIT_CUT_SHORT),
     )
+    run_failure = _credentials_failure(gateway) or run_failure
     report = AuditReport(
         invocation.trigger.value, invocation.request_id, request.rpo_hours, tuple(outcomes), run_failure
     )
@@ -169,9 +180,9 @@ def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, r
 
 def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> ResultDocument:
     gateway = _gateway(invocation, rt)
-    targets, run_failure, empty = _targets(request, settings, gateway)
+    targets, run_failure, empty = _targets(request, settings, gateway, invocation.deadline)
     log.info(
-        "backup started",
+        "run started",
         instance_count=len(targets),
         backup_format=request.backup_format,
         idempotency_tag=invocation.tag,
@@ -179,8 +190,10 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
     )
     keeper = RetentionKeeper(gateway, request.retention)
     pipeline = BackupPipeline(gateway, request, invocation.tag, keeper)
-    outcomes = run_jobs(targets, pipeline, settings.max_concurrency, invocation.deadline, failed=backup_failure)
+    outcomes = run_jobs(targets, pipeline.look, settings.max_concurrency, invocation.deadline, failed=backup_failure)
+    pipeline.refuse_reused_key()
     follow_up = _FollowUp(targets, settings.max_concurrency, invocation.deadline)
+    outcomes = follow_up.run(outcomes, _is_ready, pipeline.start, late=started_late)
     if request.wait:
         waiter = BackupWaiter(gateway, invocation.deadline, rt.poll_policy, rt.policy.min_attempt_s)
         outcomes = follow_up.run(outcomes, _was_started, waiter.wait, late=still_running)
@@ -189,9 +202,26 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
         outcomes = follow_up.run(outcomes, _can_export, exporter.export, late=exporter.still_copying)
     if request.retention is not None:
         outcomes = follow_up.run(outcomes, _has_backup, keeper.prune, late=keeper.cut_short)
+    run_failure = _credentials_failure(gateway) or run_failure
     document = summarize(outcomes, invocation.trigger.value, invocation.request_id, run_failure, empty)
-    log.info("backup finished", status=document.status.value, counts=document.counts, reason=document.reason)
+    log.info(
+        f"run ended: {document.tally}", status=document.status.value, counts=document.counts, reason=document.reason
+    )
     return document
+
+
+def _credentials_failure(gateway: DcsGateway) -> str | None:
+    """The run's one report of refused keys (every target failed with it, without an ERROR line of its own)."""
+    rejection = gateway.credentials_rejection
+    if rejection is None:
+        return None
+    reason = refused(rejection.operation, rejection).message
+    log.error(reason, error_code=rejection.error_code, dcs_request_id=rejection.request_id)
+    return reason
+
+
+def _is_ready(outcome: BackupOutcome) -> bool:
+    return outcome.status is OutcomeStatus.READY
 
 
 def _was_started(outcome: BackupOutcome) -> bool:
@@ -264,18 +294,21 @@ def _obs_endpoint(settings: Settings) -> str:
     return endpoint
 
 
-def _targets(request: BackupRequest, settings: Settings, gateway: DcsGateway) -> tuple[list[Target], str | None, bool]:
+def _targets(
+    request: BackupRequest, settings: Settings, gateway: DcsGateway, deadline: Deadline
+) -> tuple[list[Target], str | None, bool]:
     """The targets; why the run failed as a whole (the selection matched nothing, or was unreadable);
     and whether it matched nothing.
 
     A selection that cannot be read still leaves the named instances to back up.
     """
     try:
-        targets = resolve_targets(request, settings, gateway)
+        targets = run_within(deadline, "ListInstances", lambda: resolve_targets(request, settings, gateway))
     except CallError as error:
         code = f" ({error.error_code})" if error.error_code else ""
         reason = f"instance selection failed: {failure_reason(error)}{code}"
-        log.error(reason, error_code=error.error_code, dcs_request_id=error.request_id)
+        if error.kind is not ErrorKind.CREDENTIALS:  # refused keys are reported once, for the whole run
+            log.error(reason, error_code=error.error_code, dcs_request_id=error.request_id)
         return [Target(instance_id) for instance_id in request.instance_ids], reason, False
     selection = request.selection
     if targets or selection is None or selection.allow_empty:

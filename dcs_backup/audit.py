@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from dcs_backup.config import DEFAULT_RPO_HOURS
 from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.idempotency import made_by_function
+from dcs_backup.outcome import told_for_the_run
 
 
 class AuditStatus(str, Enum):
@@ -25,6 +26,13 @@ class AuditStatus(str, Enum):
 
 
 UNDATED_TIME = "their time cannot be read or lies in the future"
+_HEADLINES = {
+    AuditStatus.OK: "RPO met",
+    AuditStatus.STALE: "RPO violated: the newest good backup is too old",
+    AuditStatus.NONE: "RPO violated: no good backup",
+    AuditStatus.SKIPPED: "instance skipped",
+    AuditStatus.FAILED: "RPO unknown: the instance's backups could not be judged",
+}
 _VIOLATIONS = frozenset({AuditStatus.STALE, AuditStatus.NONE, AuditStatus.FAILED})
 
 
@@ -64,6 +72,10 @@ class AuditOutcome(NamedTuple):
         return self.status.value
 
     @property
+    def headline(self) -> str:
+        return _HEADLINES[self.status]
+
+    @property
     def attention(self) -> str | None:
         """An RPO violation, in words a person can act on."""
         name = self.instance_name or self.instance_id
@@ -74,7 +86,7 @@ class AuditOutcome(NamedTuple):
             return (
                 f"RPO violated: the newest successful backup of instance {name} is {age} h old (RPO {self.rpo_hours} h)"
             )
-        if self.status is AuditStatus.FAILED:
+        if self.status is AuditStatus.FAILED and not told_for_the_run(self.reason):
             return f"RPO unknown: the backups of instance {name} could not be read: {self.reason}"
         return None
 

@@ -26,10 +26,15 @@ class ErrorKind(str, Enum):
     TIMEOUT = "timeout"
     BUSY = "busy"  # DCS.4096: another backup of the instance is running
     DEADLINE = "deadline"  # no time left for another attempt
+    CREDENTIALS = "credentials"  # the keys were refused (401, APIG.0301): nothing more is signed with them
 
 
+# How a target's reason begins when the keys were refused: the run reports it once, not once per target.
+CREDENTIALS_REJECTED = "credentials rejected"
 TRANSIENT_KINDS = frozenset({ErrorKind.THROTTLED, ErrorKind.SERVER, ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT})
 AMBIGUOUS_KINDS = frozenset({ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT})
+# Failures that end the invocation's work, not just one step: no fallback is worth trying after them.
+RUN_ENDING_KINDS = frozenset({ErrorKind.DEADLINE, ErrorKind.CREDENTIALS})
 
 
 class CallError(Exception):

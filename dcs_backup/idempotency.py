@@ -7,8 +7,10 @@ in a backup's remark lets any later delivery find the backup an earlier one star
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from enum import Enum
 
 from dcs_backup.dcs.models import MAX_REMARK_LENGTH, BackupRecord
 from dcs_backup.errors import FieldProblem
@@ -16,10 +18,12 @@ from dcs_backup.text import is_utf8_text
 
 TAG_PREFIX = "[dcsb:"
 _TAG_HASH_LENGTH = 12
-TAG_LENGTH = len(TAG_PREFIX) + _TAG_HASH_LENGTH + 1
+_FINGERPRINT_LENGTH = 8
 LIVE_BACKUP_STATUSES = frozenset({"waiting", "backuping", "succeed"})
 MAX_KEY_LENGTH = 128
-_ANY_TAG_AT_END = re.compile(r"(?:^| )\[dcsb:[0-9a-f]{12}\]$")
+# ``[dcsb:<key hash>-<request fingerprint>]``; backups of earlier versions carry the key hash alone.
+_MARKER = re.compile(r"\[dcsb:([0-9a-f]{12})(?:-([0-9a-f]{8}))?\]")
+_MARKER_AT_END = re.compile(r"(?:^| )" + _MARKER.pattern + "$")
 
 
 def key_problem(field: str, key: object) -> FieldProblem | None:
@@ -29,10 +33,33 @@ def key_problem(field: str, key: object) -> FieldProblem | None:
     return FieldProblem(field, f"must be text of 1 to {MAX_KEY_LENGTH} characters (valid Unicode)")
 
 
-def idempotency_tag(key: str) -> str:
-    """``[dcsb:<12 hex>]``: a short hash of the key, safe to show in the DCS console."""
+def idempotency_tag(key: str, request: object) -> str:
+    """``[dcsb:<12 hex>-<8 hex>]``: short hashes of the key and of the request made with it, safe to
+    show in the DCS console. The second lets a later delivery tell a retry from another request that
+    reuses the key."""
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:_TAG_HASH_LENGTH]
-    return f"{TAG_PREFIX}{digest}]"
+    return f"{TAG_PREFIX}{digest}-{request_fingerprint(request)}]"
+
+
+def request_fingerprint(request: object) -> str:
+    """A hash of what a request asks for, equal for equal requests whatever their fields' order."""
+    text = json.dumps(_canonical(request), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_FINGERPRINT_LENGTH]
+
+
+def _canonical(value: object) -> object:
+    """JSON-ready and order-free: named tuples by field, sets sorted (their order varies per process)."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {name: _canonical(item) for name, item in value._asdict().items()}
+    if isinstance(value, Mapping):
+        return {str(name): _canonical(item) for name, item in value.items()}
+    if isinstance(value, (frozenset, set)):
+        return sorted((_canonical(item) for item in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
 def tagged_remark(remark: str, tag: str) -> str:
@@ -43,7 +70,7 @@ def tagged_remark(remark: str, tag: str) -> str:
 
 
 def find_tagged(records: Iterable[BackupRecord], tag: str) -> BackupRecord | None:
-    """A backup of this request that is queued, running or done (a failed one is retried).
+    """A backup of this request's key that is queued, running or done (a failed one is retried).
 
     The tag counts only where the function puts it, at the end of the remark.
     """
@@ -54,9 +81,26 @@ def find_tagged(records: Iterable[BackupRecord], tag: str) -> BackupRecord | Non
 
 
 def carries_tag(remark: str, tag: str) -> bool:
-    return remark == tag or remark.endswith(" " + tag)
+    """Whether the remark ends with a marker of the same key (whichever request it was made for)."""
+    marker = _MARKER_AT_END.search(remark)
+    return marker is not None and marker.group(1) == _parts(tag)[0]
+
+
+def made_for_another_request(record: BackupRecord, tag: str) -> bool:
+    """Same key, different request: the key was reused. A marker without a fingerprint cannot tell."""
+    marker = _MARKER_AT_END.search(record.remark)
+    if marker is None or marker.group(2) is None or not carries_tag(record.remark, tag):
+        return False
+    return marker.group(2) != _parts(tag)[1]
 
 
 def made_by_function(remark: str) -> bool:
     """Whether a backup carries the function's marker where the function puts it (any request's tag)."""
-    return _ANY_TAG_AT_END.search(remark) is not None
+    return _MARKER_AT_END.search(remark) is not None
+
+
+def _parts(tag: str) -> tuple[str, str | None]:
+    found = _MARKER.fullmatch(tag)
+    if found is None:
+        raise ValueError("not a marker of this function")
+    return found.group(1), found.group(2)

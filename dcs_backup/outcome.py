@@ -7,18 +7,38 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from dcs_backup.calls import CallError, ErrorKind
+from dcs_backup.calls import CREDENTIALS_REJECTED, RUN_ENDING_KINDS, CallError
 
 if TYPE_CHECKING:
     from dcs_backup.export.base import ExportResult
 
 
 class OutcomeStatus(str, Enum):
+    READY = "ready"  # eligible and no backup of this request found: about to be started (never in a result)
     CREATED = "created"  # started (or found started), not waited for
     COMPLETED = "completed"  # waited for, and DCS reports it succeeded
     PENDING = "pending"  # waited for, and still running when time ran out
     SKIPPED = "skipped"
     FAILED = "failed"
+
+
+_HEADLINES = {
+    OutcomeStatus.READY: "instance ready for its backup",
+    OutcomeStatus.CREATED: "backup started",
+    OutcomeStatus.COMPLETED: "backup completed",
+    OutcomeStatus.PENDING: "instance pending",
+    OutcomeStatus.SKIPPED: "instance skipped",
+    OutcomeStatus.FAILED: "instance failed",
+}
+
+
+_TALLY_WORDS = {
+    OutcomeStatus.CREATED: "backup(s) started or found started",
+    OutcomeStatus.COMPLETED: "backup(s) completed",
+    OutcomeStatus.PENDING: "pending",
+    OutcomeStatus.SKIPPED: "skipped",
+    OutcomeStatus.FAILED: "failed",
+}
 
 
 class RunStatus(str, Enum):
@@ -90,8 +110,14 @@ class BackupOutcome(NamedTuple):
         return self.status.value
 
     @property
+    def headline(self) -> str:
+        if self.status is OutcomeStatus.CREATED and self.reused:
+            return "backup found, started earlier for this request"
+        return _HEADLINES[self.status]
+
+    @property
     def attention(self) -> str | None:
-        if self.status is not OutcomeStatus.FAILED:
+        if self.status is not OutcomeStatus.FAILED or told_for_the_run(self.reason):
             return None
         return f"backing up instance {self.instance_name or self.instance_id} failed: {self.reason}"
 
@@ -133,9 +159,14 @@ def _export_dict(result: ExportResult, backup_id: str | None) -> dict[str, Any]:
     return data
 
 
+def told_for_the_run(reason: str | None) -> bool:
+    """Refused keys fail every target alike: the run says so once, in one ERROR line, not per target."""
+    return reason is not None and reason.startswith(CREDENTIALS_REJECTED)
+
+
 def failure_reason(error: CallError) -> str:
     """Which operation failed and how often; the message too when DCS gave no code."""
-    if error.kind is ErrorKind.DEADLINE:
+    if error.kind in RUN_ENDING_KINDS:
         return error.message
     if error.error_code:
         return f"{error.operation} failed after {error.attempts} attempt(s)"
@@ -172,9 +203,16 @@ class ResultDocument(NamedTuple):
     @property
     def counts(self) -> dict[str, int]:
         tally = Counter(outcome.status for outcome in self.results)
-        counts = {status.value: tally[status] for status in OutcomeStatus}
+        counts = {status.value: tally[status] for status in OutcomeStatus if status is not OutcomeStatus.READY}
         counts["total"] = len(self.results)
         return counts
+
+    @property
+    def tally(self) -> str:
+        """The counts in words, e.g. ``2 backups started, 1 instance skipped``: what the run did."""
+        counts = self.counts
+        words = [f"{counts[status.value]} {_TALLY_WORDS[status]}" for status in _TALLY_WORDS if counts[status.value]]
+        return ", ".join(words) or "no instance"
 
     @property
     def failed(self) -> tuple[BackupOutcome, ...]:

@@ -25,6 +25,8 @@ class FaultKind(str, Enum):
     # Object storage only: a part's body altered in transit (its Content-MD5 no longer matches), and a
     # download whose body stops after cut_after_bytes although the answer announced all of it
     CORRUPT_BODY = "corrupt_body"
+    # DCS only: handled at once, then answered one byte at a time, delay_s apart (no single read ever waits long)
+    TRICKLE = "trickle"
     CUT_BODY = "cut_body"
 
 

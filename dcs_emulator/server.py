@@ -121,7 +121,7 @@ class _Handler(LoopbackHandler):
                 status, payload = _dispatch(emulator.state, route, params, query, body)
             if self._answered_by_fault_after_handling(fault):
                 return
-            self._answer(status, payload)
+            self._answer(status, payload, trickle_s=fault.delay_s if fault and fault.kind is FaultKind.TRICKLE else 0)
         except DcsApiError as error:
             self._answer(error.status, _error_body(error.code, error.message))
 
@@ -148,7 +148,7 @@ class _Handler(LoopbackHandler):
         elif fault.kind in _FAULT_ERRORS:
             status, code, message = _FAULT_ERRORS[fault.kind]
             self._answer(status, _error_body(code, message))
-        return fault.kind not in (FaultKind.LATENCY, FaultKind.LOST_RESPONSE, FaultKind.SLOW_ANSWER)
+        return fault.kind not in (FaultKind.LATENCY, FaultKind.LOST_RESPONSE, FaultKind.SLOW_ANSWER, FaultKind.TRICKLE)
 
     def _echo_credentials(self, headers: dict[str, str]) -> None:
         """A careless backend quoting the caller's access key and token back, in the message and a header."""
@@ -157,7 +157,9 @@ class _Handler(LoopbackHandler):
         message = f"This role does not have the permission to perform this operation ({echoed})."
         self._answer(403, _error_body("DCS.2003", message), {"X-Echo": echoed})
 
-    def _answer(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
+    def _answer(
+        self, status: int, payload: Any, extra_headers: dict[str, str] | None = None, trickle_s: float = 0.0
+    ) -> None:
         data = b"" if payload is None else json.dumps(payload).encode("utf-8")
         self.send_response(status)
         self.send_header("X-Request-Id", uuid.uuid4().hex)
@@ -167,7 +169,13 @@ class _Handler(LoopbackHandler):
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if not trickle_s:
+            self.wfile.write(data)
+            return
+        for offset in range(len(data)):
+            self.wfile.write(data[offset : offset + 1])
+            self.wfile.flush()
+            time.sleep(trickle_s)
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset, so the client never sees an answer."""

@@ -14,6 +14,8 @@ from dcs_backup.calls import CallError, ErrorKind
 from dcs_backup.text import foreign_text
 
 INSTANCE_BUSY_CODES = frozenset({"DCS.4096", "111400096"})
+# The gateway's verdicts on the signature and on the caller (a DCS.2003 403 is about one action only).
+CREDENTIALS_REJECTED_CODES = frozenset({"APIG.0301", "APIGW.0301", "APIG.0302", "APIGW.0302"})
 MAX_CODE_LENGTH = 64
 
 
@@ -40,6 +42,12 @@ def classify(exc: Exception, operation: str) -> CallError:
     if isinstance(exc, SdkException):
         return CallError(ErrorKind.SERVER, operation, f"DCS call failed ({type(exc).__name__})")
     raise exc
+
+
+def rejects_credentials(error: CallError) -> bool:
+    """Whether DCS's gateway refused the keys themselves: every further call would be refused too,
+    and each refused signature counts towards locking the key."""
+    return error.status_code == 401 or error.error_code in CREDENTIALS_REJECTED_CODES
 
 
 def _says_timed_out(exc: Exception) -> bool:

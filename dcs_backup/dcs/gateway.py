@@ -13,6 +13,7 @@ from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 from dcs_backup.access import DcsAccess
 from dcs_backup.calls import CallError, CallLoop
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, build_dcs_client
+from dcs_backup.dcs.credentials_gate import CredentialsGate
 from dcs_backup.dcs.errors import UnreadableAnswerError, classify
 from dcs_backup.dcs.models import BackupFile, BackupRecord, CreatedBackup, InstanceInfo, dcs_text, mode_from_spec_code
 from dcs_backup.retry import Deadline, RetryPolicy
@@ -48,6 +49,7 @@ class DcsGateway:
         self._access = access
         self._instance_page_size, self._backup_page_size = page_sizes
         self._loop = CallLoop(deadline, policy, classify)
+        self._gate = CredentialsGate(deadline)
         self._connect_timeout_s, self._read_timeout_s = timeouts
         self._client_factory = client_factory
         self._local = threading.local()
@@ -55,6 +57,11 @@ class DcsGateway:
     @property
     def instance_page_size(self) -> int:
         return self._instance_page_size
+
+    @property
+    def credentials_rejection(self) -> CallError | None:
+        """DCS's refusal of the keys, when it refused them: every later call of this gateway failed at once."""
+        return self._gate.rejection
 
     def show_instance(self, instance_id: str) -> InstanceInfo:
         request = sdk.ShowInstanceRequest(instance_id=instance_id)
@@ -131,12 +138,15 @@ class DcsGateway:
             response = client.copy_instance(sdk.CopyInstanceRequest(instance_id=instance_id, body=body))
             return CreatedBackup(str(_readable(response, "backup_id").backup_id))
 
-        return self._loop.run(
-            "CreateBackup", lambda: create(self._client_for_attempt()), recover=recover, retry_busy=True
+        return self._gate.call(
+            "CreateBackup",
+            lambda: self._loop.run(
+                "CreateBackup", lambda: create(self._client_for_attempt()), recover=recover, retry_busy=True
+            ),
         )
 
     def _call(self, operation: str, send: Callable[[DcsClient], T]) -> T:
-        return self._loop.run(operation, lambda: send(self._client_for_attempt()))
+        return self._gate.call(operation, lambda: self._loop.run(operation, lambda: send(self._client_for_attempt())))
 
     def _client_for_attempt(self) -> DcsClient:
         """This thread's client, with timeouts cut to the time left."""

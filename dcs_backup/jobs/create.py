@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dcs_backup.calls import AMBIGUOUS_KINDS, CallError, ErrorKind
+from dcs_backup.calls import AMBIGUOUS_KINDS, RUN_ENDING_KINDS, CallError, ErrorKind
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import CreatedBackup, InstanceInfo
 from dcs_backup.idempotency import find_tagged, tagged_remark
@@ -41,7 +41,7 @@ class BackupStarter:
         try:
             records = self._gateway.list_backups(instance_id)
         except CallError as error:
-            if error.kind is ErrorKind.DEADLINE:
+            if error.kind in RUN_ENDING_KINDS:
                 raise
             stopped = CallError(
                 create_error.kind,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from dcs_backup.calls import CallError, ErrorKind
+from dcs_backup.calls import RUN_ENDING_KINDS, CallError
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.idempotency import carries_tag, made_by_function
@@ -22,7 +22,7 @@ def read_records(gateway: DcsGateway, instance_id: str) -> list[BackupRecord] | 
     try:
         return gateway.list_backups(instance_id)
     except CallError as error:
-        if error.kind is ErrorKind.DEADLINE:
+        if error.kind in RUN_ENDING_KINDS:
             raise
         log.warning(
             "could not list backups; continuing without the duplicate check",

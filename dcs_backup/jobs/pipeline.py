@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import structlog
 
 from dcs_backup.calls import CallError
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo
-from dcs_backup.idempotency import find_tagged
+from dcs_backup.errors import FieldProblem, InvalidRequestError
+from dcs_backup.idempotency import find_tagged, made_for_another_request
 from dcs_backup.jobs.create import BackupStarter
 from dcs_backup.jobs.eligibility import eligible_instance
 from dcs_backup.jobs.history import previous_backup, read_records
 from dcs_backup.jobs.retention import RetentionKeeper
+from dcs_backup.jobs.runner import LATE_REASON
 from dcs_backup.jobs.targets import Target
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, PreviousBackup, failed_outcome
 from dcs_backup.request import BackupRequest
 
 log = structlog.get_logger("dcs_backup.jobs")
+KEY_REUSED = "its idempotency key was already used for a different request"
+
+
+class _Looked(NamedTuple):
+    """What the first step learnt of an instance that the second step needs to start its backup."""
+
+    instance: InstanceInfo
+    records: list[BackupRecord] | None
+    previous: PreviousBackup | None
 
 
 class BackupPipeline:
-    """Turns a target into its outcome; a failed DCS call ends that target, never the others."""
+    """Turns a target into its outcome, in two steps; a failed DCS call ends that target, never the others.
+
+    ``look`` reads every target (eligible? its backups, this request's among them?) before ``start``
+    starts any backup, so a request that reuses another request's key is refused with nothing made.
+    """
 
     def __init__(self, gateway: DcsGateway, request: BackupRequest, tag: str, keeper: RetentionKeeper) -> None:
         self._gateway = gateway
         self._tag = tag
         self._starter = BackupStarter(gateway, request, tag)
         self._keeper = keeper
+        self._looked: dict[str, _Looked] = {}
+        self._reused_key: list[tuple[str, str]] = []  # (instance, backup) made for another request
 
-    def __call__(self, target: Target) -> BackupOutcome:
+    def look(self, target: Target) -> BackupOutcome:
+        """The target's outcome when nothing is to be started (skipped, failed, found), else ``ready``."""
         if target.refusal is not None:
             return BackupOutcome(
                 target.instance_id, OutcomeStatus.SKIPPED, reason=target.refusal, instance_name=target.name
@@ -40,16 +60,47 @@ class BackupPipeline:
                 return instance
             name = instance.name
             records = read_records(self._gateway, instance.instance_id)
-            previous = self._previous(instance, records)
-            existing = find_tagged(records or [], self._tag)
-            if existing is not None:
-                # This request's backup, found again: nothing new is made, so DCS evicts nothing.
-                return _started(instance, CreatedBackup(existing.backup_id, reused=True), existing, previous)
-            ring = self._keeper.guard_ring(instance, records)
-            backup = self._starter.start(instance)
         except CallError as error:
             return failed_outcome(target.instance_id, error, name)
-        return _started(instance, backup, None, previous)._replace(
+        previous = self._previous(instance, records)
+        other = next((r for r in records or [] if made_for_another_request(r, self._tag)), None)
+        if other is not None:
+            self._reused_key.append((instance.instance_id, other.backup_id))
+            return _failed(instance, KEY_REUSED)
+        existing = find_tagged(records or [], self._tag)
+        if existing is not None:
+            # This request's backup, found again: nothing new is made, so DCS evicts nothing.
+            return _started(instance, CreatedBackup(existing.backup_id, reused=True), existing, previous)
+        self._looked[instance.instance_id] = _Looked(instance, records, previous)
+        return BackupOutcome(
+            instance.instance_id, OutcomeStatus.READY, instance_name=instance.name, previous_backup=previous
+        )
+
+    def refuse_reused_key(self) -> None:
+        """Raises a 409 when any target holds a backup made with this key for a different request."""
+        if not self._reused_key:
+            return
+        instance_id, backup_id = self._reused_key[0]
+        raise InvalidRequestError(
+            [
+                FieldProblem(
+                    "idempotency_key",
+                    f"was already used for a different request (backup {backup_id} of instance {instance_id}): "
+                    "send the same request to retry it, or a new key for a new request",
+                )
+            ],
+            http_status=409,
+        )
+
+    def start(self, ready: BackupOutcome) -> BackupOutcome:
+        """Start the backup of a ``ready`` target, making room in DCS's ring first when retention allows."""
+        looked = self._looked[ready.instance_id]
+        try:
+            ring = self._keeper.guard_ring(looked.instance, looked.records)
+            backup = self._starter.start(looked.instance)
+        except CallError as error:
+            return failed_outcome(ready.instance_id, error, looked.instance.name)
+        return _started(looked.instance, backup, None, looked.previous)._replace(
             evicts_backup_id=ring.evicts_backup_id,
             deleted_backup_ids=(ring.deleted_backup_id,) if ring.deleted_backup_id else (),
             retention_error=ring.error,
@@ -75,6 +126,15 @@ class BackupPipeline:
 def backup_failure(target: Target, reason: str) -> BackupOutcome:
     """A target the runner had to give up on (a crash, or the deadline)."""
     return BackupOutcome(target.instance_id, OutcomeStatus.FAILED, reason=reason, instance_name=target.name)
+
+
+def started_late(ready: BackupOutcome) -> BackupOutcome:
+    """A start still under way at the deadline: failed, though DCS may have begun the backup."""
+    return ready._replace(status=OutcomeStatus.FAILED, reason=LATE_REASON)
+
+
+def _failed(instance: InstanceInfo, reason: str) -> BackupOutcome:
+    return BackupOutcome(instance.instance_id, OutcomeStatus.FAILED, reason=reason, instance_name=instance.name)
 
 
 def _started(

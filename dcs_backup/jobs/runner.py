@@ -6,10 +6,12 @@ import contextvars
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any, Protocol, TypeVar
 
 import structlog
 
+from dcs_backup.calls import CallError, ErrorKind
 from dcs_backup.jobs.targets import Target
 from dcs_backup.retry import Deadline
 
@@ -35,6 +37,10 @@ class JobOutcome(Protocol):
     def verdict(self) -> str: ...
 
     @property
+    def headline(self) -> str:
+        """What happened, in a few words: the message of the outcome's log line."""
+
+    @property
     def attention(self) -> str | None:
         """Words for an ERROR line when a person must act, else None."""
 
@@ -42,6 +48,23 @@ class JobOutcome(Protocol):
 
 
 OutcomeT = TypeVar("OutcomeT", bound=JobOutcome)
+T = TypeVar("T")
+
+
+def run_within(deadline: Deadline, operation: str, work: Callable[[], T]) -> T:
+    """``work()``'s result, or a DEADLINE CallError once the deadline passes while it still runs.
+
+    For work done before the jobs (reading the selection): its socket timeouts bound each read, not
+    a whole answer, so only waiting on it from here keeps the invocation's answer on time.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dcs-backup")
+    try:
+        future = pool.submit(contextvars.copy_context().run, work)
+        return future.result(timeout=deadline.remaining() + _LATE_GRACE_S)
+    except FutureTimeoutError:
+        raise CallError(ErrorKind.DEADLINE, operation, f"deadline reached during {operation}") from None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def run_jobs(
@@ -104,6 +127,6 @@ def _log_outcome(outcome: JobOutcome, extra: dict[str, int]) -> None:
     fields.pop("status")
     attention = outcome.attention
     if attention is not None:
-        log.error(f"instance {outcome.verdict}", outcome=outcome.verdict, detail=attention, **extra, **fields)
+        log.error(outcome.headline, outcome=outcome.verdict, detail=attention, **extra, **fields)
         return
-    log.info(f"instance {outcome.verdict}", outcome=outcome.verdict, **extra, **fields)
+    log.info(outcome.headline, outcome=outcome.verdict, **extra, **fields)

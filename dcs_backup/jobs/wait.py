@@ -48,7 +48,7 @@ def _unreadable(started: BackupOutcome, error: CallError) -> BackupOutcome:
     """DCS refusing the read for good fails the instance (retrying would wait forever); anything else
     (throttling, faults, the deadline) leaves it pending, for a retry to resume."""
     reason = f"the backup's status could not be read: {failure_reason(error)}"
-    if error.kind is not ErrorKind.REJECTED:
+    if error.kind not in (ErrorKind.REJECTED, ErrorKind.CREDENTIALS):
         return _pending(started, None, reason)
     return started._replace(
         status=OutcomeStatus.FAILED,

@@ -171,7 +171,7 @@ class TestFinding07RemarksCannotClaimAnotherRequestsBackup:
     def test_a_tag_elsewhere_in_a_remark_does_not_match(self, function: FunctionHarness) -> None:
         # GIVEN someone made a finished backup whose remark starts with the timer firing's tag
         event = load_event("timer.json")
-        tag = idempotency_tag(f"timer:{event['trigger_name']}@{event['time']}")
+        tag = idempotency_tag(f"timer:{event['trigger_name']}@{event['time']}", None)
         foreign = function.emulator.state.add_backup(HA_ID, remark=f"{tag} claimed by hand", age_hours=1)
         # WHEN the timer fires
         result = function.invoke(event)

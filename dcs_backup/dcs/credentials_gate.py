@@ -1,0 +1,73 @@
+"""One verdict on the agency's keys per invocation: once DCS refuses them, nothing more is signed with them.
+
+Huawei's gateway locks an AK/SK after a few refused signatures in a row, so a fleet of targets must
+not each find out for itself. The invocation's first DCS call goes alone; the others wait for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from dcs_backup.calls import CREDENTIALS_REJECTED, CallError, ErrorKind
+from dcs_backup.dcs.errors import rejects_credentials
+from dcs_backup.retry import Deadline
+
+T = TypeVar("T")
+
+
+class CredentialsGate:
+    """Lets calls through until DCS refuses the keys; then refuses every later call without sending it."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self._deadline = deadline
+        self._lock = threading.Lock()
+        self._first_thread: int | None = None
+        self._first_done = threading.Event()
+        self.rejection: CallError | None = None
+
+    def call(self, operation: str, send: Callable[[], T]) -> T:
+        """``send()``'s result; a refusal of the keys, now or earlier, raises a CREDENTIALS CallError."""
+        first = self._take_first()
+        if not first and threading.get_ident() != self._first_thread:  # the first call's own look-ups go on
+            self._first_done.wait(timeout=max(0.0, self._deadline.remaining()))
+        try:
+            self._refuse_if_rejected(operation)
+            return send()
+        except CallError as error:
+            if error.kind is ErrorKind.CREDENTIALS or not rejects_credentials(error):
+                raise
+            with self._lock:
+                self.rejection = self.rejection or error
+            raise refused(operation, error) from None
+        finally:
+            if first:
+                self._first_done.set()
+
+    def _take_first(self) -> bool:
+        with self._lock:
+            if self._first_thread is not None:
+                return False
+            self._first_thread = threading.get_ident()
+            return True
+
+    def _refuse_if_rejected(self, operation: str) -> None:
+        if self.rejection is not None:
+            raise refused(operation, self.rejection)
+
+
+def refused(operation: str, rejection: CallError) -> CallError:
+    """The error every call of the invocation ends with once the keys were refused (by ``rejection``)."""
+    answer = " ".join(str(part) for part in (rejection.status_code, rejection.error_code) if part)
+    error = CallError(
+        ErrorKind.CREDENTIALS,
+        operation,
+        f"{CREDENTIALS_REJECTED}: DCS answered {answer} to {rejection.operation} ({rejection.message}); "
+        "no further DCS call is made with these keys",
+        status_code=rejection.status_code,
+        error_code=rejection.error_code,
+        request_id=rejection.request_id,
+    )
+    error.attempts = rejection.attempts if operation == rejection.operation else 0
+    return error
