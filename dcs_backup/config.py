@@ -18,7 +18,7 @@ from dcs_backup.export.spec import (
 )
 from dcs_backup.retention import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, RetentionRule
 from dcs_backup.selection import Selection, name_problems, parse_tag_list, repeated_tag_keys, tag_problems
-from dcs_backup.text import show_list, show_value
+from dcs_backup.text import ascii_whole_number, show_list, show_value
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_MAX_CONCURRENCY = 4
@@ -90,11 +90,6 @@ class Settings(NamedTuple):
 def requested_log_level(env: Mapping[str, str]) -> str:
     """LOG_LEVEL upper-cased, INFO when unset; whether it is valid is for the caller to judge."""
     return (_get(env, "LOG_LEVEL") or "INFO").upper()
-
-
-def ascii_whole_number(raw: str) -> int | None:
-    """``raw`` as an int when it is plain ASCII digits ("²" and "٣" are digits to str.isdigit)."""
-    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:

@@ -243,7 +243,7 @@ class _Operation:
 
     def head(self) -> None:
         stored = self.store.get(self.bucket, self.key)
-        self.handler.answer(200, {**self._object_headers(stored), "Content-Length": str(stored.size)})
+        self.handler.answer(200, self._odd({**self._object_headers(stored), "Content-Length": str(stored.size)}))
 
     def get(self) -> None:
         stored = self.store.get(self.bucket, self.key)
@@ -252,8 +252,16 @@ class _Operation:
         headers = {**self._object_headers(stored), "Content-Length": str(end - start)}
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{stored.size}"
-        self.handler.answer(status, headers)
+        self.handler.answer(status, self._odd(headers))
         self._send(_pieces(stored, start, end))
+
+    def _odd(self, headers: dict[str, str]) -> dict[str, str]:
+        """The headers with an ODD_HEADER fault's one in place (the connection then closes: its framing is off)."""
+        if self.fault is None or self.fault.kind is not FaultKind.ODD_HEADER or self.fault.header is None:
+            return headers
+        name, value = self.fault.header
+        self.handler.close_connection = True
+        return {**headers, name: value}
 
     def _send(self, pieces: Iterable[bytes]) -> None:
         """Stream the body, throttled if asked; a cut fault stops it early and drops the connection."""

@@ -10,11 +10,13 @@ import requests
 from dcs_backup.calls import CallLoop
 from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.errors import BrokenDownloadError, IntegrityError, ServiceAnswerError
+from dcs_backup.text import ascii_whole_number
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
 PIECE_BYTES = 1 << 20
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+# ASCII digits only: "\d" would take any script's digits, which int() then reads.
+_CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)")
 
 
 class LinkDownload:
@@ -60,11 +62,11 @@ class LinkDownload:
         if response.status_code != 200:
             response.close()
             raise IntegrityError(f"the download answered HTTP {response.status_code} without a Range")
-        length = response.headers.get("Content-Length", "")
-        if not length.isdigit():
+        length = ascii_whole_number(response.headers.get("Content-Length"))
+        if length is None:
             response.close()
-            raise IntegrityError("the download announced no Content-Length")
-        self._response, self.size, self.position = response, int(length), 0
+            raise IntegrityError("the download announced no usable Content-Length (ASCII digits)")
+        self._response, self.size, self.position = response, length, 0
         return self.size
 
     def _read_until(self, part: memoryview, start: int, end: int) -> None:
@@ -85,9 +87,12 @@ class LinkDownload:
         """The rest of the file from ``position``, which the answer's Content-Range must confirm."""
         response = self._get({"Range": f"bytes={self.position}-"})
         found = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
-        if response.status_code != 206 or found is None:
+        if response.status_code != 206:
             response.close()
             raise IntegrityError(f"the download answered HTTP {response.status_code} to a Range request")
+        if found is None:
+            response.close()
+            raise IntegrityError("the download answered a Range request without a usable Content-Range")
         if (int(found.group(1)), int(found.group(3))) != (self.position, self.size):
             response.close()
             raise IntegrityError("the download's Content-Range does not continue where it stopped")

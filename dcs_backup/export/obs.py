@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from dcs_backup.calls import CallLoop
 from dcs_backup.export.errors import IntegrityError, ServiceAnswerError
+from dcs_backup.text import ascii_whole_number
 
 # Per socket operation, capped by the time left; a 512 MB part is sent in many of them.
 TIMEOUT_S = 30
@@ -69,7 +70,7 @@ class ObsTarget:
     def existing_size(self, key: str) -> int | None:
         def head() -> int | None:
             response = self._send(lambda c: c.getObjectMetadata(self._bucket, key), missing_ok=True)
-            return None if response is None else int(response.body.contentLength)
+            return None if response is None else _content_length(response)
 
         return self._loop.run("HeadObject", head)
 
@@ -141,6 +142,14 @@ class ObsTarget:
             request_id=response.requestId,
             retry_after=headers.get("retry-after"),
         )
+
+
+def _content_length(response: Any) -> int:
+    """The object's size from the raw header: the SDK reads any script's digits, or gives None."""
+    size = ascii_whole_number(dict(response.header or []).get("content-length"))
+    if size is None:
+        raise IntegrityError("OBS's answer gave no usable Content-Length (ASCII digits)")
+    return size
 
 
 class _PartReader:

@@ -79,6 +79,21 @@ class TestFailures:
         (line,) = [line for line in result.logs if line["message"] == "export failed"]
         assert line["level"] == "error"
 
+    def test_a_download_length_in_superscript_digits_fails_the_instance_not_the_run(
+        self, export_harness: ExportHarness
+    ) -> None:
+        # GIVEN a download link answering with "Content-Length: ²"
+        yesterdays_backup(export_harness)
+        odd = Fault(FaultKind.ODD_HEADER, header=("Content-Length", "²"))
+        export_harness.storage.faults.script("GetObject", odd)
+        # WHEN the nightly run exports
+        result = export_harness.export({})
+        # THEN the instance's export failed with a clear reason, and the run still answered with its document
+        outcome = _outcome(result)
+        assert outcome["status"] == "failed" and outcome["export"]["status"] == "failed"
+        assert "Content-Length" in outcome["export"]["reason"]
+        assert export_harness.storage.store.uploads(BUCKET) == []
+
     def test_a_cut_download_is_resumed(self, export_harness: ExportHarness) -> None:
         yesterdays_backup(export_harness)
         export_harness.storage.faults.script("GetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB))

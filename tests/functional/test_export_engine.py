@@ -128,6 +128,40 @@ class TestFailures:
         assert rig.open_uploads() == []
 
 
+class TestHttpNumbers:
+    @pytest.mark.parametrize("length", ["²", "1²", "+5", "0x10"])
+    def test_a_download_length_that_is_not_ascii_digits_fails_the_export(self, rig: ExportRig, length: str) -> None:
+        # GIVEN a download link whose answer announces its length in something other than ASCII digits
+        rig.storage.faults.script("GetObject", Fault(FaultKind.ODD_HEADER, header=("Content-Length", length)))
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, _backup(rig))
+        # THEN the export failed saying so, and nothing was uploaded
+        assert result.status == "failed" and "Content-Length" in (result.reason or "")
+        assert not rig.storage.requests_for("InitiateMultipartUpload") and rig.open_uploads() == []
+
+    def test_an_object_size_that_is_not_ascii_digits_fails_the_export(self, rig: ExportRig) -> None:
+        # GIVEN a bucket whose HEAD answer, once the object is there, gives its length as "²"
+        odd = Fault(FaultKind.ODD_HEADER, header=("Content-Length", "²"))
+        rig.storage.faults.script("HeadObject", Fault(FaultKind.LATENCY, delay_s=0), odd)
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, _backup(rig))
+        # THEN the export failed naming the unusable length (the copy cannot be confirmed)
+        assert result.status == "failed" and "Content-Length" in (result.reason or "")
+
+    def test_a_resumed_download_whose_content_range_is_not_ascii_digits_fails(self, rig: ExportRig) -> None:
+        # GIVEN a download that breaks, then answers the Range request with a Content-Range in superscript digits
+        rig.storage.faults.script(
+            "GetObject",
+            Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB),
+            Fault(FaultKind.ODD_HEADER, header=("Content-Range", f"bytes {MIB}-²/3158073")),
+        )
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, _backup(rig))
+        # THEN the export failed naming the unusable Content-Range, with no upload left open
+        assert result.status == "failed" and "Content-Range" in (result.reason or "")
+        assert rig.open_uploads() == [] and not rig.storage.store.objects(BUCKET)
+
+
 class TestIdempotency:
     def test_an_object_already_there_with_the_same_size_is_not_copied_again(self, rig: ExportRig) -> None:
         # GIVEN a backup already exported once
