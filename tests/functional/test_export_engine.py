@@ -199,6 +199,18 @@ class TestDeadline:
         assert rig.open_uploads() == []
         assert len(rig.storage.requests_for("UploadPart")) < 4
 
+    def test_an_export_cut_short_by_the_deadline_leaves_no_upload_open(self, rig: ExportRig) -> None:
+        # GIVEN a download far slower than assumed: the first part is started, and still being read at the deadline
+        rig.storage.download_bytes_per_s = 2 * MIB
+        backup_id = _backup(rig, size=2 * MIB)
+        deadline = Deadline(expires_at=time.monotonic() + 0.3)
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, backup_id, deadline=deadline, assumed_bytes_per_s=64 * MIB)
+        # THEN it is pending, and the upload was aborted after the deadline all the same: nothing is left open
+        assert result.status == "pending" and "deadline reached" in (result.reason or "")
+        assert rig.storage.requests_for("AbortMultipartUpload")
+        assert rig.open_uploads() == []
+
 
 class TestSecrets:
     def test_no_credential_or_link_signature_reaches_a_log_line_or_the_result(self, rig: ExportRig) -> None:
