@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
+from dcs_backup.export.links import DOMAINS_VARIABLE, parse_domains
 from dcs_backup.export.spec import (
     DEFAULT_PART_MB,
     DEFAULT_PREFIX,
@@ -48,6 +49,7 @@ class Settings(NamedTuple):
     export_prefix: str = DEFAULT_PREFIX
     export_part_mb: int = DEFAULT_PART_MB
     obs_endpoint: str | None = None
+    link_domains: tuple[str, ...] | None = None
     default_rpo_hours: int = DEFAULT_RPO_HOURS
 
     @classmethod
@@ -79,6 +81,7 @@ class Settings(NamedTuple):
             default_wait=_flag(env, "DCS_WAIT", problems),
             default_retention=_retention(env, problems),
             **_export(env, problems),
+            link_domains=_link_domains(env, problems),
             default_rpo_hours=_whole_number(env, "DCS_RPO_HOURS", RPO_HOURS_RANGE, problems) or DEFAULT_RPO_HOURS,
         )
         _check_defaults_allowed(settings, problems)
@@ -127,6 +130,17 @@ def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
         "export_part_mb": _whole_number(env, "DCS_EXPORT_PART_MB", PART_MB_RANGE, problems) or DEFAULT_PART_MB,
         "obs_endpoint": endpoint,
     }
+
+
+def _link_domains(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...] | None:
+    """DCS_LINK_DOMAINS: where download links may point, for clouds other than Huawei Cloud's regions."""
+    raw = _get(env, DOMAINS_VARIABLE)
+    if raw is None:
+        return None
+    domains, problem = parse_domains(raw)
+    if problem:
+        problems.append(problem)
+    return domains or None
 
 
 def _retention(env: Mapping[str, str], problems: list[str]) -> RetentionRule | None:

@@ -66,6 +66,7 @@ class ObsEmulator(LoopbackServer):
         self.credentials = dict(credentials)
         self.security_tokens = dict(security_tokens or {})
         self.download_bytes_per_s: float | None = None  # throttle every download to this rate
+        self.link_endpoint: str | None = None  # where presigned links point instead (another host, in tests)
         self.requests: list[ObsRequest] = []
         self._link_key = ("DCSLINK" + secrets.token_hex(6).upper(), secrets.token_hex(20))
         self._lock = threading.Lock()
@@ -80,7 +81,7 @@ class ObsEmulator(LoopbackServer):
             secret_key, obs_signature.string_to_sign("GET", resource, [], {}, "x-amz-", expires)
         )
         query = f"AWSAccessKeyId={access_key}&Expires={expires}&Signature={quote(signature, safe='')}"
-        return f"{self.endpoint}{resource}?{query}"
+        return f"{self.link_endpoint or self.endpoint}{resource}?{query}"
 
     def requests_for(self, *routes: str) -> list[ObsRequest]:
         with self._lock:

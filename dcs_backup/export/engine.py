@@ -29,6 +29,7 @@ from dcs_backup.export.base import (
 )
 from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
+from dcs_backup.export.links import LinkPolicy
 from dcs_backup.retry import Deadline, RetryPolicy
 
 MIB = 1024 * 1024
@@ -80,17 +81,22 @@ def export_backup(
     policy: RetryPolicy,
     part_size: int,
     http_session: requests.Session,
+    link_policy: LinkPolicy,
     assumed_bytes_per_s: float = ASSUMED_BYTES_PER_S,
 ) -> ExportResult:
     """Export every file (idempotently: an object already there with the same size is not copied again).
 
     Never raises for a failed call: the result says ``failed`` or ``pending`` with a reason naming the file.
-    ``target`` is built on the same ``deadline`` (see ``ObsTarget``); ``part_size`` is in bytes.
+    ``target`` is built on the same ``deadline`` (see ``ObsTarget``); ``part_size`` is in bytes. Every
+    link is judged by ``link_policy`` before any is fetched.
     """
     if part_size < MIN_PART_BYTES:
         raise ValueError(f"part_size must be at least {MIN_PART_BYTES} bytes")
     if not files:
         return ExportResult("failed", reason="DCS gave no download link for the backup")
+    refused = _refused_link(safe_file_names(files), link_policy)
+    if refused is not None:
+        return ExportResult("failed", reason=refused)
     # Time kept after the last part for completing (or aborting) the upload and checking the object.
     pace = Pace(reserve_s=3 * policy.min_attempt_s, assumed_bytes_per_s=assumed_bytes_per_s)
     copier = _FileCopier(source, target, CallLoop(deadline, policy, classify), pace, part_size, http_session)
@@ -105,6 +111,15 @@ def export_backup(
             status: ExportStatus = "pending" if error.kind is ErrorKind.DEADLINE else "failed"
             return ExportResult(status, tuple(objects), f"{file.file_name}: {error.operation}: {error.message}")
     return ExportResult("done", tuple(objects))
+
+
+def _refused_link(files: Sequence[BackupFile], policy: LinkPolicy) -> str | None:
+    """The first link the policy refuses, as a reason naming its file (never the link itself)."""
+    for file in files:
+        problem = policy.problem(file.link)
+        if problem is not None:
+            return f"{file.file_name}: the download link was not followed: {problem}"
+    return None
 
 
 class _FileCopier:
