@@ -39,6 +39,10 @@ class LinkDownload:
         """The file's size, from the first answer's Content-Length."""
         return self._loop.run("DownloadBackupFile", self._open_at_start)
 
+    def probe(self) -> int:
+        """The file's size without reading it: the total of a one-byte Range request's Content-Range."""
+        return self._loop.run("DownloadBackupFile", self._probe)
+
     def fill(self, part: memoryview) -> None:
         """Fill ``part`` with the next bytes of the file (resuming, through the loop, if the stream breaks)."""
         end = self.position + len(part)
@@ -86,18 +90,23 @@ class LinkDownload:
     def _resume(self) -> requests.Response:
         """The rest of the file from ``position``, which the answer's Content-Range must confirm."""
         response = self._get({"Range": f"bytes={self.position}-"})
-        found = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
-        if response.status_code != 206:
+        try:
+            start, total = _content_range(response)
+        except IntegrityError:
             response.close()
-            raise IntegrityError(f"the download answered HTTP {response.status_code} to a Range request")
-        if found is None:
-            response.close()
-            raise IntegrityError("the download answered a Range request without a usable Content-Range")
-        if (int(found.group(1)), int(found.group(3))) != (self.position, self.size):
+            raise
+        if (start, total) != (self.position, self.size):
             response.close()
             raise IntegrityError("the download's Content-Range does not continue where it stopped")
         self._response = response
         return response
+
+    def _probe(self) -> int:
+        response = self._get({"Range": "bytes=0-0"})
+        try:
+            return _content_range(response)[1]
+        finally:
+            response.close()
 
     def _get(self, headers: dict[str, str]) -> requests.Response:
         remaining = self._loop.deadline.remaining()
@@ -118,6 +127,16 @@ class LinkDownload:
                 retry_after=response.headers.get("Retry-After"),
             )
         return response
+
+
+def _content_range(response: requests.Response) -> tuple[int, int]:
+    """The first byte and the file's total size that a 206 answer's Content-Range gives."""
+    if response.status_code != 206:
+        raise IntegrityError(f"the download answered HTTP {response.status_code} to a Range request")
+    found = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
+    if found is None:
+        raise IntegrityError("the download answered a Range request without a usable Content-Range")
+    return int(found.group(1)), int(found.group(3))
 
 
 def _error_code(response: Any) -> str | None:

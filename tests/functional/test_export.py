@@ -94,6 +94,18 @@ class TestFailures:
         assert "Content-Length" in outcome["export"]["reason"]
         assert export_harness.storage.store.uploads(BUCKET) == []
 
+    def test_a_download_shorter_than_the_recorded_backup_fails_the_instance(
+        self, export_harness: ExportHarness
+    ) -> None:
+        # GIVEN yesterday's backup is recorded as 6 MiB, and its link consistently serves 2 MiB
+        yesterdays_backup(export_harness).file_bytes = 2 * MIB
+        # WHEN the nightly run exports
+        outcome = _outcome(export_harness.export({}))
+        # THEN the instance failed because of the export, and the bucket holds nothing of it
+        assert (outcome["status"], outcome["export"]["status"]) == ("failed", "failed")
+        assert f"but DCS records the backup as {6 * MIB} bytes" in outcome["reason"]
+        assert export_harness.storage.store.objects(BUCKET) == {} and export_harness.storage.store.uploads(BUCKET) == []
+
     def test_a_cut_download_is_resumed(self, export_harness: ExportHarness) -> None:
         yesterdays_backup(export_harness)
         export_harness.storage.faults.script("GetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB))

@@ -19,6 +19,7 @@ from dcs_emulator.backup_files import GeneratedFile
 from devkit.export_rig import BUCKET, PREFIX, SECURITY_TOKEN, ExportRig, export_rig
 from devkit.seed import ACCESS_KEY, CLUSTER_ID, HA_ID, SECRET_KEY
 from tests.conftest import EVENTS_DIR
+from tests.support import override_record
 
 MIB = 1 << 20
 REPO = EVENTS_DIR.parent
@@ -126,6 +127,53 @@ class TestFailures:
         # THEN the export failed naming the MD5 mismatch, with no upload left open
         assert result.status == "failed" and "BadDigest" in (result.reason or "")
         assert rig.open_uploads() == []
+
+
+class TestRecordedSize:
+    def test_a_download_shorter_than_the_recorded_backup_fails_and_keeps_nothing(self, rig: ExportRig) -> None:
+        # GIVEN DCS records a 6 MiB backup whose link consistently serves 2 MiB (announced and sent)
+        backup = rig.state.add_backup(HA_ID, size_bytes=6 * MIB)
+        backup.file_bytes = 2 * MIB
+        # WHEN it is exported
+        result = rig.export(HA_ID, backup.backup_id)
+        # THEN the export failed naming the file and both sizes, and no upload was even started
+        (file,) = rig.links(HA_ID, backup.backup_id)
+        assert result.status == "failed" and result.objects == ()
+        assert f"{file.file_name}: " in (result.reason or "")
+        assert f"{2 * MIB} bytes" in (result.reason or "") and str(6 * MIB) in (result.reason or "")
+        assert not rig.storage.requests_for("InitiateMultipartUpload") and not rig.storage.store.objects(BUCKET)
+
+    def test_shards_that_do_not_add_up_to_the_record_fail_before_any_is_copied(self, rig: ExportRig) -> None:
+        # GIVEN a cluster backup recorded as 3 MiB whose three shards hold 2 MiB in all
+        backup = rig.state.add_backup(CLUSTER_ID, size_bytes=3 * MIB)
+        backup.file_bytes = 2 * MIB
+        # WHEN it is exported
+        result = rig.export(CLUSTER_ID, backup.backup_id)
+        # THEN it failed saying so, and no object or upload exists for any shard
+        assert result.status == "failed" and result.objects == ()
+        assert f"hold {2 * MIB} bytes in all" in (result.reason or "") and str(3 * MIB) in (result.reason or "")
+        assert not rig.storage.requests_for("InitiateMultipartUpload") and not rig.storage.store.objects(BUCKET)
+
+    def test_shards_that_add_up_are_copied_after_one_byte_of_each_told_its_size(self, rig: ExportRig) -> None:
+        # GIVEN a cluster backup whose shards add up to the record, WHEN it is exported
+        result = rig.export(CLUSTER_ID, _backup(rig, CLUSTER_ID, size=3 * MIB))
+        # THEN it is done, each shard's size having been asked with a one-byte range first
+        assert result.status == "done", result.reason
+        ranges = [r.headers.get("range") for r in rig.storage.requests_for("GetObject")]
+        assert ranges == ["bytes=0-0"] * 3 + [None] * 3
+
+    @pytest.mark.parametrize("recorded", [None, 0])
+    def test_without_a_recorded_size_the_download_is_checked_against_itself(
+        self, rig: ExportRig, recorded: int | None
+    ) -> None:
+        # GIVEN a record that gives no size, and a 2 MiB file
+        backup = rig.state.add_backup(HA_ID, size_bytes=6 * MIB)
+        backup.file_bytes = 2 * MIB
+        override_record(rig.state, backup.backup_id, size=recorded)
+        # WHEN it is exported, THEN the file is copied as the link announced it
+        result = rig.export(HA_ID, backup.backup_id)
+        assert result.status == "done", result.reason
+        assert [o.size_bytes for o in result.objects] == [2 * MIB]
 
 
 class TestHttpNumbers:
