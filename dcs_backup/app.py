@@ -275,14 +275,17 @@ def _exporter(
     request: BackupRequest, settings: Settings, gateway: DcsGateway, invocation: Invocation, rt: Runtime
 ) -> Exporter:
     """The export step, imported only now: the OBS SDK stays out of runs that export nothing."""
+    from dcs_backup.export.links import LinkPolicy
     from dcs_backup.jobs.export import Exporter, ExportSettings
 
     assert request.export is not None
+    endpoint = _obs_endpoint(settings)
     export_settings = ExportSettings(
         spec=request.export,
-        obs_endpoint=_obs_endpoint(settings),
+        obs_endpoint=endpoint,
         part_size=settings.export_part_mb * 1024 * 1024,
         backup_format=request.backup_format,
+        links=LinkPolicy.for_export(settings.link_domains, settings.region, endpoint),
     )
     return Exporter(gateway, invocation.access, export_settings, invocation.deadline, rt.policy)
 

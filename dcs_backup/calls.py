@@ -102,6 +102,13 @@ class CallLoop:
             self._wait_before_retry(error, attempts)
             last_error = error
 
+    def with_allowance(self, seconds: float, max_attempts: int = 2) -> CallLoop:
+        """The same loop for cleanup (undoing what was started): it may run up to ``seconds`` past the
+        deadline, for at most ``max_attempts`` attempts, since work left half done outlives the invocation."""
+        deadline = self.deadline._replace(expires_at=self.deadline.expires_at + seconds)
+        policy = self._policy._replace(max_attempts=min(max_attempts, self._policy.max_attempts))
+        return CallLoop(deadline, policy, self._classify)
+
     def _wait_before_retry(self, error: CallError, attempts: int) -> None:
         delay = self._policy.delay_before(
             attempts + 1, throttled=error.kind is ErrorKind.THROTTLED, retry_after_s=error.retry_after_s

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
+from dcs_backup.export.links import DOMAINS_VARIABLE, parse_domains
 from dcs_backup.export.spec import (
     DEFAULT_PART_MB,
     DEFAULT_PREFIX,
@@ -18,7 +19,7 @@ from dcs_backup.export.spec import (
 )
 from dcs_backup.retention import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, RetentionRule
 from dcs_backup.selection import Selection, name_problems, parse_tag_list, repeated_tag_keys, tag_problems
-from dcs_backup.text import show_list, show_value
+from dcs_backup.text import ascii_whole_number, show_list, show_value
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_MAX_CONCURRENCY = 4
@@ -48,6 +49,7 @@ class Settings(NamedTuple):
     export_prefix: str = DEFAULT_PREFIX
     export_part_mb: int = DEFAULT_PART_MB
     obs_endpoint: str | None = None
+    link_domains: tuple[str, ...] | None = None
     default_rpo_hours: int = DEFAULT_RPO_HOURS
 
     @classmethod
@@ -79,6 +81,7 @@ class Settings(NamedTuple):
             default_wait=_flag(env, "DCS_WAIT", problems),
             default_retention=_retention(env, problems),
             **_export(env, problems),
+            link_domains=_link_domains(env, problems),
             default_rpo_hours=_whole_number(env, "DCS_RPO_HOURS", RPO_HOURS_RANGE, problems) or DEFAULT_RPO_HOURS,
         )
         _check_defaults_allowed(settings, problems)
@@ -90,11 +93,6 @@ class Settings(NamedTuple):
 def requested_log_level(env: Mapping[str, str]) -> str:
     """LOG_LEVEL upper-cased, INFO when unset; whether it is valid is for the caller to judge."""
     return (_get(env, "LOG_LEVEL") or "INFO").upper()
-
-
-def ascii_whole_number(raw: str) -> int | None:
-    """``raw`` as an int when it is plain ASCII digits ("²" and "٣" are digits to str.isdigit)."""
-    return int(raw) if raw.isascii() and raw.isdigit() else None
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -132,6 +130,17 @@ def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
         "export_part_mb": _whole_number(env, "DCS_EXPORT_PART_MB", PART_MB_RANGE, problems) or DEFAULT_PART_MB,
         "obs_endpoint": endpoint,
     }
+
+
+def _link_domains(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...] | None:
+    """DCS_LINK_DOMAINS: where download links may point, for clouds other than Huawei Cloud's regions."""
+    raw = _get(env, DOMAINS_VARIABLE)
+    if raw is None:
+        return None
+    domains, problem = parse_domains(raw)
+    if problem:
+        problems.append(problem)
+    return domains or None
 
 
 def _retention(env: Mapping[str, str], problems: list[str]) -> RetentionRule | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from dcs_backup.config import ascii_whole_number
 from dcs_backup.retry import Deadline
+from dcs_backup.text import ascii_whole_number
 from dcs_backup.triggers import Trigger
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ def check_endpoint(variable: str, value: str) -> tuple[str | None, str | None]:
     if problem is not None:
         return None, f"{variable} must be {_FORM}: {problem}"
     host = parts.hostname or ""
-    if parts.scheme.lower() == "http" and not _is_loopback(host):
+    if parts.scheme.lower() == "http" and not is_loopback(host):
         return None, f"{variable} uses plain http to a host other than this machine: use https"
     netloc = f"[{host}]" if ":" in host else host
     return f"{parts.scheme.lower()}://{netloc}" + (f":{port}" if port is not None else ""), None
@@ -51,9 +51,12 @@ def _shape_problem(parts: SplitResult, port: int | None) -> str | None:
     return None
 
 
-def _is_host(host: str) -> bool:
-    if len(host) <= _MAX_HOST_NAME and _HOST_NAME.fullmatch(host):
-        return True
+def is_host_name(host: str) -> bool:
+    """Shaped like a DNS name: dot-separated labels of letters, digits and hyphens (so is an IPv4 address)."""
+    return len(host) <= _MAX_HOST_NAME and _HOST_NAME.fullmatch(host) is not None
+
+
+def is_ip_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -61,7 +64,12 @@ def _is_host(host: str) -> bool:
     return True
 
 
-def _is_loopback(host: str) -> bool:
+def _is_host(host: str) -> bool:
+    return is_host_name(host) or is_ip_address(host)
+
+
+def is_loopback(host: str) -> bool:
+    """This machine, by name or address: the only place plain http may go."""
     if host.lower() in _LOOPBACK_NAMES:
         return True
     try:

@@ -16,7 +16,13 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 REDACTED = "***"
 HIDDEN = "<hidden>"
 _SECRET_KEY = re.compile(r"secret|token|password|passwd|authorization|access_?key|credential|^sk$|^ak$", re.IGNORECASE)
-_SIGNATURE_PARTS = re.compile(r"(Access=|Signature=|X-Security-Token[\"']?\s*[:=]\s*[\"']?)[^\s,\"'}]+", re.IGNORECASE)
+# Credential parts of a signed request or link, case-insensitive, "=" possibly percent-encoded: the SDK's
+# Authorization header (Access=, Signature=), OBS and S3 pre-signed links in v2 (AccessKeyId, AWSAccessKeyId,
+# Signature) and v4 (X-Amz-Credential, X-Amz-Signature), and security tokens as a query parameter
+# (x-obs-security-token, X-Amz-Security-Token) or a header (X-Security-Token: ...). Values end at "&".
+_CREDENTIAL_PARAM = r"(?:Access|AccessKeyId|Signature|Credential)(?:=|%3D)"
+_SECURITY_TOKEN = r"Security-?Token[\"']?\s*(?:[:=]|%3D)\s*[\"']?"
+_SIGNATURE_PARTS = re.compile(rf"({_CREDENTIAL_PARAM}|{_SECURITY_TOKEN})[^\s&,\"'}}]+", re.IGNORECASE)
 _SIGNATURE_REDACTED = rf"\g<1>{REDACTED}"
 _MIN_SECRET_LENGTH = 4
 # The SDK names its logger after the client class and stops it from propagating.

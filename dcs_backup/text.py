@@ -7,6 +7,12 @@ MAX_SHOWN_NAME = 64
 MAX_FOREIGN_TEXT = 512
 
 
+def ascii_whole_number(raw: str | None) -> int | None:
+    """``raw`` as an int when it is plain ASCII digits ("²" and "٣" are digits to str.isdigit, and int or
+    float read "٣"): configuration values and the numbers in HTTP headers are ASCII or nothing."""
+    return int(raw) if raw is not None and raw.isascii() and raw.isdigit() else None
+
+
 def is_utf8_text(value: object) -> bool:
     """A string that can be encoded as UTF-8: JSON allows lone surrogates, DCS and hashing do not."""
     if not isinstance(value, str):

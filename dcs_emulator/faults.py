@@ -28,6 +28,9 @@ class FaultKind(str, Enum):
     # DCS only: handled at once, then answered one byte at a time, delay_s apart (no single read ever waits long)
     TRICKLE = "trickle"
     CUT_BODY = "cut_body"
+    # Object storage only: the answer carries ``header`` (name, value) in place of its own, e.g. a
+    # Content-Length of "²" (a digit to str.isdigit, not to int), for tests that such numbers are refused
+    ODD_HEADER = "odd_header"
 
 
 TRANSIENT_FAULTS = (
@@ -46,6 +49,7 @@ class Fault:
     retry_after_s: float | None = None
     delay_s: float = 0.0
     cut_after_bytes: int = 0
+    header: tuple[str, str] | None = None
 
 
 class FaultInjector:

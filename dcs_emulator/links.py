@@ -1,7 +1,8 @@
 """ListBackupFileLinks: publish a succeeded backup's files in object storage and sign a link to each.
 
 The files' sizes add up to the record's ``size`` in ListBackupRecords (a cluster's is split across
-its three shards), so a client can check what it downloaded against what DCS listed.
+its three shards), so a client can check what it downloaded against what DCS listed; a backup's
+``file_bytes`` makes them add up to something else (files cut short in storage).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def backup_links(
         instance.instance_id,
         backup.backup_id,
         cluster=instance.cache_mode == "cluster",
-        size=int(state.backup_json(backup)["size"]),
+        size=backup.file_bytes if backup.file_bytes is not None else int(state.backup_json(backup)["size"]),
         created=created,
         backup_format=backup.backup_format,
     )

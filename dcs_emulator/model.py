@@ -76,6 +76,7 @@ class Backup:
     failed: bool = False  # failed right now, whatever the clock says
     pinned_status: str | None = None  # a status that never changes (seeded records, deleted ones kept listed)
     size_bytes: int | None = None  # its size once succeeded (else one derived from the id)
+    file_bytes: int | None = None  # what its linked files hold in all, when not its recorded size (files cut short)
 
     @property
     def started_at(self) -> float:

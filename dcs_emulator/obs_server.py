@@ -66,6 +66,7 @@ class ObsEmulator(LoopbackServer):
         self.credentials = dict(credentials)
         self.security_tokens = dict(security_tokens or {})
         self.download_bytes_per_s: float | None = None  # throttle every download to this rate
+        self.link_endpoint: str | None = None  # where presigned links point instead (another host, in tests)
         self.requests: list[ObsRequest] = []
         self._link_key = ("DCSLINK" + secrets.token_hex(6).upper(), secrets.token_hex(20))
         self._lock = threading.Lock()
@@ -80,7 +81,7 @@ class ObsEmulator(LoopbackServer):
             secret_key, obs_signature.string_to_sign("GET", resource, [], {}, "x-amz-", expires)
         )
         query = f"AWSAccessKeyId={access_key}&Expires={expires}&Signature={quote(signature, safe='')}"
-        return f"{self.endpoint}{resource}?{query}"
+        return f"{self.link_endpoint or self.endpoint}{resource}?{query}"
 
     def requests_for(self, *routes: str) -> list[ObsRequest]:
         with self._lock:
@@ -243,7 +244,7 @@ class _Operation:
 
     def head(self) -> None:
         stored = self.store.get(self.bucket, self.key)
-        self.handler.answer(200, {**self._object_headers(stored), "Content-Length": str(stored.size)})
+        self.handler.answer(200, self._odd({**self._object_headers(stored), "Content-Length": str(stored.size)}))
 
     def get(self) -> None:
         stored = self.store.get(self.bucket, self.key)
@@ -252,8 +253,16 @@ class _Operation:
         headers = {**self._object_headers(stored), "Content-Length": str(end - start)}
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{stored.size}"
-        self.handler.answer(status, headers)
+        self.handler.answer(status, self._odd(headers))
         self._send(_pieces(stored, start, end))
+
+    def _odd(self, headers: dict[str, str]) -> dict[str, str]:
+        """The headers with an ODD_HEADER fault's one in place (the connection then closes: its framing is off)."""
+        if self.fault is None or self.fault.kind is not FaultKind.ODD_HEADER or self.fault.header is None:
+            return headers
+        name, value = self.fault.header
+        self.handler.close_connection = True
+        return {**headers, name: value}
 
     def _send(self, pieces: Iterable[bytes]) -> None:
         """Stream the body, throttled if asked; a cut fault stops it early and drops the connection."""

@@ -16,6 +16,7 @@ from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.base import BackupSource, ExportResult
 from dcs_backup.export.engine import export_backup
 from dcs_backup.export.errors import classify
+from dcs_backup.export.links import LinkPolicy
 from dcs_backup.export.obs import ObsAccess, ObsTarget, build_obs_client
 from dcs_backup.retry import Deadline, RetryPolicy
 from dcs_emulator import DcsEmulator, EmulatorState
@@ -67,6 +68,7 @@ class ExportRig:
             shown["size"],
         )
         access = ObsAccess(self.storage.endpoint, ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN)
+        options.setdefault("link_policy", LinkPolicy.for_export(None, None, self.storage.endpoint))
         target = ObsTarget(build_obs_client(access), BUCKET, CallLoop(deadline, self.policy, classify))
         with requests.Session() as session:
             return export_backup(

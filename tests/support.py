@@ -7,6 +7,7 @@ from typing import Any
 
 from dcs_backup.retry import PollPolicy
 from dcs_emulator import DcsEmulator, EmulatorState
+from dcs_emulator.loopback import LoopbackHandler, LoopbackServer
 from dcs_emulator.model import Backup
 from dcs_emulator.obs_server import ObsEmulator
 from devkit.context import LocalContext
@@ -64,3 +65,19 @@ def override_record(state: EmulatorState, backup_id: str, **fields: Any) -> None
         return data
 
     state.backup_json = shown  # type: ignore[method-assign]
+
+
+class RequestCounter(LoopbackServer):
+    """A loopback HTTP server that answers 200 to anything and counts what reached it."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        super().__init__(0, _CountingHandler, "request-counter")
+
+
+class _CountingHandler(LoopbackHandler):
+    def _serve(self) -> None:
+        self.server.emulator.count += 1
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()

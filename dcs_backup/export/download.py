@@ -10,11 +10,13 @@ import requests
 from dcs_backup.calls import CallLoop
 from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.errors import BrokenDownloadError, IntegrityError, ServiceAnswerError
+from dcs_backup.text import ascii_whole_number
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
 PIECE_BYTES = 1 << 20
-_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+# ASCII digits only: "\d" would take any script's digits, which int() then reads.
+_CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)")
 
 
 class LinkDownload:
@@ -36,6 +38,10 @@ class LinkDownload:
     def open(self) -> int:
         """The file's size, from the first answer's Content-Length."""
         return self._loop.run("DownloadBackupFile", self._open_at_start)
+
+    def probe(self) -> int:
+        """The file's size without reading it: the total of a one-byte Range request's Content-Range."""
+        return self._loop.run("DownloadBackupFile", self._probe)
 
     def fill(self, part: memoryview) -> None:
         """Fill ``part`` with the next bytes of the file (resuming, through the loop, if the stream breaks)."""
@@ -60,11 +66,11 @@ class LinkDownload:
         if response.status_code != 200:
             response.close()
             raise IntegrityError(f"the download answered HTTP {response.status_code} without a Range")
-        length = response.headers.get("Content-Length", "")
-        if not length.isdigit():
+        length = ascii_whole_number(response.headers.get("Content-Length"))
+        if length is None:
             response.close()
-            raise IntegrityError("the download announced no Content-Length")
-        self._response, self.size, self.position = response, int(length), 0
+            raise IntegrityError("the download announced no usable Content-Length (ASCII digits)")
+        self._response, self.size, self.position = response, length, 0
         return self.size
 
     def _read_until(self, part: memoryview, start: int, end: int) -> None:
@@ -84,15 +90,23 @@ class LinkDownload:
     def _resume(self) -> requests.Response:
         """The rest of the file from ``position``, which the answer's Content-Range must confirm."""
         response = self._get({"Range": f"bytes={self.position}-"})
-        found = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
-        if response.status_code != 206 or found is None:
+        try:
+            start, total = _content_range(response)
+        except IntegrityError:
             response.close()
-            raise IntegrityError(f"the download answered HTTP {response.status_code} to a Range request")
-        if (int(found.group(1)), int(found.group(3))) != (self.position, self.size):
+            raise
+        if (start, total) != (self.position, self.size):
             response.close()
             raise IntegrityError("the download's Content-Range does not continue where it stopped")
         self._response = response
         return response
+
+    def _probe(self) -> int:
+        response = self._get({"Range": "bytes=0-0"})
+        try:
+            return _content_range(response)[1]
+        finally:
+            response.close()
 
     def _get(self, headers: dict[str, str]) -> requests.Response:
         remaining = self._loop.deadline.remaining()
@@ -113,6 +127,16 @@ class LinkDownload:
                 retry_after=response.headers.get("Retry-After"),
             )
         return response
+
+
+def _content_range(response: requests.Response) -> tuple[int, int]:
+    """The first byte and the file's total size that a 206 answer's Content-Range gives."""
+    if response.status_code != 206:
+        raise IntegrityError(f"the download answered HTTP {response.status_code} to a Range request")
+    found = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
+    if found is None:
+        raise IntegrityError("the download answered a Range request without a usable Content-Range")
+    return int(found.group(1)), int(found.group(3))
 
 
 def _error_code(response: Any) -> str | None:

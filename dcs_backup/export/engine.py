@@ -29,7 +29,9 @@ from dcs_backup.export.base import (
 )
 from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
+from dcs_backup.export.links import LinkPolicy
 from dcs_backup.retry import Deadline, RetryPolicy
+from dcs_backup.text import show_list
 
 MIB = 1024 * 1024
 MIN_PART_BYTES = 100 * 1024  # OBS's smallest part (but the last); the function's setting starts at 5 MiB
@@ -80,31 +82,62 @@ def export_backup(
     policy: RetryPolicy,
     part_size: int,
     http_session: requests.Session,
+    link_policy: LinkPolicy,
     assumed_bytes_per_s: float = ASSUMED_BYTES_PER_S,
 ) -> ExportResult:
     """Export every file (idempotently: an object already there with the same size is not copied again).
 
     Never raises for a failed call: the result says ``failed`` or ``pending`` with a reason naming the file.
-    ``target`` is built on the same ``deadline`` (see ``ObsTarget``); ``part_size`` is in bytes.
+    ``target`` is built on the same ``deadline`` (see ``ObsTarget``); ``part_size`` is in bytes. Every
+    link is judged by ``link_policy`` before any is fetched.
     """
     if part_size < MIN_PART_BYTES:
         raise ValueError(f"part_size must be at least {MIN_PART_BYTES} bytes")
     if not files:
         return ExportResult("failed", reason="DCS gave no download link for the backup")
+    refused = _refused_link(safe_file_names(files), link_policy)
+    if refused is not None:
+        return ExportResult("failed", reason=refused)
     # Time kept after the last part for completing (or aborting) the upload and checking the object.
     pace = Pace(reserve_s=3 * policy.min_attempt_s, assumed_bytes_per_s=assumed_bytes_per_s)
     copier = _FileCopier(source, target, CallLoop(deadline, policy, classify), pace, part_size, http_session)
+    named = safe_file_names(files)
+    try:
+        expected = copier.expected_sizes(named)
+    except CallError as error:
+        return ExportResult(_status_of(error), reason=f"{error.operation}: {error.message}")
     objects: list[ExportObject] = []
-    for file in safe_file_names(files):
+    for file, size in zip(named, expected, strict=True):
         key = object_key(prefix, source.instance_id, source.backup_id, file.file_name)
         try:
-            objects.append(ExportObject(key, copier.copy(file, key)))
+            objects.append(ExportObject(key, copier.copy(file, key, size)))
         except NoTimeLeftError as exc:
             return ExportResult("pending", tuple(objects), f"{file.file_name}: not enough time left ({exc})")
         except CallError as error:
-            status: ExportStatus = "pending" if error.kind is ErrorKind.DEADLINE else "failed"
-            return ExportResult(status, tuple(objects), f"{file.file_name}: {error.operation}: {error.message}")
+            return ExportResult(
+                _status_of(error), tuple(objects), f"{file.file_name}: {error.operation}: {error.message}"
+            )
     return ExportResult("done", tuple(objects))
+
+
+def _status_of(error: CallError) -> ExportStatus:
+    return "pending" if error.kind is ErrorKind.DEADLINE else "failed"
+
+
+def _refused_link(files: Sequence[BackupFile], policy: LinkPolicy) -> str | None:
+    """The first link the policy refuses, as a reason naming its file (never the link itself)."""
+    for file in files:
+        problem = policy.problem(file.link)
+        if problem is not None:
+            return f"{file.file_name}: the download link was not followed: {problem}"
+    return None
+
+
+def _size_mismatch(size: int, expected: int, recorded: int | None) -> CallError:
+    basis = (
+        f"DCS records the backup as {recorded} bytes" if expected == recorded else f"asked its size it said {expected}"
+    )
+    return CallError(ErrorKind.REJECTED, "DownloadBackupFile", f"the download announces {size} bytes, but {basis}")
 
 
 class _FileCopier:
@@ -127,17 +160,36 @@ class _FileCopier:
         self._session = session
         self._buffer = memoryview(bytearray(part_size))
 
-    def copy(self, file: BackupFile, key: str) -> int:
-        """The object's size once it holds the file (now or before)."""
+    def expected_sizes(self, files: Sequence[BackupFile]) -> list[int | None]:
+        """What each file must hold so that the export adds up to the size DCS records for the backup.
+
+        One file must hold it all. Several (a cluster's shards) are each asked their size first, with a
+        one-byte range, so that a mismatch fails the export before any object is written; their answers
+        then bind each download. Without a recorded size, each download is checked against itself only.
+        """
+        recorded = self._source.size_bytes
+        if not recorded:
+            return [None] * len(files)
+        if len(files) == 1:
+            return [recorded]
+        sizes = [LinkDownload(file, self._session, self._loop).probe() for file in files]
+        if sum(sizes) != recorded:
+            shown = show_list([f"{file.file_name} {size}" for file, size in zip(files, sizes, strict=True)], 5)
+            raise CallError(
+                ErrorKind.REJECTED,
+                "DownloadBackupFile",
+                f"the backup's files hold {sum(sizes)} bytes in all ({shown}), "
+                f"but DCS records the backup as {recorded} bytes",
+            )
+        return list(sizes)
+
+    def copy(self, file: BackupFile, key: str, expected: int | None) -> int:
+        """The object's size once it holds the file (now or before); the download must announce ``expected``."""
         download = LinkDownload(file, self._session, self._loop)
         try:
             size = download.open()
-            if size == 0 and self._source.size_bytes:
-                raise CallError(
-                    ErrorKind.REJECTED,
-                    "GetObject",
-                    f"the download is empty, but DCS records the backup as {self._source.size_bytes} bytes",
-                )
+            if expected is not None and size != expected:
+                raise _size_mismatch(size, expected, self._source.size_bytes)
             if self._target.existing_size(key) == size:
                 log.info("export object already present", key=key, size_bytes=size)
                 return size

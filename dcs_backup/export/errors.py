@@ -13,7 +13,7 @@ import requests
 import urllib3.exceptions
 
 from dcs_backup.calls import CallError, ErrorKind
-from dcs_backup.text import foreign_text
+from dcs_backup.text import ascii_whole_number, foreign_text
 
 MAX_CODE_LENGTH = 64
 # Answers that say "send it again": the bytes were altered in transit, or arrived too slowly.
@@ -84,8 +84,6 @@ def _from_answer(exc: ServiceAnswerError, operation: str) -> CallError:
 
 
 def _seconds(value: str | None) -> float | None:
-    try:
-        seconds = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and seconds >= 0 else None
+    """Retry-After as delta-seconds (ASCII digits); an HTTP date or anything else is not used."""
+    seconds = ascii_whole_number(value)
+    return float(seconds) if seconds is not None else None

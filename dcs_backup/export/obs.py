@@ -14,9 +14,12 @@ from typing import Any, NamedTuple
 
 from dcs_backup.calls import CallLoop
 from dcs_backup.export.errors import IntegrityError, ServiceAnswerError
+from dcs_backup.text import ascii_whole_number
 
 # Per socket operation, capped by the time left; a 512 MB part is sent in many of them.
 TIMEOUT_S = 30
+# How far past the deadline aborting an upload may go: an open upload's parts stay billed until a lifecycle rule.
+CLEANUP_ALLOWANCE_S = 2.0
 
 
 class ObsAccess(NamedTuple):
@@ -69,7 +72,7 @@ class ObsTarget:
     def existing_size(self, key: str) -> int | None:
         def head() -> int | None:
             response = self._send(lambda c: c.getObjectMetadata(self._bucket, key), missing_ok=True)
-            return None if response is None else int(response.body.contentLength)
+            return None if response is None else _content_length(response)
 
         return self._loop.run("HeadObject", head)
 
@@ -120,14 +123,22 @@ class ObsTarget:
         )
 
     def abort_upload(self, key: str, upload_id: str) -> None:
-        self._loop.run(
+        """Tried even once the deadline is reached (within CLEANUP_ALLOWANCE_S), so no upload is left open."""
+        loop = self._loop.with_allowance(CLEANUP_ALLOWANCE_S)
+        loop.run(
             "AbortMultipartUpload",
-            lambda: self._send(lambda c: c.abortMultipartUpload(self._bucket, key, upload_id), missing_ok=True),
+            lambda: self._send(
+                lambda c: c.abortMultipartUpload(self._bucket, key, upload_id), missing_ok=True, loop=loop
+            ),
         )
 
-    def _send(self, call: Callable[[Any], Any], *, missing_ok: bool = False) -> Any:
-        """The SDK's response when it succeeded; None for a 404 when ``missing_ok``; else an exception."""
-        self._client.timeout = max(1, min(TIMEOUT_S, int(self._loop.deadline.remaining())))
+    def _send(self, call: Callable[[Any], Any], *, missing_ok: bool = False, loop: CallLoop | None = None) -> Any:
+        """The SDK's response when it succeeded; None for a 404 when ``missing_ok``; else an exception.
+
+        Each attempt's timeout is cut to the time ``loop`` (the target's own by default) has left.
+        """
+        remaining = (loop or self._loop).deadline.remaining()
+        self._client.timeout = max(1, min(TIMEOUT_S, int(remaining)))
         response = call(self._client)
         if response.status < 300:
             return response
@@ -141,6 +152,14 @@ class ObsTarget:
             request_id=response.requestId,
             retry_after=headers.get("retry-after"),
         )
+
+
+def _content_length(response: Any) -> int:
+    """The object's size from the raw header: the SDK reads any script's digits, or gives None."""
+    size = ascii_whole_number(dict(response.header or []).get("content-length"))
+    if size is None:
+        raise IntegrityError("OBS's answer gave no usable Content-Length (ASCII digits)")
+    return size
 
 
 class _PartReader:

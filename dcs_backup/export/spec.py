@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from dcs_backup.endpoints import is_ip_address
 from dcs_backup.errors import FieldProblem, unknown_field_problems
 from dcs_backup.text import is_utf8_text, show_value
 
@@ -37,7 +37,7 @@ def bucket_problem(bucket: Any) -> str | None:
     rule = "must be an OBS bucket name: 3 to 63 lower-case letters, digits, '-' and '.', not an IP address"
     if not isinstance(bucket, str) or not _BUCKET.fullmatch(bucket) or ".." in bucket or ".-" in bucket:
         return rule
-    if "-." in bucket or _is_ip_address(bucket):
+    if "-." in bucket or is_ip_address(bucket):
         return rule
     return None
 
@@ -61,11 +61,3 @@ def export_problems(raw: Any, default_prefix: str) -> tuple[ExportSpec | None, l
     if problems:
         return None, problems
     return ExportSpec(bucket=str(bucket), prefix=str(prefix)), []
-
-
-def _is_ip_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True

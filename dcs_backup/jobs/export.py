@@ -18,6 +18,7 @@ from dcs_backup.dcs.models import BackupFile, BackupRecord
 from dcs_backup.export.base import BackupSource, ExportResult, ExportStatus
 from dcs_backup.export.engine import export_backup
 from dcs_backup.export.errors import classify
+from dcs_backup.export.links import LinkPolicy
 from dcs_backup.export.obs import ObsAccess, ObsTarget, build_obs_client
 from dcs_backup.export.spec import ExportSpec
 from dcs_backup.idempotency import made_by_function
@@ -35,6 +36,7 @@ class ExportSettings(NamedTuple):
     obs_endpoint: str
     part_size: int
     backup_format: str
+    links: LinkPolicy
 
 
 class Exporter:
@@ -108,6 +110,7 @@ class Exporter:
                 policy=self._policy,
                 part_size=self._settings.part_size,
                 http_session=session,
+                link_policy=self._settings.links,
             )
 
     def _loop(self) -> CallLoop:

@@ -11,7 +11,7 @@ from dcs_emulator import Fault, FaultKind
 from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, HA_ID
 from tests.conftest import Invocation
-from tests.support import BUCKET, EXPORT_TOKEN, MIB, ExportHarness, yesterdays_backup
+from tests.support import BUCKET, EXPORT_TOKEN, MIB, ExportHarness, RequestCounter, yesterdays_backup
 
 
 def _outcome(result: Invocation) -> dict[str, Any]:
@@ -79,11 +79,76 @@ class TestFailures:
         (line,) = [line for line in result.logs if line["message"] == "export failed"]
         assert line["level"] == "error"
 
+    def test_a_download_length_in_superscript_digits_fails_the_instance_not_the_run(
+        self, export_harness: ExportHarness
+    ) -> None:
+        # GIVEN a download link answering with "Content-Length: ²"
+        yesterdays_backup(export_harness)
+        odd = Fault(FaultKind.ODD_HEADER, header=("Content-Length", "²"))
+        export_harness.storage.faults.script("GetObject", odd)
+        # WHEN the nightly run exports
+        result = export_harness.export({})
+        # THEN the instance's export failed with a clear reason, and the run still answered with its document
+        outcome = _outcome(result)
+        assert outcome["status"] == "failed" and outcome["export"]["status"] == "failed"
+        assert "Content-Length" in outcome["export"]["reason"]
+        assert export_harness.storage.store.uploads(BUCKET) == []
+
+    def test_a_download_shorter_than_the_recorded_backup_fails_the_instance(
+        self, export_harness: ExportHarness
+    ) -> None:
+        # GIVEN yesterday's backup is recorded as 6 MiB, and its link consistently serves 2 MiB
+        yesterdays_backup(export_harness).file_bytes = 2 * MIB
+        # WHEN the nightly run exports
+        outcome = _outcome(export_harness.export({}))
+        # THEN the instance failed because of the export, and the bucket holds nothing of it
+        assert (outcome["status"], outcome["export"]["status"]) == ("failed", "failed")
+        assert f"but DCS records the backup as {6 * MIB} bytes" in outcome["reason"]
+        assert export_harness.storage.store.objects(BUCKET) == {} and export_harness.storage.store.uploads(BUCKET) == []
+
     def test_a_cut_download_is_resumed(self, export_harness: ExportHarness) -> None:
         yesterdays_backup(export_harness)
         export_harness.storage.faults.script("GetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB))
         outcome = _outcome(export_harness.export({}))
         assert outcome["export"]["status"] == "done"
+
+
+class TestDownloadLinks:
+    def test_a_plain_http_link_is_not_followed_when_the_object_storage_is_remote(
+        self, export_harness: ExportHarness
+    ) -> None:
+        # GIVEN the region's real OBS endpoint, and DCS handing out a plain-http link to another host
+        yesterdays_backup(export_harness)
+        with RequestCounter() as elsewhere:
+            export_harness.storage.link_endpoint = elsewhere.endpoint
+            # WHEN the nightly run exports
+            outcome = _outcome(export_harness.export({}, env={"OBS_ENDPOINT": "", "DCS_REGION": "cn-north-4"}))
+        # THEN the export failed saying why, without quoting the link's signed query, and nothing was fetched
+        reason = outcome["export"]["reason"]
+        assert (outcome["status"], outcome["export"]["status"]) == ("failed", "failed")
+        assert "download link was not followed: it is not https" in reason
+        assert "Signature" not in reason and "Expires" not in reason
+        assert elsewhere.count == 0
+
+    def test_a_link_off_the_allowed_domains_is_not_followed(self, export_harness: ExportHarness) -> None:
+        # GIVEN an OBS endpoint of another cloud, and a link under a domain DCS_LINK_DOMAINS does not list
+        yesterdays_backup(export_harness)
+        export_harness.storage.link_endpoint = "https://b.obs.attacker.example"
+        env = {"OBS_ENDPOINT": "https://obs.eu-de.otc.t-systems.com", "DCS_LINK_DOMAINS": "obs.eu-de.otc.t-systems.com"}
+        # WHEN the nightly run exports
+        outcome = _outcome(export_harness.export({}, env=env))
+        # THEN the export failed naming the host and the allowed domains
+        reason = outcome["export"]["reason"]
+        assert "b.obs.attacker.example is not under the allowed domains (obs.eu-de.otc.t-systems.com" in reason
+
+    def test_links_to_this_machine_are_followed_when_the_object_storage_is_on_it(
+        self, export_harness: ExportHarness
+    ) -> None:
+        # GIVEN the emulator's loopback OBS endpoint, reached as localhost by the links
+        yesterdays_backup(export_harness)
+        export_harness.storage.link_endpoint = export_harness.storage.endpoint.replace("127.0.0.1", "localhost")
+        # WHEN the nightly run exports, THEN the backup is copied
+        assert _outcome(export_harness.export({}))["export"]["status"] == "done"
 
 
 class TestConfiguration:

@@ -19,6 +19,7 @@ from dcs_emulator.backup_files import GeneratedFile
 from devkit.export_rig import BUCKET, PREFIX, SECURITY_TOKEN, ExportRig, export_rig
 from devkit.seed import ACCESS_KEY, CLUSTER_ID, HA_ID, SECRET_KEY
 from tests.conftest import EVENTS_DIR
+from tests.support import override_record
 
 MIB = 1 << 20
 REPO = EVENTS_DIR.parent
@@ -128,6 +129,87 @@ class TestFailures:
         assert rig.open_uploads() == []
 
 
+class TestRecordedSize:
+    def test_a_download_shorter_than_the_recorded_backup_fails_and_keeps_nothing(self, rig: ExportRig) -> None:
+        # GIVEN DCS records a 6 MiB backup whose link consistently serves 2 MiB (announced and sent)
+        backup = rig.state.add_backup(HA_ID, size_bytes=6 * MIB)
+        backup.file_bytes = 2 * MIB
+        # WHEN it is exported
+        result = rig.export(HA_ID, backup.backup_id)
+        # THEN the export failed naming the file and both sizes, and no upload was even started
+        (file,) = rig.links(HA_ID, backup.backup_id)
+        assert result.status == "failed" and result.objects == ()
+        assert f"{file.file_name}: " in (result.reason or "")
+        assert f"{2 * MIB} bytes" in (result.reason or "") and str(6 * MIB) in (result.reason or "")
+        assert not rig.storage.requests_for("InitiateMultipartUpload") and not rig.storage.store.objects(BUCKET)
+
+    def test_shards_that_do_not_add_up_to_the_record_fail_before_any_is_copied(self, rig: ExportRig) -> None:
+        # GIVEN a cluster backup recorded as 3 MiB whose three shards hold 2 MiB in all
+        backup = rig.state.add_backup(CLUSTER_ID, size_bytes=3 * MIB)
+        backup.file_bytes = 2 * MIB
+        # WHEN it is exported
+        result = rig.export(CLUSTER_ID, backup.backup_id)
+        # THEN it failed saying so, and no object or upload exists for any shard
+        assert result.status == "failed" and result.objects == ()
+        assert f"hold {2 * MIB} bytes in all" in (result.reason or "") and str(3 * MIB) in (result.reason or "")
+        assert not rig.storage.requests_for("InitiateMultipartUpload") and not rig.storage.store.objects(BUCKET)
+
+    def test_shards_that_add_up_are_copied_after_one_byte_of_each_told_its_size(self, rig: ExportRig) -> None:
+        # GIVEN a cluster backup whose shards add up to the record, WHEN it is exported
+        result = rig.export(CLUSTER_ID, _backup(rig, CLUSTER_ID, size=3 * MIB))
+        # THEN it is done, each shard's size having been asked with a one-byte range first
+        assert result.status == "done", result.reason
+        ranges = [r.headers.get("range") for r in rig.storage.requests_for("GetObject")]
+        assert ranges == ["bytes=0-0"] * 3 + [None] * 3
+
+    @pytest.mark.parametrize("recorded", [None, 0])
+    def test_without_a_recorded_size_the_download_is_checked_against_itself(
+        self, rig: ExportRig, recorded: int | None
+    ) -> None:
+        # GIVEN a record that gives no size, and a 2 MiB file
+        backup = rig.state.add_backup(HA_ID, size_bytes=6 * MIB)
+        backup.file_bytes = 2 * MIB
+        override_record(rig.state, backup.backup_id, size=recorded)
+        # WHEN it is exported, THEN the file is copied as the link announced it
+        result = rig.export(HA_ID, backup.backup_id)
+        assert result.status == "done", result.reason
+        assert [o.size_bytes for o in result.objects] == [2 * MIB]
+
+
+class TestHttpNumbers:
+    @pytest.mark.parametrize("length", ["²", "1²", "+5", "0x10"])
+    def test_a_download_length_that_is_not_ascii_digits_fails_the_export(self, rig: ExportRig, length: str) -> None:
+        # GIVEN a download link whose answer announces its length in something other than ASCII digits
+        rig.storage.faults.script("GetObject", Fault(FaultKind.ODD_HEADER, header=("Content-Length", length)))
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, _backup(rig))
+        # THEN the export failed saying so, and nothing was uploaded
+        assert result.status == "failed" and "Content-Length" in (result.reason or "")
+        assert not rig.storage.requests_for("InitiateMultipartUpload") and rig.open_uploads() == []
+
+    def test_an_object_size_that_is_not_ascii_digits_fails_the_export(self, rig: ExportRig) -> None:
+        # GIVEN a bucket whose HEAD answer, once the object is there, gives its length as "²"
+        odd = Fault(FaultKind.ODD_HEADER, header=("Content-Length", "²"))
+        rig.storage.faults.script("HeadObject", Fault(FaultKind.LATENCY, delay_s=0), odd)
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, _backup(rig))
+        # THEN the export failed naming the unusable length (the copy cannot be confirmed)
+        assert result.status == "failed" and "Content-Length" in (result.reason or "")
+
+    def test_a_resumed_download_whose_content_range_is_not_ascii_digits_fails(self, rig: ExportRig) -> None:
+        # GIVEN a download that breaks, then answers the Range request with a Content-Range in superscript digits
+        rig.storage.faults.script(
+            "GetObject",
+            Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB),
+            Fault(FaultKind.ODD_HEADER, header=("Content-Range", f"bytes {MIB}-²/3158073")),
+        )
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, _backup(rig))
+        # THEN the export failed naming the unusable Content-Range, with no upload left open
+        assert result.status == "failed" and "Content-Range" in (result.reason or "")
+        assert rig.open_uploads() == [] and not rig.storage.store.objects(BUCKET)
+
+
 class TestIdempotency:
     def test_an_object_already_there_with_the_same_size_is_not_copied_again(self, rig: ExportRig) -> None:
         # GIVEN a backup already exported once
@@ -164,6 +246,18 @@ class TestDeadline:
         assert "not enough time left" in (result.reason or "")
         assert rig.open_uploads() == []
         assert len(rig.storage.requests_for("UploadPart")) < 4
+
+    def test_an_export_cut_short_by_the_deadline_leaves_no_upload_open(self, rig: ExportRig) -> None:
+        # GIVEN a download far slower than assumed: the first part is started, and still being read at the deadline
+        rig.storage.download_bytes_per_s = 2 * MIB
+        backup_id = _backup(rig, size=2 * MIB)
+        deadline = Deadline(expires_at=time.monotonic() + 0.3)
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, backup_id, deadline=deadline, assumed_bytes_per_s=64 * MIB)
+        # THEN it is pending, and the upload was aborted after the deadline all the same: nothing is left open
+        assert result.status == "pending" and "deadline reached" in (result.reason or "")
+        assert rig.storage.requests_for("AbortMultipartUpload")
+        assert rig.open_uploads() == []
 
 
 class TestSecrets:

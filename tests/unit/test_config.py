@@ -27,11 +27,22 @@ class TestSettings:
             ("DCS_MAX_CONCURRENCY", "many"),
             ("LOG_LEVEL", "LOUD"),
             ("DCS_ENDPOINT", "ftp://x"),
+            ("DCS_LINK_DOMAINS", "https://obs.example.com"),
+            ("DCS_LINK_DOMAINS", "obs.example.com, 10.0.0.1"),
+            ("DCS_LINK_DOMAINS", " , "),
         ],
     )
     def test_bad_values_name_the_variable(self, name: str, value: str) -> None:
         with pytest.raises(ConfigurationError, match=name):
             Settings.from_env({name: value})
+
+    def test_link_domains_are_lower_cased_and_deduplicated(self) -> None:
+        settings = Settings.from_env({"DCS_LINK_DOMAINS": "OBS.eu-de.otc.t-systems.com,obs.eu-de.otc.t-systems.com"})
+        assert settings.link_domains == ("obs.eu-de.otc.t-systems.com",)
+
+    def test_a_bad_link_domain_list_says_what_it_accepts(self) -> None:
+        with pytest.raises(ConfigurationError, match="DCS_LINK_DOMAINS must list domain names"):
+            Settings.from_env({"DCS_LINK_DOMAINS": "obs.example.com:443"})
 
 
 class TestAccess:

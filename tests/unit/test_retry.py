@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dcs_backup.calls import CallError, CallLoop, ErrorKind
 from dcs_backup.retry import Deadline, RetryPolicy
 
 
@@ -51,3 +52,33 @@ def test_deadline_keeps_a_margin_before_the_platform_timeout() -> None:
 
 def test_short_deadlines_keep_a_proportional_margin() -> None:
     assert Deadline.from_remaining_ms(3_000, FakeClock()).remaining() == pytest.approx(2.7)
+
+
+class TestCleanupAllowance:
+    @staticmethod
+    def _loop() -> CallLoop:
+        """A loop whose deadline has just passed, and whose every attempt fails as a server error."""
+        return CallLoop(Deadline(0.0, clock=lambda: 0.1), RetryPolicy(sleep=lambda _: None), _as_server_error)
+
+    def test_past_the_deadline_a_call_is_refused_before_it_is_tried(self) -> None:
+        with pytest.raises(CallError) as caught:
+            self._loop().run("AbortMultipartUpload", lambda: "aborted")
+        assert caught.value.kind is ErrorKind.DEADLINE
+
+    def test_a_cleanup_call_still_runs_within_its_allowance(self) -> None:
+        assert self._loop().with_allowance(2.0).run("AbortMultipartUpload", lambda: "aborted") == "aborted"
+
+    def test_a_cleanup_call_is_tried_at_most_twice(self) -> None:
+        attempts: list[int] = []
+
+        def failing() -> str:
+            attempts.append(1)
+            raise ConnectionError
+
+        with pytest.raises(CallError):
+            self._loop().with_allowance(60.0).run("AbortMultipartUpload", failing)
+        assert len(attempts) == 2
+
+
+def _as_server_error(exc: Exception, operation: str) -> CallError:
+    return CallError(ErrorKind.SERVER, operation, type(exc).__name__)

@@ -61,6 +61,15 @@ class TestClassify:
         error = classify(ServiceAnswerError(status, code, "m", retry_after="2"), "UploadPart")
         assert (error.kind, error.status_code, error.error_code, error.retry_after_s) == (kind, status, code, 2.0)
 
+    @pytest.mark.parametrize("retry_after", ["٣", "²", "1e3", "nan", "-1", "2.5"])
+    def test_a_retry_after_that_is_not_ascii_digits_is_ignored(self, retry_after: str) -> None:
+        # GIVEN a Retry-After in Arabic-Indic digits (float() reads them), or any other non-integer, THEN it is not used
+        error = classify(ServiceAnswerError(503, "SlowDown", "m", retry_after=retry_after), "UploadPart")
+        assert error.retry_after_s is None
+
+    def test_a_retry_after_in_ascii_digits_is_used(self) -> None:
+        assert classify(ServiceAnswerError(503, "SlowDown", "m", retry_after="7"), "UploadPart").retry_after_s == 7.0
+
     def test_a_broken_download_is_resumed_and_a_mismatch_is_not(self) -> None:
         assert classify(BrokenDownloadError("cut"), "Download").kind is ErrorKind.UNREACHABLE
         assert classify(IntegrityError("etag"), "UploadPart").kind is ErrorKind.REJECTED
