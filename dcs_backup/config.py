@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.endpoints import check_endpoint
 from dcs_backup.errors import ConfigurationError
-from dcs_backup.export.links import DOMAINS_VARIABLE, parse_domains
+from dcs_backup.export.links import parse_domains
 from dcs_backup.export.spec import (
     DEFAULT_PART_MB,
     DEFAULT_PREFIX,
@@ -134,7 +134,7 @@ def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
 
 def _link_domains(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...] | None:
     """DCS_LINK_DOMAINS: where download links may point, for clouds other than Huawei Cloud's regions."""
-    raw = _get(env, DOMAINS_VARIABLE)
+    raw = _get(env, "DCS_LINK_DOMAINS")
     if raw is None:
         return None
     domains, problem = parse_domains(raw)

@@ -43,6 +43,7 @@ locals {
     DCS_EXPORT_PREFIX        = var.export_prefix
     DCS_EXPORT_PART_MB       = tostring(var.export_part_mb)
     OBS_ENDPOINT             = var.obs_endpoint
+    DCS_LINK_DOMAINS         = join(",", var.link_domains)
     LOG_LEVEL                = var.log_level
   }
 }

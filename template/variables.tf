@@ -367,6 +367,17 @@ variable "export_part_mb" {
   }
 }
 
+variable "link_domains" {
+  description = "Domains the backups' download links may point to (DCS_LINK_DOMAINS), for clouds other than Huawei Cloud's regions; empty allows the region's OBS domain (obs.<region>.myhuaweicloud.com) only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for domain in var.link_domains : can(regex("^(?i)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", domain))])
+    error_message = "link_domains must be domain names such as obs.eu-de.otc.t-systems.com (no scheme, port or path)."
+  }
+}
+
 variable "obs_endpoint" {
   description = "OBS endpoint override (OBS_ENDPOINT), https://host[:port]; empty uses the region's public endpoint (https://obs.<region>.myhuaweicloud.com)."
   type        = string
