@@ -190,7 +190,9 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
     )
     keeper = RetentionKeeper(gateway, request.retention)
     pipeline = BackupPipeline(gateway, request, invocation.tag, keeper)
-    outcomes = run_jobs(targets, pipeline.look, settings.max_concurrency, invocation.deadline, failed=backup_failure)
+    outcomes = run_jobs(
+        targets, pipeline.look, settings.max_concurrency, invocation.deadline, failed=backup_failure, interim=_is_ready
+    )
     pipeline.refuse_reused_key()
     follow_up = _FollowUp(targets, settings.max_concurrency, invocation.deadline)
     outcomes = follow_up.run(outcomes, _is_ready, pipeline.start, late=started_late)

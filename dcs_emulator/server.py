@@ -121,7 +121,10 @@ class _Handler(LoopbackHandler):
                 status, payload = _dispatch(emulator.state, route, params, query, body)
             if self._answered_by_fault_after_handling(fault):
                 return
-            self._answer(status, payload, trickle_s=fault.delay_s if fault and fault.kind is FaultKind.TRICKLE else 0)
+            if fault is not None and fault.kind is FaultKind.TRICKLE:
+                self._trickle(status, payload, fault.delay_s)
+                return
+            self._answer(status, payload)
         except DcsApiError as error:
             self._answer(error.status, _error_body(error.code, error.message))
 
@@ -157,31 +160,39 @@ class _Handler(LoopbackHandler):
         message = f"This role does not have the permission to perform this operation ({echoed})."
         self._answer(403, _error_body("DCS.2003", message), {"X-Echo": echoed})
 
-    def _answer(
-        self, status: int, payload: Any, extra_headers: dict[str, str] | None = None, trickle_s: float = 0.0
-    ) -> None:
-        data = b"" if payload is None else json.dumps(payload).encode("utf-8")
+    def _answer(self, status: int, payload: Any, extra_headers: dict[str, str] | None = None) -> None:
+        data = _body(payload)
+        self._write_headers(status, data, payload is not None, extra_headers)
+        self.wfile.write(data)
+
+    def _trickle(self, status: int, payload: Any, delay_s: float) -> None:
+        """The whole answer, one byte at a time: every read gets something soon, the answer takes long."""
+        data = _body(payload)
+        self._write_headers(status, data, payload is not None, None)
+        for offset in range(len(data)):
+            self.wfile.write(data[offset : offset + 1])
+            self.wfile.flush()
+            time.sleep(delay_s)
+
+    def _write_headers(self, status: int, data: bytes, is_json: bool, extra_headers: dict[str, str] | None) -> None:
         self.send_response(status)
         self.send_header("X-Request-Id", uuid.uuid4().hex)
         for name, value in (extra_headers or {}).items():
             self.send_header(name, value)
-        if payload is not None:
+        if is_json:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if not trickle_s:
-            self.wfile.write(data)
-            return
-        for offset in range(len(data)):
-            self.wfile.write(data[offset : offset + 1])
-            self.wfile.flush()
-            time.sleep(trickle_s)
 
     def _reset(self) -> None:
         """Drop the connection with a TCP reset, so the client never sees an answer."""
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self.connection.close()
+
+
+def _body(payload: Any) -> bytes:
+    return b"" if payload is None else json.dumps(payload).encode("utf-8")
 
 
 def _error_body(code: str, message: str) -> dict[str, Any]:

@@ -74,6 +74,7 @@ def run_jobs(
     deadline: Deadline,
     failed: Callable[[Target, str], OutcomeT],
     late: Callable[[Target, bool], OutcomeT] | None = None,
+    interim: Callable[[OutcomeT], bool] | None = None,
 ) -> list[OutcomeT]:
     """Outcomes in the order of ``targets``, by the deadline whatever the jobs are doing.
 
@@ -81,7 +82,8 @@ def run_jobs(
     keys (and the redactor its secrets); a job that crashes still yields ``failed(target, reason)``.
     Timeouts bound each socket read, not a whole answer: a peer that trickles bytes could hold
     a job past the deadline, so a job still running then is reported by ``late(target, running)``
-    (by default failed, saying whether it had begun) and left behind.
+    (by default failed, saying whether it had begun) and left behind. An ``interim`` outcome is
+    not logged: a next step replaces it (and logs what it makes of it).
     """
     if not targets:
         return []
@@ -92,7 +94,9 @@ def run_jobs(
     workers = min(max_concurrency, len(targets))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcs-backup")
     try:
-        futures = [pool.submit(contextvars.copy_context().run, _run_logged, job, failed, target) for target in targets]
+        futures = [
+            pool.submit(contextvars.copy_context().run, _run_logged, job, failed, target, interim) for target in targets
+        ]
         wait(futures, timeout=deadline.remaining() + _LATE_GRACE_S)
         return [_outcome(f, target, late or cut_short) for f, target in zip(futures, targets, strict=True)]
     finally:
@@ -108,7 +112,10 @@ def _outcome(future: Future[OutcomeT], target: Target, late: Callable[[Target, b
 
 
 def _run_logged(
-    job: Callable[[Target], OutcomeT], failed: Callable[[Target, str], OutcomeT], target: Target
+    job: Callable[[Target], OutcomeT],
+    failed: Callable[[Target, str], OutcomeT],
+    target: Target,
+    interim: Callable[[OutcomeT], bool] | None,
 ) -> OutcomeT:
     structlog.contextvars.bind_contextvars(instance_id=target.instance_id)
     started = time.monotonic()
@@ -117,7 +124,8 @@ def _run_logged(
     except Exception:
         log.exception("instance job crashed")
         outcome = failed(target, CRASHED_REASON)
-    _log_outcome(outcome, extra={"duration_ms": round((time.monotonic() - started) * 1000)})
+    if interim is None or not interim(outcome):
+        _log_outcome(outcome, extra={"duration_ms": round((time.monotonic() - started) * 1000)})
     return outcome
 
 
