@@ -288,6 +288,7 @@ def _exporter(
         part_size=settings.export_part_mb * 1024 * 1024,
         backup_format=request.backup_format,
         links=LinkPolicy.for_export(settings.link_domains, settings.region, endpoint),
+        kms_key_id=settings.export_kms_key_id,
     )
     return Exporter(gateway, invocation.access, export_settings, invocation.deadline, rt.policy)
 

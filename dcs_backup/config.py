@@ -12,9 +12,11 @@ from dcs_backup.export.links import parse_domains
 from dcs_backup.export.spec import (
     DEFAULT_PART_MB,
     DEFAULT_PREFIX,
+    KMS_KEY_ID_RULE,
     PART_MB_RANGE,
     ExportSpec,
     bucket_problem,
+    is_kms_key_id,
     prefix_problem,
 )
 from dcs_backup.retention import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, RetentionRule
@@ -48,6 +50,7 @@ class Settings(NamedTuple):
     default_export: ExportSpec | None = None
     export_prefix: str = DEFAULT_PREFIX
     export_part_mb: int = DEFAULT_PART_MB
+    export_kms_key_id: str | None = None
     obs_endpoint: str | None = None
     link_domains: tuple[str, ...] | None = None
     default_rpo_hours: int = DEFAULT_RPO_HOURS
@@ -112,7 +115,7 @@ def _endpoint(env: Mapping[str, str], problems: list[str]) -> str | None:
 
 
 def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
-    """DCS_EXPORT_BUCKET / _PREFIX / _PART_MB and OBS_ENDPOINT (same https rule as DCS_ENDPOINT)."""
+    """DCS_EXPORT_BUCKET / _PREFIX / _PART_MB / _KMS_KEY_ID and OBS_ENDPOINT (same https rule as DCS_ENDPOINT)."""
     bucket = _get(env, "DCS_EXPORT_BUCKET")
     prefix = _get(env, "DCS_EXPORT_PREFIX") or DEFAULT_PREFIX
     found = [f"DCS_EXPORT_BUCKET {p}" for p in [bucket_problem(bucket)] if bucket is not None and p]
@@ -128,8 +131,18 @@ def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
         "default_export": ExportSpec(bucket, prefix) if bucket is not None and not found else None,
         "export_prefix": prefix,
         "export_part_mb": _whole_number(env, "DCS_EXPORT_PART_MB", PART_MB_RANGE, problems) or DEFAULT_PART_MB,
+        "export_kms_key_id": _kms_key_id(env, problems),
         "obs_endpoint": endpoint,
     }
+
+
+def _kms_key_id(env: Mapping[str, str], problems: list[str]) -> str | None:
+    """DCS_EXPORT_KMS_KEY_ID: uploads are encrypted with this key (SSE-KMS); unset, with OBS's keys (SSE-OBS)."""
+    raw = _get(env, "DCS_EXPORT_KMS_KEY_ID")
+    if raw is None or is_kms_key_id(raw):
+        return raw
+    problems.append(f"DCS_EXPORT_KMS_KEY_ID {KMS_KEY_ID_RULE} (got {show_value(raw)})")
+    return None
 
 
 def _link_domains(env: Mapping[str, str], problems: list[str]) -> tuple[str, ...] | None:

@@ -1,8 +1,9 @@
 """An OBS-compatible object-storage endpoint on loopback: pre-signed downloads and multipart uploads.
 
 It checks the OBS SDK's signature (``OBS`` or, path-style, ``AWS`` ak:signature) and security token,
-each part's Content-MD5, and OBS's rules for completing an upload; it can throttle downloads and,
-per operation, inject the shared faults plus a cut-short download and a corrupted part.
+each part's Content-MD5, and OBS's rules for completing an upload; it keeps the server-side
+encryption an upload asks for at initiate and answers it on HEAD and GET; it can throttle downloads
+and, per operation, inject the shared faults plus a cut-short download and a corrupted part.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from xml.etree import ElementTree
 from dcs_emulator import obs_signature
 from dcs_emulator.faults import Fault, FaultInjector, FaultKind
 from dcs_emulator.loopback import LoopbackHandler, LoopbackServer
-from dcs_emulator.obs_store import ObjectStore, ObsError, Part, StoredObject, Upload
+from dcs_emulator.obs_store import Encryption, ObjectStore, ObsError, Part, StoredObject, Upload
 
 MAX_CLOCK_SKEW_S = 15 * 60
 _READ_PIECE = 1 << 20
@@ -36,6 +37,12 @@ _FAULT_ERRORS = {
     FaultKind.THROTTLE: (503, "SlowDown", "Please reduce your request rate."),
 }
 Query = list[tuple[str, "str | None"]]
+# The KMS key header by signing prefix; with ``x-amz-`` the algorithm reads ``aws:kms`` instead of ``kms``.
+_KMS_KEY_HEADERS = {
+    "x-obs-": "x-obs-server-side-encryption-kms-key-id",
+    "x-amz-": "x-amz-server-side-encryption-aws-kms-key-id",
+}
+_SSE_ALGORITHMS = ("kms", "AES256")
 
 
 @dataclass(frozen=True)
@@ -284,7 +291,8 @@ class _Operation:
     def initiate(self) -> None:
         meta = f"{self.prefix}meta-"
         metadata = {k[len(meta) :]: v for k, v in self.headers.items() if k.startswith(meta)}
-        upload = self.store.initiate(self.bucket, self.key, metadata, self.headers.get("content-type", ""))
+        content_type = self.headers.get("content-type", "")
+        upload = self.store.initiate(self.bucket, self.key, metadata, content_type, self._encryption())
         fields = [("Bucket", self.bucket), ("Key", self.key), ("UploadId", upload.upload_id)]
         self._xml_answer("InitiateMultipartUploadResult", fields)
 
@@ -328,9 +336,30 @@ class _Operation:
         fields += [("Upload", _upload_fields(u)) for u in self.store.uploads(self.bucket) if u.key.startswith(prefix)]
         self._xml_answer("ListMultipartUploadsResult", fields)
 
+    def _encryption(self) -> Encryption | None:
+        """The encryption an initiate asks for; OBS refuses an unknown algorithm, or a key without SSE-KMS."""
+        algorithm = self.headers.get(f"{self.prefix}server-side-encryption")
+        key_id = self.headers.get(_KMS_KEY_HEADERS[self.prefix])
+        if algorithm is None and key_id is None:
+            return None
+        algorithm = (algorithm or "").removeprefix("aws:")
+        if algorithm not in _SSE_ALGORITHMS or (key_id is not None and algorithm != "kms"):
+            raise ObsError(400, "InvalidArgument", "The encryption request you specified is not valid.")
+        return Encryption(algorithm, key_id)
+
     def _object_headers(self, stored: StoredObject) -> dict[str, str]:
         headers = {"ETag": stored.etag, "Content-Type": stored.content_type or "binary/octet-stream"}
         headers.update({f"{self.prefix}meta-{k}": v for k, v in stored.metadata.items()})
+        return {**headers, **self._encryption_headers(stored.encryption)}
+
+    def _encryption_headers(self, encryption: Encryption | None) -> dict[str, str]:
+        """How OBS tells an object's encryption, in the request's own header prefix."""
+        if encryption is None:
+            return {}
+        shown = "aws:kms" if self.prefix == "x-amz-" and encryption.algorithm == "kms" else encryption.algorithm
+        headers = {f"{self.prefix}server-side-encryption": shown}
+        if encryption.kms_key_id is not None:
+            headers[_KMS_KEY_HEADERS[self.prefix]] = encryption.kms_key_id
         return headers
 
     def _xml_answer(self, root: str, fields: list[tuple[str, Any]]) -> None:

@@ -1,5 +1,8 @@
 """What the object-storage emulator holds: buckets, objects (uploaded or generated) and multipart uploads.
 
+Each uploaded object keeps the server-side encryption asked for when its upload began; a bucket
+can be made to refuse uploads that ask for none, as a bucket policy requiring encryption does.
+
 Generated objects (the backup files DCS links to) are bytes made on demand, so a GB-sized backup
 costs no memory; uploaded bytes are kept for tests to compare, or only their digest and size
 (``keep_data=False``, for benchmarks).
@@ -37,6 +40,14 @@ def no_such_upload() -> ObsError:
     return ObsError(404, "NoSuchUpload", "The specified multipart upload does not exist.")
 
 
+@dataclass(frozen=True)
+class Encryption:
+    """Server-side encryption: ``kms`` (SSE-KMS, with the key asked for or the default one) or ``AES256`` (SSE-OBS)."""
+
+    algorithm: str
+    kms_key_id: str | None = None
+
+
 @dataclass
 class StoredObject:
     size: int
@@ -45,6 +56,7 @@ class StoredObject:
     content_type: str = "binary/octet-stream"
     data: bytes | None = None  # None when not kept, or generated
     generated: GeneratedFile | None = None
+    encryption: Encryption | None = None
 
 
 @dataclass
@@ -63,6 +75,7 @@ class Upload:
     content_type: str
     initiated: float
     parts: dict[int, Part] = field(default_factory=dict)
+    encryption: Encryption | None = None
 
 
 class ObjectStore:
@@ -72,11 +85,17 @@ class ObjectStore:
         self.keep_data = keep_data
         self._objects: dict[str, dict[str, StoredObject]] = {}
         self._uploads: dict[str, Upload] = {}
+        self._encrypted_only: set[str] = set()
         self._lock = threading.Lock()
 
     def create_bucket(self, bucket: str) -> None:
         with self._lock:
             self._objects.setdefault(bucket, {})
+
+    def require_encryption(self, bucket: str) -> None:
+        """Refuse uploads to ``bucket`` that ask for no server-side encryption (403 AccessDenied)."""
+        with self._lock:
+            self._encrypted_only.add(bucket)
 
     def publish(self, bucket: str, key: str, generated: GeneratedFile) -> None:
         """Make a generated file readable at ``bucket/key`` (how DCS's backup files appear)."""
@@ -107,10 +126,14 @@ class ObjectStore:
             self._bucket(bucket)
             return [u for u in self._uploads.values() if u.bucket == bucket]
 
-    def initiate(self, bucket: str, key: str, metadata: dict[str, str], content_type: str) -> Upload:
-        upload = Upload(uuid.uuid4().hex.upper(), bucket, key, metadata, content_type, time.time())
+    def initiate(
+        self, bucket: str, key: str, metadata: dict[str, str], content_type: str, encryption: Encryption | None = None
+    ) -> Upload:
+        upload = Upload(uuid.uuid4().hex.upper(), bucket, key, metadata, content_type, time.time(), {}, encryption)
         with self._lock:
             self._bucket(bucket)
+            if encryption is None and bucket in self._encrypted_only:
+                raise ObsError(403, "AccessDenied", "Access Denied")
             self._uploads[upload.upload_id] = upload
         return upload
 
@@ -142,9 +165,8 @@ class ObjectStore:
             raise ObsError(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size.")
         combined = hashlib.md5(b"".join(bytes.fromhex(p.md5) for p in parts)).hexdigest()
         data = b"".join(p.data or b"" for p in parts) if self.keep_data else None
-        stored = StoredObject(
-            sum(p.size for p in parts), f'"{combined}-{len(parts)}"', upload.metadata, upload.content_type, data
-        )
+        size, etag = sum(p.size for p in parts), f'"{combined}-{len(parts)}"'
+        stored = StoredObject(size, etag, upload.metadata, upload.content_type, data, encryption=upload.encryption)
         with self._lock:
             self._bucket(upload.bucket)[upload.key] = stored
             self._uploads.pop(upload.upload_id, None)

@@ -53,6 +53,7 @@ class ExportRig:
         *,
         part_size: int = 1 << 20,
         deadline: Deadline | None = None,
+        kms_key_id: str | None = None,
         **options: Any,
     ) -> ExportResult:
         files = self.links(instance_id, backup_id)
@@ -69,7 +70,8 @@ class ExportRig:
         )
         access = ObsAccess(self.storage.endpoint, ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN)
         options.setdefault("link_policy", LinkPolicy.for_export(None, None, self.storage.endpoint))
-        target = ObsTarget(build_obs_client(access), BUCKET, CallLoop(deadline, self.policy, classify))
+        loop = CallLoop(deadline, self.policy, classify)
+        target = ObsTarget(build_obs_client(access), BUCKET, loop, kms_key_id=kms_key_id)
         with requests.Session() as session:
             return export_backup(
                 files,

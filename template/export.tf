@@ -102,9 +102,9 @@ resource "huaweicloud_obs_bucket" "export" {
   acl           = "private"
   force_destroy = false
 
-  # Default encryption: OBS encrypts every object uploaded without encryption headers (the
-  # function sends none) with the bucket's setting: SSE-KMS with export_kms_key_id when set, else
-  # SSE-OBS (keys managed by OBS).
+  # Default encryption: SSE-KMS with export_kms_key_id when set, else SSE-OBS (keys managed by
+  # OBS), for any object uploaded without encryption headers; the function's own uploads ask for
+  # the same encryption (DCS_EXPORT_KMS_KEY_ID), so they are encrypted in an existing bucket too.
   encryption    = true
   sse_algorithm = local.export_kms_enabled ? "kms" : "AES256"
   kms_key_id    = local.export_kms_enabled ? var.export_kms_key_id : null

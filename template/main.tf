@@ -42,6 +42,7 @@ locals {
     DCS_EXPORT_BUCKET        = var.export_bucket
     DCS_EXPORT_PREFIX        = var.export_prefix
     DCS_EXPORT_PART_MB       = tostring(var.export_part_mb)
+    DCS_EXPORT_KMS_KEY_ID    = var.export_kms_key_id
     OBS_ENDPOINT             = var.obs_endpoint
     DCS_LINK_DOMAINS         = join(",", var.link_domains)
     LOG_LEVEL                = var.log_level

@@ -19,6 +19,7 @@ MIB = 1 << 20
 PAGE = 100
 BUCKET = "team-dcs-backups"
 EXPORT_TOKEN = "agency-security-token-for-the-export-tests"
+KMS_KEY_ID = "0d0466b0-e727-4d9c-b35d-f84bb474a37f"  # a KMS key id: a UUID
 FAST_POLLS = PollPolicy(first_delay_s=0.05, max_delay_s=0.2)
 
 

@@ -17,6 +17,9 @@ DEFAULT_PART_MB = 64
 EXPORT_FIELDS = ("bucket", "prefix")
 # OBS: 3-63 characters, lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# KMS key ids are lower-case UUIDs (KMS API: key_id, 36 characters), as the template's variable checks.
+_KMS_KEY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+KMS_KEY_ID_RULE = "must be a KMS key id (a UUID such as 0d0466b0-e727-4d9c-b35d-f84bb474a37f)"
 
 
 class ExportSpec(NamedTuple):
@@ -40,6 +43,10 @@ def bucket_problem(bucket: Any) -> str | None:
     if "-." in bucket or is_ip_address(bucket):
         return rule
     return None
+
+
+def is_kms_key_id(value: str) -> bool:
+    return _KMS_KEY_ID.fullmatch(value) is not None
 
 
 def prefix_problem(prefix: Any) -> str | None:

@@ -37,6 +37,7 @@ class ExportSettings(NamedTuple):
     part_size: int
     backup_format: str
     links: LinkPolicy
+    kms_key_id: str | None = None
 
 
 class Exporter:
@@ -99,7 +100,8 @@ class Exporter:
             self._access.secret_key,
             self._access.security_token or "",
         )
-        target = ObsTarget(build_obs_client(access), self._settings.spec.bucket, self._loop())
+        client = build_obs_client(access)
+        target = ObsTarget(client, self._settings.spec.bucket, self._loop(), kms_key_id=self._settings.kms_key_id)
         with requests.Session() as session:
             return export_backup(
                 files,

@@ -8,10 +8,11 @@ import pytest
 
 from dcs_backup.errors import BackupFailedError, ConfigurationError, InvalidRequestError
 from dcs_emulator import Fault, FaultKind
+from dcs_emulator.obs_store import Encryption
 from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, HA_ID
 from tests.conftest import Invocation
-from tests.support import BUCKET, EXPORT_TOKEN, MIB, ExportHarness, RequestCounter, yesterdays_backup
+from tests.support import BUCKET, EXPORT_TOKEN, KMS_KEY_ID, MIB, ExportHarness, RequestCounter, yesterdays_backup
 
 
 def _outcome(result: Invocation) -> dict[str, Any]:
@@ -64,6 +65,26 @@ class TestWhatIsExported:
         outcome = _outcome(export_harness.export({}))
         assert outcome["status"] == "created"
         assert outcome["export"]["status"] == "skipped"
+
+
+class TestEncryption:
+    def test_an_export_is_encrypted_with_the_configured_kms_key(self, export_harness: ExportHarness) -> None:
+        yesterdays_backup(export_harness)
+        outcome = _outcome(export_harness.export({}, env={"DCS_EXPORT_KMS_KEY_ID": KMS_KEY_ID}))
+        (exported,) = outcome["export"]["objects"]
+        encryption = export_harness.storage.store.objects(BUCKET)[exported["key"]].encryption
+        assert encryption == Encryption("kms", KMS_KEY_ID)
+
+    def test_an_export_without_a_kms_key_is_encrypted_by_obs(self, export_harness: ExportHarness) -> None:
+        yesterdays_backup(export_harness)
+        (exported,) = _outcome(export_harness.export({}))["export"]["objects"]
+        encryption = export_harness.storage.store.objects(BUCKET)[exported["key"]].encryption
+        assert encryption == Encryption("AES256")
+
+    def test_an_export_to_a_bucket_that_requires_encryption_is_done(self, export_harness: ExportHarness) -> None:
+        export_harness.storage.store.require_encryption(BUCKET)
+        yesterdays_backup(export_harness)
+        assert _outcome(export_harness.export({}))["export"]["status"] == "done"
 
 
 class TestFailures:
@@ -165,7 +186,12 @@ class TestConfiguration:
 
     @pytest.mark.parametrize(
         ("name", "value"),
-        [("DCS_EXPORT_PART_MB", "4"), ("DCS_EXPORT_PART_MB", "513"), ("OBS_ENDPOINT", "http://obs.example.com")],
+        [
+            ("DCS_EXPORT_PART_MB", "4"),
+            ("DCS_EXPORT_PART_MB", "513"),
+            ("OBS_ENDPOINT", "http://obs.example.com"),
+            ("DCS_EXPORT_KMS_KEY_ID", "alias/backups"),
+        ],
     )
     def test_bad_export_variables_are_configuration_errors(
         self, export_harness: ExportHarness, name: str, value: str

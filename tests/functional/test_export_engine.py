@@ -9,17 +9,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from obs import CompleteMultipartUploadRequest, CompletePart, SseKmsHeader
 
+from dcs_backup.export.obs import ObsAccess, build_obs_client
 from dcs_backup.logs import configure_logging
 from dcs_backup.retry import Deadline
 from dcs_emulator import Fault, FaultKind
 from dcs_emulator.backup_files import GeneratedFile
+from dcs_emulator.obs_store import Encryption
 from devkit.export_rig import BUCKET, PREFIX, SECURITY_TOKEN, ExportRig, export_rig
 from devkit.seed import ACCESS_KEY, CLUSTER_ID, HA_ID, SECRET_KEY
 from tests.conftest import EVENTS_DIR
-from tests.support import override_record
+from tests.support import KMS_KEY_ID, override_record
 
 MIB = 1 << 20
 REPO = EVENTS_DIR.parent
@@ -284,6 +288,70 @@ class TestSecrets:
             *(f.link for f in links),
         ):
             assert secret not in everything
+
+
+def _uploaded_with(rig: ExportRig, sse: Any, key: str = "sse/object") -> Any:
+    """One single-part upload through the SDK, initiated with ``sse``; the answer to a HEAD of the object."""
+    client = build_obs_client(ObsAccess(rig.storage.endpoint, ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN))
+    started = client.initiateMultipartUpload(BUCKET, key, sseHeader=sse)
+    assert started.status == 200, started.errorMessage
+    upload_id = started.body.uploadId
+    part = client.uploadPart(BUCKET, key, 1, upload_id, content=io.BytesIO(b"encrypted"), partSize=9)
+    done = CompleteMultipartUploadRequest(parts=[CompletePart(1, part.body.etag)])
+    assert client.completeMultipartUpload(BUCKET, key, upload_id, done).status == 200
+    return client.getObjectMetadata(BUCKET, key)
+
+
+class TestEmulatedEncryption:
+    def test_the_storage_keeps_the_kms_encryption_asked_for_at_initiate_and_heads_it(self, rig: ExportRig) -> None:
+        head = _uploaded_with(rig, SseKmsHeader.getInstance(key=KMS_KEY_ID))
+        # On loopback (an IP address) the SDK signs path-style v2: OBS's "kms" reads "aws:kms" there
+        assert (head.body.sseKms, head.body.sseKmsKey) == ("aws:kms", KMS_KEY_ID)
+        encryption = rig.storage.store.get(BUCKET, "sse/object").encryption
+        assert encryption == Encryption("kms", KMS_KEY_ID)
+
+    def test_the_storage_keeps_sse_obs_asked_for_at_initiate_and_heads_it(self, rig: ExportRig) -> None:
+        head = _uploaded_with(rig, SseKmsHeader.getInstance(encryption="AES256"))
+        assert (head.body.sseKms, head.body.sseKmsKey) == ("AES256", None)
+        encryption = rig.storage.store.get(BUCKET, "sse/object").encryption
+        assert encryption == Encryption("AES256")
+
+    def test_an_object_uploaded_without_encryption_heads_none(self, rig: ExportRig) -> None:
+        head = _uploaded_with(rig, None)
+        assert (head.body.sseKms, head.body.sseKmsKey) == (None, None)
+        assert rig.storage.store.get(BUCKET, "sse/object").encryption is None
+
+    def test_a_bucket_that_requires_encryption_refuses_an_upload_without_it(self, rig: ExportRig) -> None:
+        rig.storage.store.require_encryption(BUCKET)
+        client = build_obs_client(ObsAccess(rig.storage.endpoint, ACCESS_KEY, SECRET_KEY, SECURITY_TOKEN))
+        refused = client.initiateMultipartUpload(BUCKET, "plain")
+        assert (refused.status, refused.errorCode) == (403, "AccessDenied")
+        assert _uploaded_with(rig, SseKmsHeader.getInstance(encryption="AES256")).status == 200
+
+
+class TestEncryption:
+    def test_without_a_kms_key_every_upload_is_encrypted_by_obs(self, rig: ExportRig) -> None:
+        result = rig.export(CLUSTER_ID, _backup(rig, CLUSTER_ID, size=3 * MIB))
+        assert result.status == "done", result.reason
+        stored = [rig.storage.store.get(BUCKET, o.key).encryption for o in result.objects]
+        assert stored == [Encryption("AES256")] * 3
+
+    def test_with_a_kms_key_every_upload_is_encrypted_with_that_key(self, rig: ExportRig) -> None:
+        result = rig.export(HA_ID, _backup(rig), kms_key_id=KMS_KEY_ID)
+        assert result.status == "done", result.reason
+        encryption = rig.storage.store.get(BUCKET, result.objects[0].key).encryption
+        assert encryption == Encryption("kms", KMS_KEY_ID)
+
+    def test_only_the_initiate_carries_encryption_headers(self, rig: ExportRig) -> None:
+        assert rig.export(HA_ID, _backup(rig), kms_key_id=KMS_KEY_ID).status == "done"
+        (initiate,) = rig.storage.requests_for("InitiateMultipartUpload")
+        assert initiate.headers["x-amz-server-side-encryption"] == "aws:kms"
+        others = rig.storage.requests_for("UploadPart", "CompleteMultipartUpload")
+        assert others and not any("server-side-encryption" in h for r in others for h in r.headers)
+
+    def test_an_export_to_a_bucket_that_requires_encryption_is_done(self, rig: ExportRig) -> None:
+        rig.storage.store.require_encryption(BUCKET)
+        assert rig.export(HA_ID, _backup(rig)).status == "done"
 
 
 class TestColdStart:

@@ -44,6 +44,17 @@ class TestSettings:
         with pytest.raises(ConfigurationError, match="DCS_LINK_DOMAINS must list domain names"):
             Settings.from_env({"DCS_LINK_DOMAINS": "obs.example.com:443"})
 
+    def test_the_export_kms_key_id_is_read_and_unset_means_none(self) -> None:
+        key_id = "0d0466b0-e727-4d9c-b35d-f84bb474a37f"
+        assert Settings.from_env({"DCS_EXPORT_KMS_KEY_ID": f" {key_id} "}).export_kms_key_id == key_id
+        assert Settings.from_env({"DCS_EXPORT_KMS_KEY_ID": ""}).export_kms_key_id is None
+
+    @pytest.mark.parametrize("value", ["alias/backups", "0D0466B0-E727-4D9C-B35D-F84BB474A37F", "0d0466b0e7274d9c"])
+    def test_a_bad_export_kms_key_id_says_what_it_accepts(self, value: str) -> None:
+        with pytest.raises(ConfigurationError, match="DCS_EXPORT_KMS_KEY_ID must be a KMS key id") as raised:
+            Settings.from_env({"DCS_EXPORT_KMS_KEY_ID": value})
+        assert "0d0466b0-e727-4d9c-b35d-f84bb474a37f" in str(raised.value)
+
 
 class TestAccess:
     def test_everything_missing_is_named_at_once(self) -> None:
