@@ -104,8 +104,11 @@ class CallLoop:
 
     def with_allowance(self, seconds: float, max_attempts: int = 2) -> CallLoop:
         """The same loop for cleanup (undoing what was started): it may run up to ``seconds`` past the
-        deadline, for at most ``max_attempts`` attempts, since work left half done outlives the invocation."""
-        deadline = self.deadline._replace(expires_at=self.deadline.expires_at + seconds)
+        deadline (or past now, once that is later), for at most ``max_attempts`` attempts, since work left
+        half done outlives the invocation."""
+        # Counted from now when the deadline has passed: cleanup that starts late still gets its time.
+        start = max(self.deadline.expires_at, self.deadline.clock())
+        deadline = self.deadline._replace(expires_at=start + seconds)
         policy = self._policy._replace(max_attempts=min(max_attempts, self._policy.max_attempts))
         return CallLoop(deadline, policy, self._classify)
 

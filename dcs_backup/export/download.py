@@ -7,14 +7,14 @@ from typing import Any
 
 import requests
 
-from dcs_backup.calls import CallLoop
+from dcs_backup.calls import CallError, CallLoop, ErrorKind
 from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.errors import BrokenDownloadError, IntegrityError, ServiceAnswerError
 from dcs_backup.text import ascii_whole_number
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
-PIECE_BYTES = 1 << 20
+PIECE_BYTES = 1 << 20  # at most per read; a read returns what has arrived, so the deadline is checked often
 # ASCII digits only: "\d" would take any script's digits, which int() then reads.
 _CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)")
 
@@ -27,8 +27,9 @@ class LinkDownload:
     The link is never logged or put in an error: its query string is a signature.
     """
 
-    def __init__(self, file: BackupFile, session: requests.Session, loop: CallLoop) -> None:
+    def __init__(self, file: BackupFile, session: requests.Session, loop: CallLoop, reserve_s: float = 0.0) -> None:
         self._link = file.link
+        self._reserve_s = reserve_s
         self._session = session
         self._loop = loop
         self._response: requests.Response | None = None
@@ -76,8 +77,9 @@ class LinkDownload:
     def _read_until(self, part: memoryview, start: int, end: int) -> None:
         try:
             while self.position < end:
+                self._stop_if_out_of_time()
                 stream = self._response or self._resume()
-                piece = stream.raw.read(min(PIECE_BYTES, end - self.position))
+                piece = stream.raw.read1(min(PIECE_BYTES, end - self.position))
                 if not piece:
                     raise BrokenDownloadError(f"the download ended at byte {self.position} of {self.size}")
                 offset = self.position - start
@@ -86,6 +88,15 @@ class LinkDownload:
         except Exception:
             self.close()
             raise
+
+    def _stop_if_out_of_time(self) -> None:
+        """A slow stream is not read into the time kept for aborting the upload and answering."""
+        if not self._loop.deadline.allows(self._reserve_s):
+            raise CallError(
+                ErrorKind.DEADLINE,
+                "DownloadBackupFile",
+                f"deadline reached at byte {self.position} of {self.size}; the copy stops here",
+            )
 
     def _resume(self) -> requests.Response:
         """The rest of the file from ``position``, which the answer's Content-Range must confirm."""

@@ -185,7 +185,7 @@ class _FileCopier:
 
     def copy(self, file: BackupFile, key: str, expected: int | None) -> int:
         """The object's size once it holds the file (now or before); the download must announce ``expected``."""
-        download = LinkDownload(file, self._session, self._loop)
+        download = LinkDownload(file, self._session, self._loop, self.pace.reserve_s)
         try:
             size = download.open()
             if expected is not None and size != expected:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 
@@ -93,11 +94,11 @@ def run_jobs(
 
     workers = min(max_concurrency, len(targets))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dcs-backup")
+    logged = _LoggedJob(job, failed, interim)
     try:
-        futures = [
-            pool.submit(contextvars.copy_context().run, _run_logged, job, failed, target, interim) for target in targets
-        ]
+        futures = [pool.submit(contextvars.copy_context().run, logged, target) for target in targets]
         wait(futures, timeout=deadline.remaining() + _LATE_GRACE_S)
+        logged.answered.set()
         return [_outcome(f, target, late or cut_short) for f, target in zip(futures, targets, strict=True)]
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -111,22 +112,35 @@ def _outcome(future: Future[OutcomeT], target: Target, late: Callable[[Target, b
     return outcome
 
 
-def _run_logged(
-    job: Callable[[Target], OutcomeT],
-    failed: Callable[[Target, str], OutcomeT],
-    target: Target,
-    interim: Callable[[OutcomeT], bool] | None,
-) -> OutcomeT:
-    structlog.contextvars.bind_contextvars(instance_id=target.instance_id)
-    started = time.monotonic()
-    try:
-        outcome = job(target)
-    except Exception:
-        log.exception("instance job crashed")
-        outcome = failed(target, CRASHED_REASON)
-    if interim is None or not interim(outcome):
-        _log_outcome(outcome, extra={"duration_ms": round((time.monotonic() - started) * 1000)})
-    return outcome
+class _LoggedJob(Generic[OutcomeT]):
+    """A job that logs its outcome: as the answer's, or, once the invocation has answered without it, as late."""
+
+    def __init__(
+        self,
+        job: Callable[[Target], OutcomeT],
+        failed: Callable[[Target, str], OutcomeT],
+        interim: Callable[[OutcomeT], bool] | None,
+    ) -> None:
+        self._job = job
+        self._failed = failed
+        self._interim = interim
+        self.answered = threading.Event()
+
+    def __call__(self, target: Target) -> OutcomeT:
+        structlog.contextvars.bind_contextvars(instance_id=target.instance_id)
+        started = time.monotonic()
+        try:
+            outcome = self._job(target)
+        except Exception:
+            log.exception("instance job crashed")
+            outcome = self._failed(target, CRASHED_REASON)
+        duration_ms = round((time.monotonic() - started) * 1000)
+        if self.answered.is_set():
+            # The answer already said what became of this target (late); this only records how it ended.
+            log.info("instance step ended after the answer", outcome=outcome.verdict, duration_ms=duration_ms)
+        elif self._interim is None or not self._interim(outcome):
+            _log_outcome(outcome, extra={"duration_ms": duration_ms})
+        return outcome
 
 
 def _log_outcome(outcome: JobOutcome, extra: dict[str, int]) -> None:
