@@ -118,9 +118,10 @@ def _tag(trigger: Trigger, key: str | None, request: BackupRequest, request_id: 
 
     Without a key, the tag still lets this invocation recognise its own backup after a lost answer.
     """
-    return idempotency_tag(
-        f"{trigger.value}:{key}" if key else f"invocation:{request_id}", request._replace(idempotency_key=None)
+    asked = request._replace(
+        idempotency_key=None, raise_on_failure=True, instance_ids=tuple(sorted(request.instance_ids))
     )
+    return idempotency_tag(f"{trigger.value}:{key}" if key else f"invocation:{request_id}", asked)
 
 
 def _start(

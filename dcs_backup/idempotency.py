@@ -42,7 +42,11 @@ def idempotency_tag(key: str, request: object) -> str:
 
 
 def request_fingerprint(request: object) -> str:
-    """A hash of what a request asks for, equal for equal requests whatever their fields' order."""
+    """A hash of what a request asks for, equal for equal requests whatever their fields' order.
+
+    The caller leaves out what only shapes the answer (``raise_on_failure``) and puts named targets
+    in a canonical order, so an equivalent retry is recognised as the same request.
+    """
     text = json.dumps(_canonical(request), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:_FINGERPRINT_LENGTH]
 
@@ -70,14 +74,23 @@ def tagged_remark(remark: str, tag: str) -> str:
 
 
 def find_tagged(records: Iterable[BackupRecord], tag: str) -> BackupRecord | None:
-    """A backup of this request's key that is queued, running or done (a failed one is retried).
+    """A backup of this request (its key, and the same request or one tagged before requests were
+    hashed) that is queued, running or done (a failed one is retried).
 
     The tag counts only where the function puts it, at the end of the remark.
     """
     for record in records:
-        if carries_tag(record.remark, tag) and record.status in LIVE_BACKUP_STATUSES:
+        if _same_request(record.remark, tag) and record.status in LIVE_BACKUP_STATUSES:
             return record
     return None
+
+
+def _same_request(remark: str, tag: str) -> bool:
+    marker = _MARKER_AT_END.search(remark)
+    if marker is None:
+        return False
+    key_hash, fingerprint = _parts(tag)
+    return marker.group(1) == key_hash and marker.group(2) in (None, fingerprint)
 
 
 def carries_tag(remark: str, tag: str) -> bool:
@@ -88,10 +101,7 @@ def carries_tag(remark: str, tag: str) -> bool:
 
 def made_for_another_request(record: BackupRecord, tag: str) -> bool:
     """Same key, different request: the key was reused. A marker without a fingerprint cannot tell."""
-    marker = _MARKER_AT_END.search(record.remark)
-    if marker is None or marker.group(2) is None or not carries_tag(record.remark, tag):
-        return False
-    return marker.group(2) != _parts(tag)[1]
+    return carries_tag(record.remark, tag) and not _same_request(record.remark, tag)
 
 
 def made_by_function(remark: str) -> bool:

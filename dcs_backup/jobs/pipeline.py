@@ -10,7 +10,7 @@ from dcs_backup.calls import CallError
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo
 from dcs_backup.errors import FieldProblem, InvalidRequestError
-from dcs_backup.idempotency import find_tagged, made_for_another_request
+from dcs_backup.idempotency import carries_tag, find_tagged, made_for_another_request
 from dcs_backup.jobs.create import BackupStarter
 from dcs_backup.jobs.eligibility import eligible_instance
 from dcs_backup.jobs.history import previous_backup, read_records
@@ -63,14 +63,14 @@ class BackupPipeline:
         except CallError as error:
             return failed_outcome(target.instance_id, error, name)
         previous = self._previous(instance, records)
-        other = next((r for r in records or [] if made_for_another_request(r, self._tag)), None)
-        if other is not None:
-            self._reused_key.append((instance.instance_id, other.backup_id))
-            return _failed(instance, KEY_REUSED)
         existing = find_tagged(records or [], self._tag)
         if existing is not None:
             # This request's backup, found again: nothing new is made, so DCS evicts nothing.
             return _started(instance, CreatedBackup(existing.backup_id, reused=True), existing, previous)
+        other = _key_reused(records or [], self._tag)
+        if other is not None:
+            self._reused_key.append((instance.instance_id, other.backup_id))
+            return _failed(instance, KEY_REUSED)
         self._looked[instance.instance_id] = _Looked(instance, records, previous)
         return BackupOutcome(
             instance.instance_id, OutcomeStatus.READY, instance_name=instance.name, previous_backup=previous
@@ -126,6 +126,13 @@ class BackupPipeline:
 def backup_failure(target: Target, reason: str) -> BackupOutcome:
     """A target the runner had to give up on (a crash, or the deadline)."""
     return BackupOutcome(target.instance_id, OutcomeStatus.FAILED, reason=reason, instance_name=target.name)
+
+
+def _key_reused(records: list[BackupRecord], tag: str) -> BackupRecord | None:
+    """A backup made with this key for another request, unless this request has been here too (a retry)."""
+    if any(carries_tag(r.remark, tag) and not made_for_another_request(r, tag) for r in records):
+        return None
+    return next((r for r in records if made_for_another_request(r, tag)), None)
 
 
 def started_late(ready: BackupOutcome) -> BackupOutcome:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from dcs_backup.errors import InvalidRequestError
+from dcs_emulator import Fault, FaultKind
 from devkit.seed import CLUSTER_ID, HA_ID
 from tests.conftest import FunctionHarness, load_event
 
@@ -63,3 +64,30 @@ class TestTimers:
         assert later.error is None
         assert {o["status"] for o in later.answer["results"]} <= {"created", "skipped"}
         assert not any(o.get("reused") for o in later.answer["results"])
+
+
+class TestEquivalentRetries:
+    def test_the_same_targets_in_another_order_are_the_same_request(self, function: FunctionHarness) -> None:
+        first = function.invoke({**FIRST, "instance_ids": [HA_ID, CLUSTER_ID]}).answer["results"]
+        again = function.invoke({**FIRST, "instance_ids": [CLUSTER_ID, HA_ID]}).answer["results"]
+        assert {o["backup_id"] for o in again} == {o["backup_id"] for o in first}
+        assert all(o.get("reused") for o in again)
+
+    def test_asking_for_the_document_instead_of_an_error_is_the_same_request(self, function: FunctionHarness) -> None:
+        first = function.invoke(FIRST).answer["results"][0]
+        again = function.invoke({**FIRST, "raise_on_failure": False}).answer["results"][0]
+        assert (again["backup_id"], again.get("reused")) == (first["backup_id"], True)
+
+
+class TestRetriesAfterAReuse:
+    def test_each_request_still_finds_its_own_backup(self, function: FunctionHarness) -> None:
+        # GIVEN two requests that got backups under one key (the records could not be read for the second)
+        state = function.emulator.state
+        state.waiting_s = state.backuping_s = 0.0
+        first = function.invoke(FIRST).answer["results"][0]
+        function.emulator.faults.script("ListBackupRecords", *[Fault(FaultKind.FORBIDDEN)])
+        second = function.invoke({**FIRST, "remark": "another"}).answer["results"][0]
+        assert second["backup_id"] != first["backup_id"]
+        # WHEN each is retried, THEN each is answered with its own backup, not refused
+        assert function.invoke(FIRST).answer["results"][0]["backup_id"] == first["backup_id"]
+        assert function.invoke({**FIRST, "remark": "another"}).answer["results"][0]["backup_id"] == second["backup_id"]
