@@ -89,6 +89,8 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
         if request.export is not None:
             _obs_endpoint(settings)  # a configuration error, before any DCS call
         invocation = _start(access, context, trigger, settings, request_id, rt, _tag(trigger, key, request, request_id))
+        if request.idempotency_key is not None or (trigger is Trigger.APIG and key is not None):
+            invocation = invocation._replace(caller_key=True)
         result = _audit(request, settings, invocation, rt) if request.action == "audit" else None
         document = _back_up(request, settings, invocation, rt) if result is None else None
     except InvalidRequestError as error:
@@ -191,12 +193,22 @@ def _back_up(request: BackupRequest, settings: Settings, invocation: Invocation,
     )
     keeper = RetentionKeeper(gateway, request.retention)
     pipeline = BackupPipeline(gateway, request, invocation.tag, keeper)
-    outcomes = run_jobs(
-        targets, pipeline.look, settings.max_concurrency, invocation.deadline, failed=backup_failure, interim=_is_ready
-    )
-    pipeline.refuse_reused_key()
     follow_up = _FollowUp(targets, settings.max_concurrency, invocation.deadline)
-    outcomes = follow_up.run(outcomes, _is_ready, pipeline.start, late=started_late)
+    if invocation.caller_key:
+        # Every target is looked at before any backup starts, so a reused key is refused with nothing made.
+        outcomes = run_jobs(
+            targets,
+            pipeline.look,
+            settings.max_concurrency,
+            invocation.deadline,
+            failed=backup_failure,
+            interim=_is_ready,
+        )
+        pipeline.refuse_reused_key()
+        outcomes = follow_up.run(outcomes, _is_ready, pipeline.start, late=started_late)
+    else:
+        # Keys of timers and events differ per firing: each target starts as soon as it was looked at.
+        outcomes = run_jobs(targets, pipeline, settings.max_concurrency, invocation.deadline, failed=backup_failure)
     if request.wait:
         waiter = BackupWaiter(gateway, invocation.deadline, rt.poll_policy, rt.policy.min_attempt_s)
         outcomes = follow_up.run(outcomes, _was_started, waiter.wait, late=still_running)

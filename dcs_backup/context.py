@@ -23,6 +23,8 @@ class Invocation(NamedTuple):
     access: DcsAccess
     deadline: Deadline
     tag: str
+    # The caller chose the key (a request field or the Idempotency-Key header), so it may reuse it.
+    caller_key: bool = False
 
 
 def context_value(context: Any, method: str) -> str:

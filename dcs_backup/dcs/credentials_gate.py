@@ -1,7 +1,8 @@
 """One verdict on the agency's keys per invocation: once DCS refuses them, nothing more is signed with them.
 
 Huawei's gateway locks an AK/SK after a few refused signatures in a row, so a fleet of targets must
-not each find out for itself. The invocation's first DCS call goes alone; the others wait for it.
+not each find out for itself. The invocation's first DCS attempt goes alone; the others wait for its
+answer, but not for long: the gateway refuses keys at once, so a slow answer says nothing about them.
 """
 
 from __future__ import annotations
@@ -10,18 +11,20 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from dcs_backup.calls import CREDENTIALS_REJECTED, CallError, ErrorKind
+from dcs_backup.calls import CREDENTIALS_REJECTED, CallError, Classify, ErrorKind
 from dcs_backup.dcs.errors import rejects_credentials
 from dcs_backup.retry import Deadline
 
 T = TypeVar("T")
+FIRST_VERDICT_WAIT_S = 3.0
 
 
 class CredentialsGate:
     """Lets calls through until DCS refuses the keys; then refuses every later call without sending it."""
 
-    def __init__(self, deadline: Deadline) -> None:
+    def __init__(self, deadline: Deadline, classify: Classify) -> None:
         self._deadline = deadline
+        self._classify = classify
         self._lock = threading.Lock()
         self._first_thread: int | None = None
         self._first_done = threading.Event()
@@ -31,7 +34,8 @@ class CredentialsGate:
         """``send()``'s result; a refusal of the keys, now or earlier, raises a CREDENTIALS CallError."""
         first = self._take_first()
         if not first and threading.get_ident() != self._first_thread:  # the first call's own look-ups go on
-            self._first_done.wait(timeout=max(0.0, self._deadline.remaining()))
+            if not self._first_done.wait(timeout=min(FIRST_VERDICT_WAIT_S, self._deadline.remaining())):
+                self._first_done.set()  # no verdict in time: nobody waits for this one again
         try:
             self._refuse_if_rejected(operation)
             return send()
@@ -44,6 +48,31 @@ class CredentialsGate:
         finally:
             if first:
                 self._first_done.set()
+
+    def attempt(self, operation: str, send: Callable[[], T]) -> Callable[[], T]:
+        """``send`` as one attempt of a call loop: a refusal of the keys is noted before anyone waiting
+        is let go, and the first attempt's end, whatever it was, lets them go."""
+
+        def attempt_once() -> T:
+            try:
+                return send()
+            except Exception as exc:
+                self._note(exc, operation)
+                raise
+            finally:
+                if threading.get_ident() == self._first_thread:
+                    self._first_done.set()
+
+        return attempt_once
+
+    def _note(self, exc: Exception, operation: str) -> None:
+        try:
+            error = self._classify(exc, operation)
+        except Exception:  # noqa: BLE001 - not a call failure: the loop re-raises it itself
+            return
+        if rejects_credentials(error):
+            with self._lock:
+                self.rejection = self.rejection or error
 
     def _take_first(self) -> bool:
         with self._lock:

@@ -49,7 +49,7 @@ class DcsGateway:
         self._access = access
         self._instance_page_size, self._backup_page_size = page_sizes
         self._loop = CallLoop(deadline, policy, classify)
-        self._gate = CredentialsGate(deadline)
+        self._gate = CredentialsGate(deadline, classify)
         self._connect_timeout_s, self._read_timeout_s = timeouts
         self._client_factory = client_factory
         self._local = threading.local()
@@ -141,12 +141,16 @@ class DcsGateway:
         return self._gate.call(
             "CreateBackup",
             lambda: self._loop.run(
-                "CreateBackup", lambda: create(self._client_for_attempt()), recover=recover, retry_busy=True
+                "CreateBackup",
+                self._gate.attempt("CreateBackup", lambda: create(self._client_for_attempt())),
+                recover=recover,
+                retry_busy=True,
             ),
         )
 
     def _call(self, operation: str, send: Callable[[DcsClient], T]) -> T:
-        return self._gate.call(operation, lambda: self._loop.run(operation, lambda: send(self._client_for_attempt())))
+        attempt = self._gate.attempt(operation, lambda: send(self._client_for_attempt()))
+        return self._gate.call(operation, lambda: self._loop.run(operation, attempt))
 
     def _client_for_attempt(self) -> DcsClient:
         """This thread's client, with timeouts cut to the time left."""

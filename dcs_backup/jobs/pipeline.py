@@ -35,8 +35,9 @@ class _Looked(NamedTuple):
 class BackupPipeline:
     """Turns a target into its outcome, in two steps; a failed DCS call ends that target, never the others.
 
-    ``look`` reads every target (eligible? its backups, this request's among them?) before ``start``
-    starts any backup, so a request that reuses another request's key is refused with nothing made.
+    ``look`` reads a target (eligible? its backups, this request's among them?) and ``start`` starts its
+    backup. When the caller chose the key, every target is looked at before any is started, so a
+    request that reuses another request's key is refused with nothing made.
     """
 
     def __init__(self, gateway: DcsGateway, request: BackupRequest, tag: str, keeper: RetentionKeeper) -> None:
@@ -46,6 +47,11 @@ class BackupPipeline:
         self._keeper = keeper
         self._looked: dict[str, _Looked] = {}
         self._reused_key: list[tuple[str, str]] = []  # (instance, backup) made for another request
+
+    def __call__(self, target: Target) -> BackupOutcome:
+        """Both steps at once, for a request whose key no caller can reuse."""
+        outcome = self.look(target)
+        return self.start(outcome) if outcome.status is OutcomeStatus.READY else outcome
 
     def look(self, target: Target) -> BackupOutcome:
         """The target's outcome when nothing is to be started (skipped, failed, found), else ``ready``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dcs_emulator import Fault, FaultKind
 from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, FROZEN_ID, HA_ID
 from tests.conftest import FunctionHarness, Invocation
@@ -44,3 +45,15 @@ class TestRefusedKeys:
         assert len(function.emulator.requests) == 1
         assert result.answer["reason"].startswith("credentials rejected")
         assert len([line for line in result.logs if line["level"] == "error"]) == 1
+
+
+class TestSlowFirstAnswer:
+    def test_a_slow_first_answer_does_not_hold_back_the_other_targets(self, function: FunctionHarness) -> None:
+        # GIVEN the first DCS answer trickles in for longer than the invocation lasts
+        function.emulator.faults.script("ShowInstance", Fault(FaultKind.TRICKLE, delay_s=0.05))
+        result = function.invoke(
+            {"instance_ids": [HA_ID, CLUSTER_ID], "raise_on_failure": False}, LocalContext.seeded(timeout_s=8)
+        )
+        # THEN the other target's backup was started all the same
+        statuses = sorted(o["status"] for o in result.answer["results"])
+        assert statuses == ["created", "failed"]
