@@ -34,8 +34,7 @@ class CredentialsGate:
         """``send()``'s result; a refusal of the keys, now or earlier, raises a CREDENTIALS CallError."""
         first = self._take_first()
         if not first and threading.get_ident() != self._first_thread:  # the first call's own look-ups go on
-            if not self._first_done.wait(timeout=min(FIRST_VERDICT_WAIT_S, self._deadline.remaining())):
-                self._first_done.set()  # no verdict in time: nobody waits for this one again
+            self._wait_for_first_verdict()
         try:
             self._refuse_if_rejected(operation)
             return send()
@@ -64,6 +63,10 @@ class CredentialsGate:
                     self._first_done.set()
 
         return attempt_once
+
+    def _wait_for_first_verdict(self) -> None:
+        if not self._first_done.wait(timeout=min(FIRST_VERDICT_WAIT_S, self._deadline.remaining())):
+            self._first_done.set()  # no verdict in time: nobody waits for this one again
 
     def _note(self, exc: Exception, operation: str) -> None:
         try:

@@ -9,6 +9,7 @@ from typing import Any
 
 from dcs_backup.errors import FieldProblem, InvalidRequestError
 from dcs_backup.idempotency import key_problem
+from dcs_backup.request import REQUEST_FIELDS
 from dcs_backup.text import show_value
 from dcs_backup.triggers.base import TriggerInput, parse_json_object
 
@@ -18,8 +19,13 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def is_apig_event(event: dict[str, Any]) -> bool:
-    """APIG always sends the method and its request context; a direct request has no use for either."""
-    return "httpMethod" in event and "requestContext" in event
+    """APIG's event: the method as text, its request context, and none of a request's own fields
+    (those are in the body); a direct request that merely names a method is a direct request."""
+    return (
+        isinstance(event.get("httpMethod"), str)
+        and isinstance(event.get("requestContext"), dict)
+        and not event.keys() & REQUEST_FIELDS
+    )
 
 
 def read(event: dict[str, Any]) -> TriggerInput:

@@ -79,3 +79,18 @@ def test_a_direct_request_holding_a_trigger_key_is_refused_not_read_as_that_trig
     assert result.error is not None
     assert trigger_key in str(result.error)
     assert function.emulator.requests_for("CreateBackup") == []
+
+
+def test_a_direct_request_naming_an_http_method_is_refused_not_answered_as_http(function: FunctionHarness) -> None:
+    request = {"instance_ids": [HA_ID], "httpMethod": "POST", "requestContext": {}}
+    result = function.invoke(request, DCS_INSTANCE_IDS=CLUSTER_ID)
+    assert result.error is not None and "httpMethod" in str(result.error)
+    assert function.emulator.requests_for("CreateBackup") == []
+
+
+def test_an_incomplete_timer_event_is_refused_saying_what_a_timer_sends(function: FunctionHarness) -> None:
+    event = load_event("timer.json")
+    del event["trigger_name"]
+    result = function.invoke(event)
+    assert result.error is not None
+    assert "not a complete timer event" in str(result.error)

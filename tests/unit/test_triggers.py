@@ -41,6 +41,8 @@ class TestDetection:
             {"instance_ids": ["i-1"], "trigger_type": "TIMER"},
             {"remark": "r", "trigger_type": "TIMER", "trigger_name": "n", "time": "2026-01-05T02:00:00+08:00"},
             {"trigger_type": "TIMER", "user_event": ""},
+            {"instance_ids": ["i-1"], "httpMethod": "POST", "requestContext": {}},
+            {"httpMethod": 1, "requestContext": {}, "body": "{}"},
         ],
     )
     def test_a_request_holding_one_trigger_key_is_a_direct_request(self, event: dict[str, Any]) -> None:
