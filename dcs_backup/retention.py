@@ -69,7 +69,7 @@ def ring_victim(records: Sequence[BackupRecord]) -> BackupRecord | None:
     held = list({r.backup_id: r for r in records if r.status not in _GONE}.values())
     if len(held) < MAX_BACKUPS_PER_INSTANCE:
         return None
-    return min(held, key=lambda r: r.created_or_oldest)
+    return min(held, key=lambda r: r.created_by_dcs_clock)
 
 
 def owner_of(record: BackupRecord) -> str:

@@ -11,7 +11,7 @@ from huaweicloudsdkcore.exceptions.exceptions import (
 )
 
 from dcs_backup.calls import CallError, ErrorKind
-from dcs_backup.text import foreign_text
+from dcs_backup.text import ascii_whole_number, foreign_text
 
 INSTANCE_BUSY_CODES = frozenset({"DCS.4096", "111400096"})
 # The gateway's verdicts on the signature and on the caller (a DCS.2003 403 is about one action only).
@@ -77,11 +77,7 @@ def _from_response(exc: ServiceResponseException, operation: str) -> CallError:
 
 
 def _retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` in seconds; the HTTP-date form is ignored (the gateway sends seconds)."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+    """``Retry-After`` in whole seconds (ASCII digits, as HTTP defines it); the HTTP-date form and
+    anything else are ignored (the gateway sends seconds)."""
+    seconds = ascii_whole_number(value.strip()) if isinstance(value, str) else None
+    return float(seconds) if seconds is not None else None

@@ -17,6 +17,7 @@ from dcs_backup.dcs.credentials_gate import CredentialsGate
 from dcs_backup.dcs.errors import UnreadableAnswerError, classify
 from dcs_backup.dcs.models import BackupFile, BackupRecord, CreatedBackup, InstanceInfo, dcs_text, mode_from_spec_code
 from dcs_backup.retry import Deadline, RetryPolicy
+from dcs_backup.text import ascii_whole_number
 
 T = TypeVar("T")
 
@@ -88,7 +89,7 @@ class DcsGateway:
             )
             for item in response.instances or []
         )
-        return InstancePage(total=int(response.instance_num or 0), instances=items)
+        return InstancePage(total=_count(response.instance_num), instances=items)
 
     def show_tags(self, instance_id: str) -> dict[str, str]:
         response = self._call("ShowTags", lambda c: c.show_tags(sdk.ShowTagsRequest(instance_id=instance_id)))
@@ -111,7 +112,7 @@ class DcsGateway:
             fresh = [record for record in page if record.backup_id not in seen]
             records.extend(fresh)
             seen.update(record.backup_id for record in fresh)
-            if not fresh or len(records) >= int(response.total_num or 0):
+            if not fresh or len(records) >= _count(response.total_num):
                 break
         return records
 
@@ -172,6 +173,14 @@ class DcsGateway:
 
 def _list_backups_page(request: sdk.ListBackupRecordsRequest) -> Callable[[DcsClient], Any]:
     return lambda client: _readable(client.list_backup_records(request), "total_num")
+
+
+def _count(value: object) -> int:
+    """A total DCS announces; one that is not a whole number counts as 0 (paging then ends on a short page)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(0, value)
+    number = ascii_whole_number(value) if isinstance(value, str) else None
+    return number or 0
 
 
 def _readable(response: Any, field: str) -> Any:

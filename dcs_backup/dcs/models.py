@@ -56,6 +56,12 @@ class BackupRecord(NamedTuple):
         return moment
 
     @property
+    def created_by_dcs_clock(self) -> datetime:
+        """When DCS says it created it, believed even if in the future (DCS orders its own ring by it);
+        an unreadable time sorts first, as the oldest."""
+        return _utc(self.created_at) or _EARLIEST
+
+    @property
     def created_or_oldest(self) -> datetime:
         """For ordering: a record whose time cannot be read sorts first, as the oldest."""
         return self.created or _EARLIEST

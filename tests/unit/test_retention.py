@@ -58,3 +58,8 @@ class TestRing:
     def test_gone_records_do_not_hold_a_place(self) -> None:
         records = [_record(str(n), n) for n in range(23)] + [_record("gone", 99, "deleted")]
         assert ring_victim(records) is None
+
+    def test_a_future_dated_backup_is_not_taken_for_the_oldest(self) -> None:
+        records = [_record(str(n), n) for n in range(23)] + [_record("future", -70 * 365)]
+        victim = ring_victim(records)
+        assert victim is not None and victim.backup_id == "22"
