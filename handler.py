@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from dcs_backup import coldstart
+from dcs_backup.platform import coldstart
 
 with coldstart.loading():
     from dcs_backup.app import handle

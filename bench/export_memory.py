@@ -16,7 +16,7 @@ import time
 import requests
 
 from dcs_backup.export.obs import ObsAccess, build_obs_client
-from dcs_backup.retry import Deadline
+from dcs_backup.platform.retry import Deadline
 from devkit.export_rig import BUCKET, SECURITY_TOKEN, export_rig
 from devkit.seed import ACCESS_KEY, HA_ID, SECRET_KEY
 

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 
 from dcs_backup.app import Runtime, handle
-from dcs_backup.retry import RetryPolicy
+from dcs_backup.platform.retry import RetryPolicy
 from dcs_emulator import TRANSIENT_FAULTS, DcsEmulator, EmulatorState
 from dcs_emulator.state import Instance
 from devkit.context import LocalContext

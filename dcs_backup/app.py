@@ -11,31 +11,31 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
-from dcs_backup.access import DcsAccess, resolve_access
-from dcs_backup.calls import CallError, ErrorKind
+from dcs_backup.actions.runner import run_jobs, run_within
+from dcs_backup.backup.pipeline import BackupPipeline, backup_failure, started_late
+from dcs_backup.completion.wait import BackupWaiter, still_running
 from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
-from dcs_backup.context import Invocation, context_value, remaining_ms
+from dcs_backup.dcs.access import DcsAccess, resolve_access
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 from dcs_backup.dcs.credentials_gate import refused
 from dcs_backup.dcs.gateway import BACKUP_PAGE_SIZE, INSTANCE_PAGE_SIZE, DcsGateway
-from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.export.spec import obs_endpoint
 from dcs_backup.idempotency import idempotency_tag
-from dcs_backup.jobs.pipeline import BackupPipeline, backup_failure, started_late
-from dcs_backup.jobs.retention import RetentionKeeper
-from dcs_backup.jobs.runner import run_jobs, run_within
-from dcs_backup.jobs.select import resolve_targets
-from dcs_backup.jobs.targets import Target
-from dcs_backup.jobs.wait import BackupWaiter, still_running
-from dcs_backup.logs import bind_invocation, configure_logging, redactor
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, ResultDocument, failure_reason, summarize
+from dcs_backup.platform.calls import CallError, ErrorKind
+from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
+from dcs_backup.platform.function_context import Invocation, context_value, remaining_ms
+from dcs_backup.platform.logs import bind_invocation, configure_logging, redactor
+from dcs_backup.platform.retry import Clock, Deadline, PollPolicy, RetryPolicy
 from dcs_backup.request import BackupRequest, parse_backup_request
-from dcs_backup.retry import Clock, Deadline, PollPolicy, RetryPolicy
+from dcs_backup.retention.keeper import RetentionKeeper
+from dcs_backup.selection.resolve import resolve_targets
+from dcs_backup.selection.targets import Target
 from dcs_backup.triggers import Trigger, detect_trigger, read_trigger_input
 
 if TYPE_CHECKING:
-    from dcs_backup.audit import AuditReport
-    from dcs_backup.jobs.export import Exporter
+    from dcs_backup.audit.rules import AuditReport
+    from dcs_backup.export.exporter import Exporter
 
 log = structlog.get_logger("dcs_backup")
 
@@ -158,8 +158,8 @@ def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, r
 
     Imported only for an audit, to keep it out of every backup's cold start.
     """
-    from dcs_backup.audit import AuditReport
-    from dcs_backup.jobs.audit import AUDIT_CUT_SHORT, Auditor
+    from dcs_backup.audit.auditor import AUDIT_CUT_SHORT, Auditor
+    from dcs_backup.audit.rules import AuditReport
 
     gateway = _gateway(invocation, rt)
     targets, run_failure, _ = _targets(request, settings, gateway, invocation.deadline)
@@ -290,8 +290,8 @@ def _exporter(
     request: BackupRequest, settings: Settings, gateway: DcsGateway, invocation: Invocation, rt: Runtime
 ) -> Exporter:
     """The export step, imported only now: the OBS SDK stays out of runs that export nothing."""
+    from dcs_backup.export.exporter import Exporter, ExportSettings
     from dcs_backup.export.links import LinkPolicy
-    from dcs_backup.jobs.export import Exporter, ExportSettings
 
     assert request.export is not None
     endpoint = _obs_endpoint(settings)

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
-from dcs_backup.endpoints import check_endpoint
-from dcs_backup.errors import ConfigurationError
 from dcs_backup.export.links import parse_domains
 from dcs_backup.export.spec import (
     DEFAULT_PART_MB,
@@ -19,9 +17,11 @@ from dcs_backup.export.spec import (
     is_kms_key_id,
     prefix_problem,
 )
-from dcs_backup.retention import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, RetentionRule
-from dcs_backup.selection import Selection, name_problems, parse_tag_list, repeated_tag_keys, tag_problems
-from dcs_backup.text import ascii_whole_number, show_list, show_value
+from dcs_backup.platform.endpoints import check_endpoint
+from dcs_backup.platform.errors import ConfigurationError
+from dcs_backup.platform.text import ascii_whole_number, show_list, show_value
+from dcs_backup.retention.rules import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, RetentionRule
+from dcs_backup.selection.spec import Selection, name_problems, parse_tag_list, repeated_tag_keys, tag_problems
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_MAX_CONCURRENCY = 4

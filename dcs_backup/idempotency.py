@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from enum import Enum
 
 from dcs_backup.dcs.models import MAX_REMARK_LENGTH, BackupRecord
-from dcs_backup.errors import FieldProblem
-from dcs_backup.text import is_utf8_text
+from dcs_backup.platform.errors import FieldProblem
+from dcs_backup.platform.text import is_utf8_text
 
 TAG_PREFIX = "[dcsb:"
 _TAG_HASH_LENGTH = 12

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from dcs_backup.calls import CREDENTIALS_REJECTED, RUN_ENDING_KINDS, CallError
+from dcs_backup.platform.calls import CREDENTIALS_REJECTED, RUN_ENDING_KINDS, CallError
 
 if TYPE_CHECKING:
     from dcs_backup.export.base import ExportResult

@@ -13,12 +13,12 @@ from dcs_backup.dcs.models import (
     MAX_REMARK_LENGTH,
     is_instance_id,
 )
-from dcs_backup.errors import FieldProblem, InvalidRequestError, unknown_field_problems
 from dcs_backup.export.spec import ExportSpec, export_problems
 from dcs_backup.idempotency import TAG_PREFIX, key_problem
-from dcs_backup.retention import RetentionRule, retention_problems, whole_number_problem
-from dcs_backup.selection import Selection, selection_problems
-from dcs_backup.text import is_utf8_text, show_list, show_value
+from dcs_backup.platform.errors import FieldProblem, InvalidRequestError, unknown_field_problems
+from dcs_backup.platform.text import is_utf8_text, show_list, show_value
+from dcs_backup.retention.rules import RetentionRule, retention_problems, whole_number_problem
+from dcs_backup.selection.spec import Selection, selection_problems
 
 DEFAULT_REMARK = "dcs-backup"
 ACTIONS = ("backup", "audit")

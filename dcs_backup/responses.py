@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from dcs_backup.errors import (
+from dcs_backup.outcome import OutcomeStatus, ResultDocument, RunStatus
+from dcs_backup.platform.errors import (
     BackupFailedError,
     BackupPendingError,
     ConfigurationError,
@@ -18,12 +19,11 @@ from dcs_backup.errors import (
     InvalidRequestError,
     RpoViolatedError,
 )
-from dcs_backup.logs import redactor
-from dcs_backup.outcome import OutcomeStatus, ResultDocument, RunStatus
+from dcs_backup.platform.logs import redactor
 from dcs_backup.triggers import Trigger, apigateway
 
 if TYPE_CHECKING:
-    from dcs_backup.audit import AuditReport
+    from dcs_backup.audit.rules import AuditReport
 
 _HTTP_STATUS = {RunStatus.SUCCEEDED: 202, RunStatus.PENDING: 202, RunStatus.PARTIAL: 207, RunStatus.FAILED: 502}
 _FINISHED = frozenset({OutcomeStatus.COMPLETED, OutcomeStatus.SKIPPED})

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dcs_backup.context import DEFAULT_TIMEOUT_S
-from dcs_backup.text import ascii_whole_number
+from dcs_backup.platform.function_context import DEFAULT_TIMEOUT_S
+from dcs_backup.platform.text import ascii_whole_number
 from devkit.seed import ACCESS_KEY, SECRET_KEY
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import requests
 
-from dcs_backup.access import DcsAccess
-from dcs_backup.calls import CallLoop
+from dcs_backup.dcs.access import DcsAccess
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.base import BackupSource, ExportResult
@@ -18,7 +17,8 @@ from dcs_backup.export.engine import export_backup
 from dcs_backup.export.errors import classify
 from dcs_backup.export.links import LinkPolicy
 from dcs_backup.export.obs import ObsAccess, ObsTarget, build_obs_client
-from dcs_backup.retry import Deadline, RetryPolicy
+from dcs_backup.platform.calls import CallLoop
+from dcs_backup.platform.retry import Deadline, RetryPolicy
 from dcs_emulator import DcsEmulator, EmulatorState
 from dcs_emulator.obs_server import ObsEmulator
 from devkit.seed import ACCESS_KEY, PROJECT_ID, SECRET_KEY

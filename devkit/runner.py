@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from dcs_backup.logs import configure_logging
+from dcs_backup.platform.logs import configure_logging
 from devkit.context import LocalContext
 from devkit.demo import demo_mode, wants_demo_mode
 from handler import handler

@@ -384,7 +384,7 @@ variable "obs_endpoint" {
   default     = ""
 
   validation {
-    # The function's own rule for endpoints (dcs_backup/endpoints.py, which checks it again):
+    # The function's own rule for endpoints (dcs_backup/platform/endpoints.py, which checks it again):
     # https://host[:port] and nothing after it; plain http only to this machine (loopback).
     condition     = var.obs_endpoint == "" || can(regex("^(?i)https://(\\[[0-9a-f:.]+\\]|[a-z0-9.-]+)(:[0-9]{1,5})?/?$", var.obs_endpoint)) || can(regex("^(?i)http://(localhost|127(\\.[0-9]{1,3}){3}|\\[::1\\])(:[0-9]{1,5})?/?$", var.obs_endpoint))
     error_message = "obs_endpoint must be empty, https://host[:port], or http://host[:port] to a loopback address."

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from dcs_backup.app import Runtime, handle
-from dcs_backup.retry import RetryPolicy
+from dcs_backup.platform.retry import RetryPolicy
 from dcs_emulator import DcsEmulator, EmulatorState
 from devkit.context import LocalContext
 from devkit.seed import ACCESS_KEY, PROJECT_ID, SECRET_KEY

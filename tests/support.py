@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dcs_backup.retry import PollPolicy
+from dcs_backup.platform.retry import PollPolicy
 from dcs_emulator import DcsEmulator, EmulatorState
 from dcs_emulator.loopback import LoopbackHandler, LoopbackServer
 from dcs_emulator.model import Backup

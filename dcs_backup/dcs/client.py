@@ -11,7 +11,7 @@ from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 from requests.adapters import HTTPAdapter
 
-from dcs_backup.access import DcsAccess
+from dcs_backup.dcs.access import DcsAccess
 
 # Deliberately far below the SDK's (60, 120) s: DCS answers these calls in well under a
 # second, and a hung call must not eat the invocation's deadline. Each attempt is further

@@ -11,9 +11,9 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from dcs_backup.calls import CREDENTIALS_REJECTED, CallError, Classify, ErrorKind
 from dcs_backup.dcs.errors import rejects_credentials
-from dcs_backup.retry import Deadline
+from dcs_backup.platform.calls import CREDENTIALS_REJECTED, CallError, Classify, ErrorKind
+from dcs_backup.platform.retry import Deadline
 
 T = TypeVar("T")
 FIRST_VERDICT_WAIT_S = 3.0

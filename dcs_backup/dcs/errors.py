@@ -10,8 +10,8 @@ from huaweicloudsdkcore.exceptions.exceptions import (
     ServiceResponseException,
 )
 
-from dcs_backup.calls import CallError, ErrorKind
-from dcs_backup.text import ascii_whole_number, foreign_text
+from dcs_backup.platform.calls import CallError, ErrorKind
+from dcs_backup.platform.text import ascii_whole_number, foreign_text
 
 INSTANCE_BUSY_CODES = frozenset({"DCS.4096", "111400096"})
 # The gateway's verdicts on the signature and on the caller (a DCS.2003 403 is about one action only).

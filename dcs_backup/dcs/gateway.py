@@ -10,14 +10,14 @@ import huaweicloudsdkdcs.v2 as sdk  # lazy: a model module loads when its class 
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 
-from dcs_backup.access import DcsAccess
-from dcs_backup.calls import CallError, CallLoop
+from dcs_backup.dcs.access import DcsAccess
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, build_dcs_client
 from dcs_backup.dcs.credentials_gate import CredentialsGate
 from dcs_backup.dcs.errors import UnreadableAnswerError, classify
 from dcs_backup.dcs.models import BackupFile, BackupRecord, CreatedBackup, InstanceInfo, dcs_text, mode_from_spec_code
-from dcs_backup.retry import Deadline, RetryPolicy
-from dcs_backup.text import ascii_whole_number
+from dcs_backup.platform.calls import CallError, CallLoop
+from dcs_backup.platform.retry import Deadline, RetryPolicy
+from dcs_backup.platform.text import ascii_whole_number
 
 T = TypeVar("T")
 

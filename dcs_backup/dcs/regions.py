@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from dcs_backup.endpoints import check_endpoint
-from dcs_backup.errors import ConfigurationError
-from dcs_backup.text import show_value
+from dcs_backup.platform.endpoints import check_endpoint
+from dcs_backup.platform.errors import ConfigurationError
+from dcs_backup.platform.text import show_value
 
 
 @lru_cache(maxsize=8)

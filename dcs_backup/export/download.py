@@ -7,10 +7,10 @@ from typing import Any
 
 import requests
 
-from dcs_backup.calls import CallError, CallLoop, ErrorKind
 from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.errors import BrokenDownloadError, IntegrityError, ServiceAnswerError
-from dcs_backup.text import ascii_whole_number
+from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
+from dcs_backup.platform.text import ascii_whole_number
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import requests
 import structlog
 
-from dcs_backup.calls import CallError, CallLoop, ErrorKind
 from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.base import (
     BackupSource,
@@ -30,8 +29,9 @@ from dcs_backup.export.base import (
 from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
 from dcs_backup.export.links import LinkPolicy
-from dcs_backup.retry import Deadline, RetryPolicy
-from dcs_backup.text import show_list
+from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
+from dcs_backup.platform.retry import Deadline, RetryPolicy
+from dcs_backup.platform.text import show_list
 
 MIB = 1024 * 1024
 MIN_PART_BYTES = 100 * 1024  # OBS's smallest part (but the last); the function's setting starts at 5 MiB

@@ -12,8 +12,8 @@ import socket
 import requests
 import urllib3.exceptions
 
-from dcs_backup.calls import CallError, ErrorKind
-from dcs_backup.text import ascii_whole_number, foreign_text
+from dcs_backup.platform.calls import CallError, ErrorKind
+from dcs_backup.platform.text import ascii_whole_number, foreign_text
 
 MAX_CODE_LENGTH = 64
 # Answers that say "send it again": the bytes were altered in transit, or arrived too slowly.

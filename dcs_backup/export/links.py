@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 from urllib.parse import SplitResult, urlsplit
 
-from dcs_backup.endpoints import is_host_name, is_ip_address, is_loopback
+from dcs_backup.platform.endpoints import is_host_name, is_ip_address, is_loopback
 
 HTTPS_PORT = 443
 DOMAINS_VARIABLE = "DCS_LINK_DOMAINS"

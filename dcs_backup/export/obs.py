@@ -14,9 +14,9 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from dcs_backup.calls import CallLoop
 from dcs_backup.export.errors import IntegrityError, ServiceAnswerError
-from dcs_backup.text import ascii_whole_number
+from dcs_backup.platform.calls import CallLoop
+from dcs_backup.platform.text import ascii_whole_number
 
 # Per socket operation, capped by the time left; a 512 MB part is sent in many of them.
 TIMEOUT_S = 30

@@ -6,9 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from dcs_backup.endpoints import is_ip_address
-from dcs_backup.errors import FieldProblem, unknown_field_problems
-from dcs_backup.text import is_utf8_text, show_value
+from dcs_backup.platform.endpoints import is_ip_address
+from dcs_backup.platform.errors import FieldProblem, unknown_field_problems
+from dcs_backup.platform.text import is_utf8_text, show_value
 
 DEFAULT_PREFIX = "dcs-backup/"
 MAX_PREFIX_LENGTH = 256

@@ -7,10 +7,10 @@ import binascii
 import json
 from typing import Any
 
-from dcs_backup.errors import FieldProblem, InvalidRequestError
 from dcs_backup.idempotency import key_problem
+from dcs_backup.platform.errors import FieldProblem, InvalidRequestError
+from dcs_backup.platform.text import show_value
 from dcs_backup.request import REQUEST_FIELDS
-from dcs_backup.text import show_value
 from dcs_backup.triggers.base import TriggerInput, parse_json_object
 
 MAX_BODY_BYTES = 64 * 1024

@@ -6,7 +6,7 @@ import json
 from enum import Enum
 from typing import Any, NamedTuple
 
-from dcs_backup.errors import FieldProblem, InvalidRequestError
+from dcs_backup.platform.errors import FieldProblem, InvalidRequestError
 
 
 class Trigger(str, Enum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcs_backup.errors import FieldProblem, InvalidRequestError
+from dcs_backup.platform.errors import FieldProblem, InvalidRequestError
 from dcs_backup.triggers.base import TriggerInput
 
 # A trigger's telltale field in an event that is not that trigger's: say what the trigger sends.

@@ -8,8 +8,8 @@ import json
 import re
 from typing import Any
 
-from dcs_backup.errors import FieldProblem, InvalidRequestError
-from dcs_backup.text import is_utf8_text
+from dcs_backup.platform.errors import FieldProblem, InvalidRequestError
+from dcs_backup.platform.text import is_utf8_text
 from dcs_backup.triggers.base import TriggerInput, parse_json_object
 
 REQUIRED_ATTRIBUTES = ("id", "source", "specversion", "type")

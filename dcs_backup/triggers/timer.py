@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dcs_backup.errors import FieldProblem, InvalidRequestError
-from dcs_backup.text import is_utf8_text
+from dcs_backup.platform.errors import FieldProblem, InvalidRequestError
+from dcs_backup.platform.text import is_utf8_text
 from dcs_backup.triggers.base import TriggerInput, parse_json_object
 
 TIMER_FIELDS = frozenset({"version", "time", "trigger_type", "trigger_name", "user_event"})

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.errors import ConfigurationError, InvalidRequestError, RpoViolatedError
+from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError, RpoViolatedError
 from dcs_emulator import Fault, FaultKind
 from devkit.seed import CLUSTER_ID, FROZEN_ID, HA_ID, SINGLE_ID
 from tests.conftest import FunctionHarness, Invocation, load_event

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.errors import BackupFailedError, ConfigurationError, InvalidRequestError
+from dcs_backup.platform.errors import BackupFailedError, ConfigurationError, InvalidRequestError
 from dcs_emulator import Fault, FaultKind
 from dcs_emulator.obs_store import Encryption
 from devkit.context import LocalContext

@@ -15,8 +15,8 @@ import pytest
 from obs import CompleteMultipartUploadRequest, CompletePart, SseKmsHeader
 
 from dcs_backup.export.obs import ObsAccess, build_obs_client
-from dcs_backup.logs import configure_logging
-from dcs_backup.retry import Deadline
+from dcs_backup.platform.logs import configure_logging
+from dcs_backup.platform.retry import Deadline
 from dcs_emulator import Fault, FaultKind
 from dcs_emulator.backup_files import GeneratedFile
 from dcs_emulator.obs_store import Encryption

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dcs_backup.errors import (
+from dcs_backup.platform.errors import (
     BackupFailedError,
     BackupPendingError,
     ConfigurationError,

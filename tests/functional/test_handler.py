@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dcs_backup.errors import BackupFailedError, ConfigurationError, InvalidRequestError
+from dcs_backup.platform.errors import BackupFailedError, ConfigurationError, InvalidRequestError
 from devkit.context import LocalContext
 from devkit.seed import ACCESS_KEY, CLUSTER_ID, FROZEN_ID, HA_ID, SECRET_KEY, SINGLE_ID
 from tests.conftest import FunctionHarness, load_event

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.idempotency import idempotency_tag
+from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
 from dcs_emulator import Fault, FaultKind
 from devkit.context import LocalContext
 from devkit.seed import ACCESS_KEY, CLUSTER_ID, HA_ID, PROJECT_ID, SECRET_KEY

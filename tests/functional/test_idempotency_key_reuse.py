@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dcs_backup.errors import InvalidRequestError
+from dcs_backup.platform.errors import InvalidRequestError
 from dcs_emulator import Fault, FaultKind
 from devkit.seed import CLUSTER_ID, HA_ID
 from tests.conftest import FunctionHarness, load_event

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dcs_backup.coldstart import DEFERRED_MODULES
+from dcs_backup.platform.coldstart import DEFERRED_MODULES
 from dcs_emulator import DcsEmulator, EmulatorState
 from devkit.seed import HA_ID, PROJECT_ID
 from devkit.zip_probe import ProbeRun, probe, python312

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.errors import BackupFailedError
-from dcs_backup.retry import RetryPolicy
+from dcs_backup.platform.errors import BackupFailedError
+from dcs_backup.platform.retry import RetryPolicy
 from dcs_emulator import TRANSIENT_FAULTS, Fault, FaultKind
 from dcs_emulator.state import Instance
 from devkit.context import LocalContext

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.errors import ConfigurationError, InvalidRequestError
+from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
 from dcs_emulator import EmulatorState, Fault, FaultKind
 from dcs_emulator.model import Backup
 from devkit.seed import HA_ID

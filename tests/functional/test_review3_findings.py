@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.errors import BackupFailedError, ConfigurationError
+from dcs_backup.platform.errors import BackupFailedError, ConfigurationError
 from dcs_emulator import Fault, FaultKind
 from devkit.context import LocalContext
 from devkit.seed import HA_ID

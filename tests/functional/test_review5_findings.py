@@ -104,7 +104,7 @@ class TestAsyncioSubmodulesAfterTheHandlerIsImported:
             function_dir,
             """
             import json, threading, time
-            from dcs_backup import deferred
+            from dcs_backup.platform import deferred
             import asyncio  # the stand-in, as structlog holds it
             LINE = next(i for i, l in enumerate(open(deferred.__file__), 1)
                         if "sys.modules.get(self.__name__) is self" in l)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import dcs_emulator.server as emulator_server
-from dcs_backup.errors import ConfigurationError
+from dcs_backup.platform.errors import ConfigurationError
 from dcs_emulator import DcsEmulator, Fault, FaultKind
 from devkit import runner
 from devkit.seed import ACCESS_KEY, CLUSTER_ID, HA_ID, PROJECT_ID, SECRET_KEY

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.errors import BackupFailedError, ConfigurationError, InvalidRequestError
+from dcs_backup.platform.errors import BackupFailedError, ConfigurationError, InvalidRequestError
 from dcs_emulator import DcsEmulator, EmulatorState, Fault, FaultKind
 from dcs_emulator.model import Instance
 from devkit.seed import CLUSTER_ID, FROZEN_ID, HA_ID, SINGLE_ID

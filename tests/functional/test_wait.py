@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.errors import BackupPendingError, ConfigurationError, InvalidRequestError
+from dcs_backup.platform.errors import BackupPendingError, ConfigurationError, InvalidRequestError
 from dcs_emulator import Fault, FaultKind
 from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, HA_ID, SINGLE_ID

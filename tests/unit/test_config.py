@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dcs_backup.access import resolve_access
 from dcs_backup.config import Settings
-from dcs_backup.errors import ConfigurationError
+from dcs_backup.dcs.access import resolve_access
+from dcs_backup.platform.errors import ConfigurationError
 from devkit.context import LocalContext
 
 

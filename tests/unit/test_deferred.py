@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dcs_backup import coldstart, deferred
-from dcs_backup.deferred import DeferredModule
+from dcs_backup.platform import coldstart, deferred
+from dcs_backup.platform.deferred import DeferredModule
 
 # Each module appends its name to this list when its code runs.
 RUNS_KEY = "dcs_backup_test_deferred_runs"

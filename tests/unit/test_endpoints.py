@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dcs_backup.endpoints import check_endpoint
+from dcs_backup.platform.endpoints import check_endpoint
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dcs_backup.context import DEFAULT_TIMEOUT_S
+from dcs_backup.platform.function_context import DEFAULT_TIMEOUT_S
 from devkit.context import LocalContext
 
 

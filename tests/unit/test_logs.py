@@ -9,7 +9,7 @@ import logging
 import pytest
 import structlog
 
-from dcs_backup.logs import REDACTED, SecretRedactor, bind_invocation, configure_logging, redactor
+from dcs_backup.platform.logs import REDACTED, SecretRedactor, bind_invocation, configure_logging, redactor
 
 
 def test_known_secret_values_are_masked_inside_text() -> None:

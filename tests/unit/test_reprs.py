@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dcs_backup.access import DcsAccess
+from dcs_backup.dcs.access import DcsAccess
 from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.obs import ObsAccess
 

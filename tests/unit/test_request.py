@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dcs_backup.config import Settings
-from dcs_backup.errors import InvalidRequestError
+from dcs_backup.platform.errors import InvalidRequestError
 from dcs_backup.request import DEFAULT_REMARK, parse_backup_request
 
 SETTINGS = Settings(default_instance_ids=("default-1",), default_backup_format="aof")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from dcs_backup.dcs.models import BackupRecord
-from dcs_backup.retention import RetentionRule, owner_of, ring_victim
+from dcs_backup.retention.rules import RetentionRule, owner_of, ring_victim
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
 

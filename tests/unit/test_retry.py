@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dcs_backup.calls import CallError, CallLoop, ErrorKind
-from dcs_backup.retry import Deadline, RetryPolicy
+from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
+from dcs_backup.platform.retry import Deadline, RetryPolicy
 
 
 class FakeClock:

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from dcs_backup.config import Settings
 from dcs_backup.dcs.models import InstanceInfo
-from dcs_backup.errors import InvalidRequestError
+from dcs_backup.platform.errors import InvalidRequestError
 from dcs_backup.request import parse_backup_request
-from dcs_backup.selection import Selection, parse_tag_list, selection_problems
+from dcs_backup.selection.spec import Selection, parse_tag_list, selection_problems
 
 
 def _problems(select: Any) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from dcs_backup.logs import configure_logging
+from dcs_backup.platform.logs import configure_logging
 from tests.unit.template_hcl import TEMPLATE, load, locals_, one, policy, resources, variables
 
 TOPIC_URN = "${huaweicloud_smn_topic.alerts.topic_urn}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.errors import InvalidRequestError
+from dcs_backup.platform.errors import InvalidRequestError
 from dcs_backup.triggers import Trigger, detect_trigger, read_trigger_input
 from dcs_backup.triggers.apigateway import MAX_BODY_BYTES
 from tests.conftest import load_event

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from dcs_backup.calls import ErrorKind
 from dcs_backup.export.base import BackupSource, object_key
 from dcs_backup.export.engine import NoTimeLeftError, Pace
 from dcs_backup.export.errors import BrokenDownloadError, IntegrityError, ServiceAnswerError, classify
-from dcs_backup.retry import Deadline
+from dcs_backup.platform.calls import ErrorKind
+from dcs_backup.platform.retry import Deadline
 
 
 class TestLayout:

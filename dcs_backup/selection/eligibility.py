@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import READY_STATUS, InstanceInfo
-from dcs_backup.jobs.targets import Target
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus
+from dcs_backup.selection.targets import Target
 
 SINGLE_NODE_REASON = "single-node instances cannot be backed up"
 

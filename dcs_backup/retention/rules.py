@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from dcs_backup.dcs.models import BackupRecord
-from dcs_backup.errors import FieldProblem, unknown_field_problems
 from dcs_backup.idempotency import made_by_function
-from dcs_backup.text import show_value
+from dcs_backup.platform.errors import FieldProblem, unknown_field_problems
+from dcs_backup.platform.text import show_value
 
 KEEP_LAST_RANGE = (1, 24)
 MAX_AGE_DAYS_RANGE = (1, 3650)

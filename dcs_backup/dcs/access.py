@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dcs_backup.config import Settings
-from dcs_backup.context import context_value
 from dcs_backup.dcs.regions import region_endpoint
-from dcs_backup.errors import ConfigurationError
+from dcs_backup.platform.errors import ConfigurationError
+from dcs_backup.platform.function_context import context_value
 
 _PROJECT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from dcs_backup.audit import AuditOutcome, AuditStatus, judge
-from dcs_backup.calls import CallError
+from dcs_backup.audit.rules import AuditOutcome, AuditStatus, judge
 from dcs_backup.dcs.gateway import DcsGateway
-from dcs_backup.jobs.eligibility import eligible_instance
-from dcs_backup.jobs.targets import Target
 from dcs_backup.outcome import BackupOutcome, failure_reason
+from dcs_backup.platform.calls import CallError
+from dcs_backup.selection.eligibility import eligible_instance
+from dcs_backup.selection.targets import Target
 
 AUDIT_CUT_SHORT = "deadline reached while reading the instance's backups"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from dcs_backup.retry import Deadline
-from dcs_backup.text import ascii_whole_number
+from dcs_backup.platform.retry import Deadline
+from dcs_backup.platform.text import ascii_whole_number
 from dcs_backup.triggers import Trigger
 
 if TYPE_CHECKING:
-    from dcs_backup.access import DcsAccess
+    from dcs_backup.dcs.access import DcsAccess
 
 DEFAULT_TIMEOUT_S = 300
 

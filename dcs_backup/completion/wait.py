@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dcs_backup.calls import CallError, ErrorKind
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, failure_reason
-from dcs_backup.retry import Deadline, PollPolicy
+from dcs_backup.platform.calls import CallError, ErrorKind
+from dcs_backup.platform.retry import Deadline, PollPolicy
 
 FAILED_IN_DCS = "backup failed in DCS"
 STILL_RUNNING = (

@@ -12,10 +12,10 @@ from typing import TypeVar
 
 import structlog
 
-from dcs_backup.retry import Deadline, RetryPolicy
+from dcs_backup.platform.retry import Deadline, RetryPolicy
 
 T = TypeVar("T")
-log = structlog.get_logger("dcs_backup.calls")
+log = structlog.get_logger("dcs_backup.platform.calls")
 
 
 class ErrorKind(str, Enum):

@@ -6,19 +6,19 @@ from typing import NamedTuple
 
 import structlog
 
-from dcs_backup.calls import CallError
+from dcs_backup.actions.runner import LATE_REASON
+from dcs_backup.backup.create import BackupStarter
+from dcs_backup.backup.history import previous_backup, read_records
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo
-from dcs_backup.errors import FieldProblem, InvalidRequestError
 from dcs_backup.idempotency import carries_tag, find_tagged, made_for_another_request
-from dcs_backup.jobs.create import BackupStarter
-from dcs_backup.jobs.eligibility import eligible_instance
-from dcs_backup.jobs.history import previous_backup, read_records
-from dcs_backup.jobs.retention import RetentionKeeper
-from dcs_backup.jobs.runner import LATE_REASON
-from dcs_backup.jobs.targets import Target
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, PreviousBackup, failed_outcome
+from dcs_backup.platform.calls import CallError
+from dcs_backup.platform.errors import FieldProblem, InvalidRequestError
 from dcs_backup.request import BackupRequest
+from dcs_backup.retention.keeper import RetentionKeeper
+from dcs_backup.selection.eligibility import eligible_instance
+from dcs_backup.selection.targets import Target
 
 log = structlog.get_logger("dcs_backup.jobs")
 KEY_REUSED = "its idempotency key was already used for a different request"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from dcs_backup.text import show_name
+from dcs_backup.platform.text import show_name
 
 
 class FieldProblem(NamedTuple):

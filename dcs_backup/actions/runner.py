@@ -12,9 +12,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 
-from dcs_backup.calls import CallError, ErrorKind
-from dcs_backup.jobs.targets import Target
-from dcs_backup.retry import Deadline
+from dcs_backup.platform.calls import CallError, ErrorKind
+from dcs_backup.platform.retry import Deadline
+from dcs_backup.selection.targets import Target
 
 log = structlog.get_logger("dcs_backup.jobs")
 

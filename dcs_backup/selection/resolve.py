@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dcs_backup.config import Settings
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import InstanceInfo
-from dcs_backup.errors import FieldProblem, InvalidRequestError
-from dcs_backup.jobs.targets import Target
+from dcs_backup.platform.errors import FieldProblem, InvalidRequestError
 from dcs_backup.request import BackupRequest
-from dcs_backup.selection import Selection
+from dcs_backup.selection.spec import Selection
+from dcs_backup.selection.targets import Target
 
 MAX_TARGETS = 1000
 MAX_LISTING_PASSES = 3

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dcs_backup.calls import AMBIGUOUS_KINDS, RUN_ENDING_KINDS, CallError, ErrorKind
+from dcs_backup.backup.history import read_records
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import CreatedBackup, InstanceInfo
 from dcs_backup.idempotency import find_tagged, tagged_remark
-from dcs_backup.jobs.history import read_records
 from dcs_backup.outcome import failure_reason
+from dcs_backup.platform.calls import AMBIGUOUS_KINDS, RUN_ENDING_KINDS, CallError, ErrorKind
 from dcs_backup.request import BackupRequest
 
 

@@ -8,11 +8,11 @@ from typing import NamedTuple
 
 import structlog
 
-from dcs_backup.calls import CallError
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord, InstanceInfo
 from dcs_backup.outcome import BackupOutcome, failure_reason
-from dcs_backup.retention import RetentionRule, owner_of, ring_victim
+from dcs_backup.platform.calls import CallError
+from dcs_backup.retention.rules import RetentionRule, owner_of, ring_victim
 
 log = structlog.get_logger("dcs_backup.jobs")
 Now = Callable[[], datetime]

@@ -11,8 +11,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from dcs_backup.dcs.models import InstanceInfo
-from dcs_backup.errors import FieldProblem, unknown_field_problems
-from dcs_backup.text import is_utf8_text, show_value
+from dcs_backup.platform.errors import FieldProblem, unknown_field_problems
+from dcs_backup.platform.text import is_utf8_text, show_value
 
 MAX_TAGS = 20
 MAX_TAG_KEY_LENGTH = 128

@@ -11,8 +11,7 @@ from typing import NamedTuple
 import requests
 import structlog
 
-from dcs_backup.access import DcsAccess
-from dcs_backup.calls import CallError, CallLoop, ErrorKind
+from dcs_backup.dcs.access import DcsAccess
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupFile, BackupRecord
 from dcs_backup.export.base import BackupSource, ExportResult, ExportStatus
@@ -23,7 +22,8 @@ from dcs_backup.export.obs import ObsAccess, ObsTarget, build_obs_client
 from dcs_backup.export.spec import ExportSpec
 from dcs_backup.idempotency import made_by_function
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, failure_reason
-from dcs_backup.retry import Deadline, RetryPolicy
+from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
+from dcs_backup.platform.retry import Deadline, RetryPolicy
 
 log = structlog.get_logger("dcs_backup.jobs")
 LINK_EXPIRATION_S = 3600

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import structlog
 
-from dcs_backup.calls import RUN_ENDING_KINDS, CallError
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.idempotency import carries_tag, made_by_function
+from dcs_backup.platform.calls import RUN_ENDING_KINDS, CallError
 
 log = structlog.get_logger("dcs_backup.jobs")
 GONE_STATUSES = frozenset({"deleted", "expired"})

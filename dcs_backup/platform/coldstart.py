@@ -16,7 +16,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dcs_backup import deferred
+from dcs_backup.platform import deferred
 
 # Imported by the SDK and structlog when they load, used only on paths the function never takes.
 DEFERRED_MODULES = (

@@ -1,0 +1,1 @@
+"""Starting a backup per target: look (eligible? its records, this request's backup?), then start it once."""

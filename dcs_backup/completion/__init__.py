@@ -1,0 +1,1 @@
+"""Waiting until DCS reports a started backup finished, within the invocation's deadline."""
