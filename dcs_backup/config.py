@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from dcs_backup.dcs.access import DcsLocation
 from dcs_backup.dcs.models import BACKUP_FORMATS, INSTANCE_ID_RULE, MAX_INSTANCE_IDS, is_instance_id
 from dcs_backup.export.links import parse_domains
 from dcs_backup.export.spec import (
@@ -54,6 +55,10 @@ class Settings(NamedTuple):
     obs_endpoint: str | None = None
     link_domains: tuple[str, ...] | None = None
     default_rpo_hours: int = DEFAULT_RPO_HOURS
+
+    @property
+    def location(self) -> DcsLocation:
+        return DcsLocation(self.region, self.endpoint, self.project_id)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

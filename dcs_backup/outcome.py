@@ -186,6 +186,14 @@ def failed_outcome(instance_id: str, error: CallError, instance_name: str | None
     )
 
 
+class RingGuard(NamedTuple):
+    """What happened before creating: a backup of ours deleted to make room, or the one DCS will evict."""
+
+    deleted_backup_id: str | None = None
+    evicts_backup_id: str | None = None
+    error: dict[str, str | None] | None = None
+
+
 class ResultDocument(NamedTuple):
     """What the invocation did, in the form returned to callers and logged as the summary.
 

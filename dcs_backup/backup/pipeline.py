@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import structlog
 
-from dcs_backup.actions.runner import LATE_REASON
 from dcs_backup.backup.create import BackupStarter
 from dcs_backup.backup.history import previous_backup, read_records
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo
 from dcs_backup.idempotency import carries_tag, find_tagged, made_for_another_request
-from dcs_backup.outcome import BackupOutcome, OutcomeStatus, PreviousBackup, failed_outcome
+from dcs_backup.outcome import BackupOutcome, OutcomeStatus, PreviousBackup, RingGuard, failed_outcome
 from dcs_backup.platform.calls import CallError
 from dcs_backup.platform.errors import FieldProblem, InvalidRequestError
 from dcs_backup.request import BackupRequest
-from dcs_backup.retention.keeper import RetentionKeeper
 from dcs_backup.selection.eligibility import eligible_instance
 from dcs_backup.selection.targets import Target
 
@@ -32,6 +30,12 @@ class _Looked(NamedTuple):
     previous: PreviousBackup | None
 
 
+class RingKeeper(Protocol):
+    """Makes room in DCS's 24-backup ring before a backup is created (retention's keeper, composed by the action)."""
+
+    def guard_ring(self, instance: InstanceInfo, records: list[BackupRecord] | None) -> RingGuard: ...
+
+
 class BackupPipeline:
     """Turns a target into its outcome, in two steps; a failed DCS call ends that target, never the others.
 
@@ -40,7 +44,7 @@ class BackupPipeline:
     request that reuses another request's key is refused with nothing made.
     """
 
-    def __init__(self, gateway: DcsGateway, request: BackupRequest, tag: str, keeper: RetentionKeeper) -> None:
+    def __init__(self, gateway: DcsGateway, request: BackupRequest, tag: str, keeper: RingKeeper) -> None:
         self._gateway = gateway
         self._tag = tag
         self._starter = BackupStarter(gateway, request, tag)
@@ -139,11 +143,6 @@ def _key_reused(records: list[BackupRecord], tag: str) -> BackupRecord | None:
     if any(carries_tag(r.remark, tag) and not made_for_another_request(r, tag) for r in records):
         return None
     return next((r for r in records if made_for_another_request(r, tag)), None)
-
-
-def started_late(ready: BackupOutcome) -> BackupOutcome:
-    """A start still under way at the deadline: failed, though DCS may have begun the backup."""
-    return ready._replace(status=OutcomeStatus.FAILED, reason=LATE_REASON)
 
 
 def _failed(instance: InstanceInfo, reason: str) -> BackupOutcome:

@@ -7,12 +7,19 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from dcs_backup.config import Settings
 from dcs_backup.dcs.regions import region_endpoint
 from dcs_backup.platform.errors import ConfigurationError
 from dcs_backup.platform.function_context import context_value
 
 _PROJECT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
+
+
+class DcsLocation(NamedTuple):
+    """Where DCS is, as configured: DCS_REGION, DCS_ENDPOINT and DCS_PROJECT_ID (each may be unset)."""
+
+    region: str | None
+    endpoint: str | None
+    project_id: str | None
 
 
 class DcsAccess(NamedTuple):
@@ -43,7 +50,7 @@ class DcsAccess(NamedTuple):
         return f"DcsAccess(project_id={self.project_id!r}, endpoint={self.endpoint!r})"
 
 
-def resolve_access(context: Any, settings: Settings, env: Mapping[str, str]) -> DcsAccess:
+def resolve_access(context: Any, settings: DcsLocation, env: Mapping[str, str]) -> DcsAccess:
     """Collect credentials and location, failing with one message that names all that is missing.
 
     An empty access key must never reach the SDK: it would quietly ask the ECS metadata
@@ -72,7 +79,7 @@ def resolve_access(context: Any, settings: Settings, env: Mapping[str, str]) -> 
     )
 
 
-def _project_id(context: Any, settings: Settings, env: Mapping[str, str], problems: list[str]) -> str:
+def _project_id(context: Any, settings: DcsLocation, env: Mapping[str, str], problems: list[str]) -> str:
     """DCS_PROJECT_ID, else the context's, else RUNTIME_PROJECT_ID; it goes into every URL, so it is checked."""
     sources = (
         ("DCS_PROJECT_ID", settings.project_id or ""),

@@ -1,30 +1,13 @@
-"""What the platform tells an invocation (context getters, remaining time) and the Invocation jobs run in."""
+"""What FunctionGraph tells an invocation through its context: getters' values and the remaining time."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
-from dcs_backup.platform.retry import Deadline
 from dcs_backup.platform.text import ascii_whole_number
-from dcs_backup.triggers import Trigger
-
-if TYPE_CHECKING:
-    from dcs_backup.dcs.access import DcsAccess
 
 DEFAULT_TIMEOUT_S = 300
-
-
-class Invocation(NamedTuple):
-    """One invocation's identity, credentials, deadline and the tag that marks its request's backups."""
-
-    request_id: str
-    trigger: Trigger
-    access: DcsAccess
-    deadline: Deadline
-    tag: str
-    # The caller chose the key (a request field or the Idempotency-Key header), so it may reuse it.
-    caller_key: bool = False
 
 
 def context_value(context: Any, method: str) -> str:

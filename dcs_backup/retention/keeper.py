@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import NamedTuple
 
 import structlog
 
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord, InstanceInfo
-from dcs_backup.outcome import BackupOutcome, failure_reason
+from dcs_backup.outcome import BackupOutcome, RingGuard, failure_reason
 from dcs_backup.platform.calls import CallError
 from dcs_backup.retention.rules import RetentionRule, owner_of, ring_victim
 
 log = structlog.get_logger("dcs_backup.jobs")
 Now = Callable[[], datetime]
-
-
-class RingGuard(NamedTuple):
-    """What happened before creating: a backup of ours deleted to make room, or the one DCS will evict."""
-
-    deleted_backup_id: str | None = None
-    evicts_backup_id: str | None = None
-    error: dict[str, str | None] | None = None
 
 
 class RetentionKeeper:

@@ -59,20 +59,21 @@ class TestSettings:
 class TestAccess:
     def test_everything_missing_is_named_at_once(self) -> None:
         with pytest.raises(ConfigurationError) as caught:
-            resolve_access(LocalContext.seeded(access_key="", secret_key=""), Settings(), {})
+            resolve_access(LocalContext.seeded(access_key="", secret_key=""), Settings().location, {})
         message = str(caught.value)
         assert "agency" in message and "DCS_PROJECT_ID" in message and "DCS_REGION" in message
 
     def test_project_falls_back_to_runtime_project_id(self) -> None:
-        access = resolve_access(LocalContext.seeded(), Settings(region="cn-north-4"), {"RUNTIME_PROJECT_ID": "p1"})
+        location = Settings(region="cn-north-4").location
+        access = resolve_access(LocalContext.seeded(), location, {"RUNTIME_PROJECT_ID": "p1"})
         assert access.project_id == "p1"
 
     def test_configured_project_wins_over_context(self) -> None:
         settings = Settings(region="cn-north-4", project_id="pconfig")
-        assert resolve_access(LocalContext.seeded(project_id="pctx"), settings, {}).project_id == "pconfig"
+        assert resolve_access(LocalContext.seeded(project_id="pctx"), settings.location, {}).project_id == "pconfig"
 
     def test_repr_hides_credentials(self) -> None:
         settings = Settings(region="cn-north-4", project_id="p")
-        access = resolve_access(LocalContext.seeded(security_token="tok-123"), settings, {})
+        access = resolve_access(LocalContext.seeded(security_token="tok-123"), settings.location, {})
         assert access.secret_key not in repr(access)
         assert access.secrets == (access.access_key, access.secret_key, "tok-123")
