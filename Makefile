@@ -29,7 +29,7 @@ test: lint typecheck
 	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m pytest
 
 fuzz: $(BIN)/.dev
-	NO_PROXY=127.0.0.1,localhost FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/functional/test_fuzz.py tests/unit/test_request.py
+	NO_PROXY=127.0.0.1,localhost FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/functional/triggers/test_fuzz.py tests/unit/contracts/test_request.py
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .hypothesis

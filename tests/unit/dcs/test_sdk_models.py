@@ -11,7 +11,7 @@ from typing import Any
 
 from dcs_backup.dcs.sdk_models import LAZY_PACKAGES, exports
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _fresh(code: str) -> Any:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.unit.template_hcl import REPO, TEMPLATE, load, one, resources, variables
+from tests.unit.template.template_hcl import REPO, TEMPLATE, load, one, resources, variables
 
 # DCS operation the function calls → the IAM action that permits it.
 ACTION_FOR_OPERATION = {

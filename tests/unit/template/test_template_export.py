@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.unit.template_hcl import load, locals_, one, policy, resources, variables
+from tests.unit.template.template_hcl import load, locals_, one, policy, resources, variables
 
 RESOURCES = resources()
 LOCALS = locals_()

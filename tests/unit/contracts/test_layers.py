@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[2] / "dcs_backup"
+PACKAGE = Path(__file__).resolve().parents[3] / "dcs_backup"
 # Each capability's folder holds its part of the request, its pure rules and its job.
 CAPABILITIES = frozenset({"selection", "backup", "completion", "retention", "export", "audit"})
 # The shared contracts: the request, its configured defaults, the outcome and answers, the backup marker.

@@ -8,7 +8,7 @@ from typing import Any
 
 import hcl2
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TEMPLATE = REPO / "template"
 
 

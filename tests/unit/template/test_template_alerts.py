@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 
 from dcs_backup.platform.logs import configure_logging
-from tests.unit.template_hcl import TEMPLATE, load, locals_, one, policy, resources, variables
+from tests.unit.template.template_hcl import TEMPLATE, load, locals_, one, policy, resources, variables
 
 TOPIC_URN = "${huaweicloud_smn_topic.alerts.topic_urn}"
 # LTS's default delimiters (its "Using Search Syntax" page): a line is split into words at these.
