@@ -9,8 +9,10 @@ import pytest
 
 from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError, RpoViolatedError
 from dcs_emulator import Fault, FaultKind
+from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, FROZEN_ID, HA_ID, SINGLE_ID
 from tests.conftest import FunctionHarness, Invocation, load_event
+from tests.support import own_backup, trickle_backup_listings
 
 
 def _audit(function: FunctionHarness, *instance_ids: str, **fields: Any) -> Invocation:
@@ -145,3 +147,25 @@ class TestValidation:
     def test_a_bad_default_rpo_is_a_configuration_error(self, function: FunctionHarness) -> None:
         result = function.invoke({"action": "audit", "instance_ids": [HA_ID]}, DCS_RPO_HOURS="a day")
         assert isinstance(result.error, ConfigurationError) and "DCS_RPO_HOURS" in str(result.error)
+
+
+class TestDeadline:
+    def test_an_audit_cut_short_does_not_say_a_backup_may_have_been_started(
+        self, function: FunctionHarness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An audit is read-only: cut short, its reason is one fit for an audit.
+
+        GIVEN an audit target whose ListBackupRecords is still trickling at the deadline, THEN it is
+        ``failed`` with a reason such as "deadline reached while reading the backups", never the
+        backup runner's "... the backup may have been started: a retry of the same request finds it",
+        which would go into an ERROR line that pages a person.
+        """
+        own_backup(function.emulator.state, 1)
+        trickle_backup_listings(monkeypatch, skip=0)
+        result = function.invoke(
+            {"action": "audit", "instance_ids": [HA_ID], "raise_on_failure": False},
+            LocalContext.seeded(remaining_ms=2000),
+        )
+        (outcome,) = result.answer["results"]
+        assert outcome["status"] == "failed"
+        assert "backup may have been started" not in outcome["reason"]

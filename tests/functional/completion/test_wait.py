@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dcs_backup.platform.errors import BackupPendingError, ConfigurationError, InvalidRequestError
+from dcs_backup.platform.errors import BackupFailedError, BackupPendingError, ConfigurationError, InvalidRequestError
 from dcs_emulator import Fault, FaultKind
 from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, HA_ID, SINGLE_ID
@@ -170,3 +170,21 @@ class TestPreviousBackup:
         assert answer["results"][0]["previous_backup"]["backup_id"] == newer.backup_id
         assert answer["results"][0]["previous_backup"]["status"] == "succeed"
         assert "previous_failures" not in answer
+
+
+class TestRefusedStatusRead:
+    def test_a_refused_status_read_fails_the_instance_instead_of_pending(self, function: FunctionHarness) -> None:
+        """A rejection that is not the deadline fails the instance, like any other call DCS refuses.
+
+        GIVEN DCS refuses ListBackupRecords for good while the function waits (403 DCS.2003, a missing
+        ``dcs:instance:getDataBackupLog``), THEN the instance fails (BackupFailedError) with
+        ``error_code`` DCS.2003; it is not ``pending`` with BackupPendingError, which the documented
+        workflow ("retry on BackupPendingError") would retry forever with no ERROR line to page anyone.
+        """
+        function.runtime.poll_policy = FAST_POLLS
+        # The pipeline's own read of the records passes; every poll is refused.
+        function.emulator.faults.script(
+            "ListBackupRecords", Fault(FaultKind.LATENCY, delay_s=0), *[Fault(FaultKind.FORBIDDEN)] * 5
+        )
+        result = function.invoke({"instance_ids": [HA_ID], "wait": True}, LocalContext.seeded(remaining_ms=10_000))
+        assert isinstance(result.error, BackupFailedError), repr(result.error)[:300]

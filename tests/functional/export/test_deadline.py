@@ -1,9 +1,9 @@
-"""An export the deadline cuts short ends with its multipart upload aborted, before the answer."""
+"""An export the deadline cuts short is reported pending, with its multipart upload aborted before the answer."""
 
 from __future__ import annotations
 
 from devkit.seed import HA_ID
-from tests.support import BUCKET, MIB, ExportHarness, yesterdays_backup
+from tests.support import BUCKET, MIB, ExportHarness, own_backup, yesterdays_backup
 
 
 class TestSlowDownloadAtTheDeadline:
@@ -17,3 +17,20 @@ class TestSlowDownloadAtTheDeadline:
         assert result.answer["results"][0]["export"]["status"] == "pending"
         assert export_harness.storage.store.uploads(BUCKET) == []
         assert export_harness.storage.requests_for("AbortMultipartUpload")
+
+    def test_an_export_still_running_at_the_deadline_is_reported_pending(self, export_harness: ExportHarness) -> None:
+        """An export still copying when the invocation must answer stays in the document, as pending.
+
+        The outcome carries ``export: {"status": "pending", ...}`` and is ``pending`` (as the README's
+        "what is not done is pending" says), so the next run or a retry finishes it; it does not come
+        back as it was before the export (``created``, no ``export`` field, document ``succeeded``,
+        nothing to retry) while a multipart upload is left open behind the answer.
+        """
+        own_backup(export_harness.emulator.state, 1, size=6 * MIB)
+        # Downloads at 1 MiB/s: the first 5 MiB part takes 5 s, well past a 2.7 s deadline.
+        export_harness.storage.download_bytes_per_s = 1 * MIB
+        result = export_harness.export({}, remaining_ms=3000)
+        outcome = result.answer["results"][0]
+        assert "export" in outcome, f"the export vanished from the outcome: {outcome}"
+        assert outcome["export"]["status"] == "pending"
+        assert result.answer["status"] == "pending"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,8 +12,19 @@ from dcs_emulator import Fault, FaultKind
 from dcs_emulator.obs_store import Encryption
 from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, HA_ID
-from tests.conftest import Invocation
-from tests.support import BUCKET, EXPORT_TOKEN, KMS_KEY_ID, MIB, ExportHarness, RequestCounter, yesterdays_backup
+from tests.conftest import FunctionHarness, Invocation
+from tests.support import (
+    BUCKET,
+    DAY,
+    EXPORT_TOKEN,
+    KMS_KEY_ID,
+    MIB,
+    ExportHarness,
+    RequestCounter,
+    override_record,
+    own_backup,
+    yesterdays_backup,
+)
 
 
 def _outcome(result: Invocation) -> dict[str, Any]:
@@ -214,3 +226,147 @@ class TestConfiguration:
         )
         (key,) = [o["key"] for o in _outcome(result)["export"]["objects"]]
         assert key.startswith(f"nightly/{HA_ID}/")
+
+    def test_an_export_bucket_without_an_obs_endpoint_is_a_configuration_error_first(
+        self, function: FunctionHarness
+    ) -> None:
+        """The environment alone shows the export cannot work: that is said first, naming what to set.
+
+        GIVEN DCS_EXPORT_BUCKET set while neither OBS_ENDPOINT nor DCS_REGION is, THEN, as the README
+        says, every variable is checked before the request is judged: even a request with a mistake
+        of its own gets a ConfigurationError naming DCS_EXPORT_BUCKET / OBS_ENDPOINT, not
+        InvalidRequestError (HTTP 400, the caller's fault).
+        """
+        result = function.invoke({"instance_ids": [HA_ID], "colour": "blue"}, DCS_EXPORT_BUCKET="team-dcs-backups")
+        assert isinstance(result.error, ConfigurationError), repr(result.error)
+        assert "DCS_EXPORT_BUCKET" in str(result.error)
+
+
+class TestWithWaitAndRetention:
+    def test_a_backup_that_failed_in_dcs_still_exports_the_newest_good_one(self, export_harness: ExportHarness) -> None:
+        """On every run the newest succeeded backup of this function not yet in the bucket is exported.
+
+        GIVEN tonight's backup (waited for) fails in DCS, THEN yesterday's good backup, not yet in the
+        bucket, is exported all the same: the outcome is ``failed`` and carries that ``export``.
+        """
+        yesterday = own_backup(export_harness.emulator.state, 1, size=MIB)
+        export_harness.emulator.state.fail_next_backup(HA_ID)
+        outcome = export_harness.export({"wait": True}).answer["results"][0]
+        assert outcome["status"] == "failed"  # tonight's backup failed in DCS
+        assert outcome.get("export", {}).get("backup_id") == yesterday.backup_id, outcome
+
+    def test_export_and_retention_agree_on_which_backup_is_newest(self, export_harness: ExportHarness) -> None:
+        """Export orders backups by their parsed time, as retention and the audit do.
+
+        GIVEN the newest backup's time is shown with an offset (which DCS may send), THEN that backup
+        is the one exported, and retention (keep_last 1) in the same run does not delete what was just
+        exported while the truly newest one goes unexported, as comparing ``created_at`` as text would.
+        """
+        state = export_harness.emulator.state
+        older = own_backup(state, 3 / DAY, size=MIB)  # 3 hours ago, shown in UTC
+        newer = own_backup(state, 1 / DAY, n=1, size=MIB)  # 1 hour ago, shown at UTC-05:00
+        shown = datetime.fromtimestamp(newer.created_at, timezone(timedelta(hours=-5)))
+        override_record(state, newer.backup_id, created_at=shown.isoformat(timespec="milliseconds"))
+        outcome = export_harness.export({"retention": {"keep_last": 1}}).answer["results"][0]
+        assert outcome["export"]["backup_id"] == newer.backup_id, (
+            f"exported {outcome['export']['backup_id']} (older: {older.backup_id}), "
+            f"then deleted {outcome.get('deleted_backup_ids')}"
+        )
+
+
+def _rename_files(monkeypatch: pytest.MonkeyPatch, rename: Any, resize: Any = None) -> None:
+    """Make ListBackupFileLinks name (and size) the backup's files as a test chooses."""
+    import dcs_emulator.links as links
+    from dcs_emulator.backup_files import GeneratedFile
+
+    original = links.backup_files  # type: ignore[attr-defined]
+
+    def files(*args: Any, **kwargs: Any) -> list[GeneratedFile]:
+        made = original(*args, **kwargs)
+        return [GeneratedFile(rename(f.file_name), resize(f.size) if resize else f.size, f.seed) for f in made]
+
+    monkeypatch.setattr(links, "backup_files", files)
+
+
+def _rename_links(monkeypatch: pytest.MonkeyPatch, rename: Any) -> None:
+    """Make ListBackupFileLinks report other file names (the links themselves still work)."""
+    import dcs_emulator.server as server
+
+    original = server.backup_links  # type: ignore[attr-defined]
+
+    def links(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = original(*args, **kwargs)
+        named = [{**item, "file_name": rename(n, item["file_name"])} for n, item in enumerate(answer["links"])]
+        return {**answer, "links": named}
+
+    monkeypatch.setattr(server, "backup_links", links)
+
+
+class TestFilesAsDcsNamesThem:
+    def test_file_names_from_dcs_cannot_climb_out_of_the_backups_folder(
+        self, export_harness: ExportHarness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Every object key stays under ``{prefix}{instance_id}/{backup_id}/``, whatever file_name DCS sends.
+
+        The key is ``{prefix}{instance_id}/{backup_id}/{file_name}`` with DCS's file_name reduced to a
+        safe base name (no "/", "..", control characters) or refused: a name such as
+        "../../../escaped.rdb" never gives a key that every path-aware consumer (obsutil/s3 sync to
+        disk, a restore script, a prefix-scoped policy check after normalisation) resolves outside the
+        prefix.
+        """
+        import posixpath
+
+        backup = yesterdays_backup(export_harness)
+        _rename_links(monkeypatch, lambda n, _: "../../../escaped.rdb")
+        export_harness.export()
+        inside = f"dcs-backup/{HA_ID}/{backup.backup_id}/"
+        keys = list(export_harness.storage.store.objects(BUCKET))
+        assert all(posixpath.normpath(k).startswith(inside) for k in keys), keys
+
+    def test_two_shards_with_the_same_file_name_are_both_copied(
+        self, export_harness: ExportHarness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Two of a cluster's links carrying the same file_name are two objects, or a failed export.
+
+        Each link gets its own key (e.g. the shard index as suffix), or a name clash fails the export:
+        the second shard is never found "already present with the same size" and skipped while the
+        export says done with one object listed twice.
+        """
+        state = export_harness.emulator.state
+        state.add_backup(CLUSTER_ID, remark="nightly [dcsb:0123456789ab]", age_hours=24, size_bytes=12 * MIB)
+        _rename_links(monkeypatch, lambda n, _: "shard.rdb")
+        outcome = export_harness.export({"instance_ids": [CLUSTER_ID]}).answer["results"][0]
+        stored = export_harness.storage.store.objects(BUCKET)
+        copied = sum(o.size for o in stored.values())
+        assert outcome["export"]["status"] != "done" or copied == 12 * MIB, (outcome["export"], list(stored))
+
+    def test_an_empty_download_of_a_nonempty_backup_is_not_done(
+        self, export_harness: ExportHarness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A download whose total differs from the size DCS recorded (or is empty) fails the export.
+
+        GIVEN DCS lists the backup at 6 MiB but its link serves 0 bytes (Content-Length: 0), THEN the
+        export is not done: nobody is told they have an off-instance copy that is an empty object.
+        """
+        yesterdays_backup(export_harness)
+        _rename_files(monkeypatch, lambda name: name, resize=lambda size: 0)
+        outcome = export_harness.export().answer["results"][0]
+        assert outcome["export"]["status"] != "done", outcome["export"]
+
+    def test_a_control_character_in_a_file_name_is_made_safe_not_an_internal_error(
+        self, export_harness: ExportHarness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A file_name with a control character (NUL) is exported under a key without it.
+
+        Such a key would come back in OBS's XML answer where the OBS SDK cannot parse it (status 200,
+        body None); names are made safe before any call, and a 2xx OBS answer without its expected body
+        is a classified failure naming the file and the operation, never "failed: internal error; see
+        the function log".
+        """
+        yesterdays_backup(export_harness)
+        _rename_links(monkeypatch, lambda n, _: "a\x00b.rdb")
+        outcome = export_harness.export().answer["results"][0]
+        assert "internal error" not in str(outcome.get("reason")), outcome
+        # Names are made safe: the file is exported under a key without the control character.
+        (exported,) = outcome["export"]["objects"]
+        assert outcome["export"]["status"] == "done" and exported["key"].endswith("/a_b.rdb"), outcome

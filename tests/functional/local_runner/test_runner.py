@@ -8,6 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from dcs_emulator import DcsEmulator
+from devkit import runner
+from devkit.seed import ACCESS_KEY, HA_ID, PROJECT_ID, SECRET_KEY
 from tests.conftest import EVENTS_DIR
 
 REPO = EVENTS_DIR.parent
@@ -56,10 +61,35 @@ def test_bad_command_line_exits_2() -> None:
     assert _run("backup-everything").returncode == 2
 
 
-def test_finding_13_deeply_nested_event_file_exits_2_with_one_line(tmp_path: Path) -> None:
+def test_a_deeply_nested_event_file_exits_2_with_one_line(tmp_path: Path) -> None:
     event = tmp_path / "deep.json"
     event.write_text("[" * 200_000)
     result = _run("invoke", str(event))
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_a_superscript_runtime_timeout_falls_back_to_the_default(
+    emulator: DcsEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The local runner reads RUNTIME_TIMEOUT as the handler does: ASCII digits only, else the default.
+
+    GIVEN ``RUNTIME_TIMEOUT=²`` (README: ASCII digits only, otherwise the default 300 s), THEN the
+    backup runs and the runner exits 0; it never prints ``{"errorType": "ValueError", ...}`` and exits
+    1 without running the function.
+    """
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"instance_ids": [HA_ID]}), encoding="utf-8")
+    for name, value in {
+        "RUNTIME_TIMEOUT": "²",
+        "DCS_ENDPOINT": emulator.endpoint,
+        "DCS_PROJECT_ID": PROJECT_ID,
+        "HUAWEICLOUD_SDK_AK": ACCESS_KEY,
+        "HUAWEICLOUD_SDK_SK": SECRET_KEY,
+    }.items():
+        monkeypatch.setenv(name, value)
+    code = runner.main(["invoke", str(event)])
+    out = capsys.readouterr().out
+    assert "ValueError" not in out
+    assert code == 0

@@ -1,4 +1,4 @@
-"""Review 5: the deferred stand-ins (dcs_backup/deferred.py, coldstart.py) seen from the process the function lives in.
+"""The deferred stand-ins (dcs_backup/platform/deferred.py, coldstart.py) seen from the process the function lives in.
 
 Each test runs the unzipped function in a fresh ``python3.12 -I -S`` (as FunctionGraph runs it): in the
 pytest process asyncio is already imported, so ``defer`` would be a no-op there.
@@ -130,7 +130,7 @@ class TestAsyncioSubmodulesAfterTheHandlerIsImported:
             print(json.dumps({"hung": [t.is_alive() for t in threads]}))
             """,
         )
-        # THEN both finish (today: a deadlock between the stand-in's lock and the import lock of asyncio.events)
+        # THEN both finish (no deadlock between the stand-in's lock and the import lock of asyncio.events)
         assert report == {"hung": [False, False]}
 
 
@@ -155,5 +155,5 @@ class TestTheHostProcessLogging:
         without = _run(function_dir, code, handler=False)
         with_handler = _run(function_dir, code)
         assert without == {"task": "Task-1"}
-        # THEN importing the handler does not change the host's log records (today: "None" forever)
+        # THEN importing the handler does not change the host's log records (taskName is not "None" forever)
         assert with_handler == without

@@ -18,7 +18,7 @@ from devkit.zip_probe import ProbeRun, probe, python312
 from tests.conftest import EVENTS_DIR, build_package
 
 REPO = EVENTS_DIR.parent
-# ShowInstance, ListBackupRecords and CopyInstance need 8 today; eager loading gave 416.
+# ShowInstance, ListBackupRecords and CopyInstance need 8; loading every model eagerly gives 416.
 MAX_MODEL_MODULES = 12
 
 

@@ -9,9 +9,10 @@ import pytest
 from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
 from dcs_emulator import EmulatorState, Fault, FaultKind
 from dcs_emulator.model import Backup
+from devkit.context import LocalContext
 from devkit.seed import HA_ID
 from tests.conftest import FunctionHarness
-from tests.support import DAY, FAST_POLLS, own_backup
+from tests.support import DAY, FAST_POLLS, override_record, own_backup, trickle_backup_listings
 
 
 def _run(function: FunctionHarness, retention: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
@@ -136,6 +137,21 @@ class TestRingGuard:
             function.emulator.state.add_backup(HA_ID, remark="by hand", age_hours=hours + 1)
         assert "evicts_backup_id" not in _run(function)
 
+    def test_a_failed_ring_guard_deletion_is_reported_as_retention_error(self, function: FunctionHarness) -> None:
+        """At 24 backups the ring guard deletes the function's oldest expendable backup to make room.
+
+        When DCS refuses that deletion (403 here), the outcome carries ``retention_error`` with DCS's
+        error code (the refusal is not only logged), as DCS will then evict someone else's backup.
+        """
+        state = function.emulator.state
+        for n in range(22):
+            state.add_backup(HA_ID, backup_type="auto", age_hours=200 - n)
+        own_backup(state, 3)
+        own_backup(state, 1)
+        function.emulator.faults.script("DeleteBackup", Fault(FaultKind.FORBIDDEN))
+        outcome = _run(function, {"keep_last": 1})
+        assert outcome.get("retention_error"), outcome
+
 
 class TestValidation:
     @pytest.mark.parametrize(
@@ -169,3 +185,67 @@ class TestValidation:
     def test_bad_defaults_are_configuration_errors(self, function: FunctionHarness, name: str, value: str) -> None:
         result = function.invoke({"instance_ids": [HA_ID]}, **{name: value})
         assert isinstance(result.error, ConfigurationError) and name in str(result.error)
+
+
+def _list_twice(state: EmulatorState, backup_id: str) -> None:
+    """Make ListBackupRecords list one record twice (as a listing that shifts between pages does)."""
+    original = state.backups
+
+    def listed(instance_id: str) -> list[Backup]:
+        records = original(instance_id)
+        return records + [b for b in records if b.backup_id == backup_id]
+
+    state.backups = listed  # type: ignore[method-assign]
+
+
+class TestRecordsDcsListsOddly:
+    def test_the_newest_good_backup_listed_twice_is_not_deleted_for_age(self, function: FunctionHarness) -> None:
+        """A record DCS lists twice (pages that shift) is one backup: records are told apart by backup_id.
+
+        The second copy of the newest succeeded backup is recognised as that backup, so max_age_days
+        keeps it whatever its age: the only good copy stays.
+        """
+        state = function.emulator.state
+        only_good = own_backup(state, 30)
+        _list_twice(state, only_good.backup_id)
+        outcome = _run(function, {"max_age_days": 7})
+        assert state.deleted(HA_ID) == [], outcome
+
+    def test_a_backup_with_an_unreadable_time_is_not_deleted_for_age(self, function: FunctionHarness) -> None:
+        """A backup whose age is unknown is never deleted for age, and never ranked as the oldest.
+
+        A record whose created_at is missing or unreadable does not count as infinitely old: here it is
+        in fact the newest succeeded backup but one, which keep_last 14 keeps, and max_age_days 7 leaves
+        it alone too.
+        """
+        state = function.emulator.state
+        own_backup(state, 0.5)
+        recent = own_backup(state, 1)
+        override_record(state, recent.backup_id, created_at={})
+        outcome = _run(function, {"keep_last": 14, "max_age_days": 7})
+        assert recent.backup_id not in state.deleted(HA_ID), outcome
+
+
+class TestDeadline:
+    def test_a_prune_still_running_at_the_deadline_is_reported(
+        self, function: FunctionHarness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Retention still under way at the deadline is said in the outcome, as every other unfinished step is.
+
+        GIVEN the prune's ListBackupRecords trickles past the deadline, THEN the outcome carries
+        ``retention_error`` (a reason naming the deadline) or the ``deleted_backup_ids`` so far: it
+        never comes back as it was before pruning, with no trace of retention while deletions may be
+        half done.
+        """
+        state = function.emulator.state
+        for days in (1, 2, 3):
+            own_backup(state, days)
+        trickle_backup_listings(monkeypatch, skip=1)  # the pipeline's read is prompt, the prune's trickles
+        result = function.invoke(
+            {"instance_ids": [HA_ID], "raise_on_failure": False, "retention": {"keep_last": 1}},
+            LocalContext.seeded(remaining_ms=2000),
+        )
+        outcome = result.answer["results"][0]
+        assert "retention_error" in outcome or "deleted_backup_ids" in outcome, (
+            f"retention vanished from the outcome: {outcome}"
+        )

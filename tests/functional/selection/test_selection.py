@@ -13,6 +13,7 @@ from dcs_emulator import DcsEmulator, EmulatorState, Fault, FaultKind
 from dcs_emulator.model import Instance
 from devkit.seed import CLUSTER_ID, FROZEN_ID, HA_ID, SINGLE_ID
 from tests.conftest import FunctionHarness, load_event
+from tests.support import PAGE, apig_event
 
 
 def _listed(state: EmulatorState, wanted: Callable[[Instance], bool]) -> list[Instance]:
@@ -190,3 +191,91 @@ class TestListingFailure:
         result = function.invoke({"select": {"all": True}})
         assert isinstance(result.error, BackupFailedError)
         assert "instance selection failed" in str(result.error)
+
+    def test_an_unreadable_listing_is_answered_502_not_404(self, function: FunctionHarness) -> None:
+        """A listing DCS refuses is the DCS side failing, not a selection that matched nothing.
+
+        GIVEN ListInstances is refused (403 DCS.2003) for a request that only selects, THEN API Gateway
+        answers 502 with the "instance selection failed" reason, not 404, the code the README keeps for
+        "a selection matched nothing".
+        """
+        function.emulator.faults.script("ListInstances", Fault(FaultKind.FORBIDDEN))
+        result = function.invoke(apig_event({"select": {"tags": {"backup": "daily"}}}))
+        assert "instance selection failed" in result.body["reason"]
+        assert result.answer["statusCode"] == 502
+
+
+def _listed_ids(state: EmulatorState) -> set[str]:
+    return {i.instance_id for i in state.instances.values() if not i.deleted and i.status != "CREATEFAILED"}
+
+
+class TestListingPaging:
+    def test_an_instance_num_that_undercounts_does_not_lose_instances(
+        self, fleet_function: FunctionHarness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A full page means there may be more: the listing is read on until a short or empty page.
+
+        GIVEN instance_num undercounts (here it counts the page, 100) while every page comes back
+        full, THEN every listed instance is selected (or the run reports the inconsistency as a
+        failure): the remaining ~160 instances are never dropped silently under a "succeeded".
+        """
+        import dcs_emulator.server as server
+
+        original = server._list_instances
+
+        def undercounting(state: EmulatorState, args: dict[str, str]) -> dict[str, Any]:
+            answer = original(state, args)
+            return {**answer, "instance_num": min(answer["instance_num"], PAGE)}
+
+        monkeypatch.setattr(server, "_list_instances", undercounting)
+        result = fleet_function.invoke({"select": {"all": True}, "raise_on_failure": False})
+        selected = {o["instance_id"] for o in result.answer["results"]}
+        assert selected == _listed_ids(fleet_function.emulator.state) or result.answer["status"] == "failed", (
+            len(selected),
+            result.answer["status"],
+        )
+
+    def test_an_instance_deleted_while_paging_does_not_hide_another(
+        self, fleet_function: FunctionHarness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Every instance that exists throughout the run is selected, even when the listing changes under it.
+
+        Pages are read by offset over a newest-first listing: GIVEN an instance of page 1 disappears
+        before page 2 is read (every later instance moves up one place), THEN the change is noticed
+        (instance_num differs between pages) and the listing read again, so the first instance of page
+        2 is not skipped.
+        """
+        import dcs_emulator.server as server
+
+        state = fleet_function.emulator.state
+        original = server._list_instances
+        before = _listed_ids(state)
+        gone: list[str] = []
+
+        def shifting(st: EmulatorState, args: dict[str, str]) -> dict[str, Any]:
+            answer = original(st, args)
+            if not gone:  # after the first page, an instance on it is deleted
+                victim = answer["instances"][0]["instance_id"]
+                st.instances[victim].deleted = True
+                gone.append(victim)
+            return answer
+
+        monkeypatch.setattr(server, "_list_instances", shifting)
+        result = fleet_function.invoke({"select": {"all": True}, "raise_on_failure": False})
+        selected = {o["instance_id"] for o in result.answer["results"]}
+        missing = before - set(gone) - selected
+        assert not missing, f"{len(missing)} existing instance(s) never selected: {sorted(missing)}"
+
+
+class TestConfiguredTags:
+    def test_select_tags_naming_a_key_twice_is_a_configuration_error(self, function: FunctionHarness) -> None:
+        """DCS_SELECT_TAGS naming a key twice is refused, not reinterpreted.
+
+        ``DCS_SELECT_TAGS="backup=daily,backup=weekly"`` is a ConfigurationError naming DCS_SELECT_TAGS
+        and the repeated key, before any call; it never silently becomes "backup=weekly", which would
+        stop backing up the instances tagged backup=daily.
+        """
+        result = function.invoke({}, DCS_SELECT_TAGS="backup=daily,backup=weekly")
+        assert isinstance(result.error, ConfigurationError), repr(result.error)[:300]
+        assert "DCS_SELECT_TAGS" in str(result.error)
+        assert function.emulator.requests_for("ListInstances") == []

@@ -45,7 +45,7 @@ def test_structlog_and_sdk_records_are_one_json_object_per_line() -> None:
     assert all({"timestamp", "level"} <= line.keys() for line in lines)
 
 
-def test_finding_11_secrets_are_scoped_to_the_invocation() -> None:
+def test_secrets_are_scoped_to_the_invocation() -> None:
     # GIVEN 2,000 invocations, each with new credentials
     for n in range(2000):
         bind_invocation(request_id=str(n))

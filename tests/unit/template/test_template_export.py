@@ -1,4 +1,4 @@
-"""The template's export to OBS (issue 12): function settings, OBS permission and the optional bucket, structurally."""
+"""The template's export to OBS: function settings, OBS permission and the optional bucket, structurally."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class TestFunctionSettings:
         assert VARIABLES["create_export_bucket"]["default"] is False
         assert LOCALS["export_enabled"] == '${var.export_bucket != ""}'
 
-    def test_settings_are_validated_as_the_issue_states(self) -> None:
+    def test_each_export_setting_is_validated(self) -> None:
         prefix = one(VARIABLES["export_prefix"]["validation"])["condition"]
         assert "length(var.export_prefix) <= 256" in prefix and 'substr(var.export_prefix, 0, 1) != "/"' in prefix
         part = one(VARIABLES["export_part_mb"]["validation"])["condition"]
