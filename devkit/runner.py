@@ -1,39 +1,54 @@
-"""The local runner behind ``python -m dcs_backup invoke EVENT_FILE``.
+"""The local runner behind ``python -m dcs_backup invoke EVENT_FILE`` (``-`` for standard input).
 
 Prints the handler's answer as one JSON document on stdout and logs on stderr. With no
 credentials and no DCS_ENDPOINT it runs in demo mode against the bundled DCS emulator.
+``--env-file FILE`` sets the configuration first, as SAM's ``--env-vars`` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from dcs_backup import __version__
 from dcs_backup.platform.logs import configure_logging
 from devkit.context import LocalContext
 from devkit.demo import demo_mode, wants_demo_mode
+from devkit.env_file import read_env_file
 from handler import handler
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line on stderr (and exit 2), not argparse's usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dcs_backup", description="Run dcs-backup locally.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    invoke = commands.add_parser("invoke", help="invoke the function on an event file")
-    invoke.add_argument("event_file", type=Path, help="a JSON trigger event (see events/)")
+    parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_USAGE if exit_.code else EXIT_OK
     try:
-        event = json.loads(args.event_file.read_text(encoding="utf-8"))
+        if args.env_file is not None:
+            os.environ.update(read_env_file(args.env_file))
+    except (OSError, ValueError) as error:
+        print(f"cannot read env file {args.env_file}: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        event = json.loads(_event_text(args.event_file))
     except (OSError, ValueError, RecursionError) as error:
-        print(f"cannot read event file {args.event_file}: {_one_line(error)}", file=sys.stderr)
+        source = "the event from standard input" if args.event_file == "-" else f"event file {args.event_file}"
+        print(f"cannot read {source}: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging("INFO")
     with ExitStack() as stack:
@@ -42,6 +57,26 @@ def main(argv: list[str] | None = None) -> int:
         answer, failed = _invoke(event)
     print(json.dumps(answer, indent=2, ensure_ascii=False))
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m dcs_backup", description="Run dcs-backup locally.")
+    parser.add_argument("--version", action="version", version=f"dcs-backup {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    invoke = commands.add_parser(
+        "invoke",
+        help="invoke the function on a trigger event",
+        description="Invoke the function once, as FunctionGraph would, and print its answer.",
+    )
+    invoke.add_argument("event_file", help="a JSON trigger event (see events/), or - to read it from standard input")
+    invoke.add_argument(
+        "--env-file", type=Path, help="KEY=VALUE lines (dotenv style) that set the configuration for this run"
+    )
+    return parser
+
+
+def _event_text(name: str) -> str:
+    return sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
 
 
 def _one_line(error: BaseException) -> str:

@@ -18,12 +18,13 @@ from tests.conftest import EVENTS_DIR
 REPO = EVENTS_DIR.parent
 
 
-def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, stdin_text: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DCS_", "HUAWEICLOUD_SDK_"))}
     return subprocess.run(
         [sys.executable, "-m", "dcs_backup", *args],
         cwd=REPO,
         env={**clean, **env},
+        input=stdin_text,
         capture_output=True,
         text=True,
         timeout=120,
@@ -93,3 +94,44 @@ def test_a_superscript_runtime_timeout_falls_back_to_the_default(
     out = capsys.readouterr().out
     assert "ValueError" not in out
     assert code == 0
+
+
+class TestCommandLine:
+    def test_the_event_can_come_from_standard_input(self) -> None:
+        event = (EVENTS_DIR / "workflow.json").read_text(encoding="utf-8")
+        result = _run("invoke", "-", stdin_text=event)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["trigger"] == "direct"
+
+    def test_an_env_file_sets_the_configuration(self, tmp_path: Path) -> None:
+        env_file = tmp_path / "local.env"
+        env_file.write_text(f"# the defaults of this run\nexport DCS_INSTANCE_IDS='{HA_ID}'\nDCS_BACKUP_FORMAT=aof\n")
+        result = _run("invoke", str(EVENTS_DIR / "timer-defaults.json"), "--env-file", str(env_file))
+        assert result.returncode == 0, result.stderr
+        assert [o["instance_id"] for o in json.loads(result.stdout)["results"]] == [HA_ID]
+
+    def test_a_line_of_an_env_file_that_is_not_key_value_is_named_not_quoted(self, tmp_path: Path) -> None:
+        env_file = tmp_path / "local.env"
+        env_file.write_text("DCS_REGION=cn-north-4\nsecret-value-without-a-key\n")
+        result = _run("invoke", str(EVENTS_DIR / "timer.json"), "--env-file", str(env_file))
+        assert result.returncode == 2
+        assert "line 2 is not KEY=VALUE" in result.stderr and "secret-value" not in result.stderr
+
+    def test_version_is_printed(self) -> None:
+        result = _run("--version")
+        assert (result.returncode, result.stdout.strip()) == (0, "dcs-backup 0.1.0")
+
+    def test_an_unknown_option_is_one_usage_line_and_exit_2(self) -> None:
+        result = _run("invoke", "--no-such-option", "events/timer.json")
+        assert result.returncode == 2
+        assert len(result.stderr.strip().splitlines()) == 1 and "--no-such-option" in result.stderr
+
+    def test_invoke_help_lists_the_options(self) -> None:
+        result = _run("invoke", "--help")
+        assert result.returncode == 0
+        assert "--env-file" in result.stdout and "standard input" in result.stdout
+
+    def test_make_help_lists_every_target_with_one_line(self) -> None:
+        result = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True, check=False)
+        targets = {line.split()[0] for line in result.stdout.splitlines()}
+        assert {"run", "test", "fuzz", "package", "bench", "clean"} <= targets
