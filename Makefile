@@ -28,7 +28,12 @@ lint: $(BIN)/.dev ## ruff: lint and format check
 typecheck: $(BIN)/.dev ## mypy, strict
 	$(BIN)/mypy
 
-test: lint typecheck ## set up, then lint, type-check and run the whole test suite
+# Redis's own file checkers (Debian's redis-tools): the tests hold the emulator's backup files against them.
+$(BIN)/.redis-tools: $(BIN)/.runtime
+	command -v redis-check-rdb >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-tools)
+	touch $@
+
+test: lint typecheck $(BIN)/.redis-tools ## set up, then lint, type-check and run the whole test suite
 	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m pytest
 
 fuzz: $(BIN)/.dev ## the property-based tests with many more examples (FUZZ_EXAMPLES)

@@ -153,7 +153,7 @@ def _export_dict(result: ExportResult, backup_id: str | None) -> dict[str, Any]:
     data: dict[str, Any] = {"status": result.status}
     if backup_id is not None:
         data["backup_id"] = backup_id
-    data["objects"] = [{"key": o.key, "size_bytes": o.size_bytes} for o in result.objects]
+    data["objects"] = [o.to_dict() for o in result.objects]
     if result.reason is not None:
         data["reason"] = result.reason
     return data

@@ -48,6 +48,7 @@ def backup_links(
         size=backup.file_bytes if backup.file_bytes is not None else int(state.backup_json(backup)["size"]),
         created=created,
         backup_format=backup.backup_format,
+        damage=backup.file_damage,
     )
     path = f"{instance.instance_id}/{backup.backup_id}"
     links = []

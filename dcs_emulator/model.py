@@ -77,6 +77,7 @@ class Backup:
     pinned_status: str | None = None  # a status that never changes (seeded records, deleted ones kept listed)
     size_bytes: int | None = None  # its size once succeeded (else one derived from the id)
     file_bytes: int | None = None  # what its linked files hold in all, when not its recorded size (files cut short)
+    file_damage: str | None = None  # damage its stored file took (backup_files.DAMAGES), checked by verification
 
     @property
     def started_at(self) -> float:

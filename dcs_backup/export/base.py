@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 from urllib.parse import quote
 
 from dcs_backup.dcs.models import BackupFile
+from dcs_backup.export.verify.base import Verification
 
 ExportStatus = Literal["done", "pending", "failed", "skipped"]
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ExportObject(NamedTuple):
-    """One object in the bucket that holds a backup file (copied now or found already there)."""
+    """One object in the bucket that holds a backup file (copied now or found already there).
+
+    ``verification`` says what the file proved to be while it was copied; None for one found already
+    there (it was checked when it was copied).
+    """
 
     key: str
     size_bytes: int
+    verification: Verification | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"key": self.key, "size_bytes": self.size_bytes}
+        if self.verification is not None:
+            data["verification"] = self.verification.to_dict()
+        return data
 
 
 class ExportResult(NamedTuple):

@@ -29,6 +29,8 @@ from dcs_backup.export.base import (
 from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
 from dcs_backup.export.links import LinkPolicy
+from dcs_backup.export.verify.base import CorruptFileError, Verification
+from dcs_backup.export.verify.check import FileCheck
 from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
 from dcs_backup.platform.retry import Deadline, RetryPolicy
 from dcs_backup.platform.text import show_list
@@ -110,7 +112,7 @@ def export_backup(
     for file, size in zip(named, expected, strict=True):
         key = object_key(prefix, source.instance_id, source.backup_id, file.file_name)
         try:
-            objects.append(ExportObject(key, copier.copy(file, key, size)))
+            objects.append(copier.copy(file, key, size))
         except NoTimeLeftError as exc:
             return ExportResult("pending", tuple(objects), f"{file.file_name}: not enough time left ({exc})")
         except CallError as error:
@@ -131,6 +133,24 @@ def _refused_link(files: Sequence[BackupFile], policy: LinkPolicy) -> str | None
         if problem is not None:
             return f"{file.file_name}: the download link was not followed: {problem}"
     return None
+
+
+def _checked(check: FileCheck, part: memoryview) -> None:
+    try:
+        check.feed(part)
+    except CorruptFileError as corrupt:
+        raise _corrupt(corrupt) from None
+
+
+def _verdict(check: FileCheck) -> Verification:
+    try:
+        return check.finish()
+    except CorruptFileError as corrupt:
+        raise _corrupt(corrupt) from None
+
+
+def _corrupt(corrupt: CorruptFileError) -> CallError:
+    return CallError(ErrorKind.REJECTED, "VerifyBackupFile", f"the backup file is corrupt: {corrupt}")
 
 
 def _size_mismatch(size: int, expected: int, recorded: int | None) -> CallError:
@@ -183,8 +203,8 @@ class _FileCopier:
             )
         return list(sizes)
 
-    def copy(self, file: BackupFile, key: str, expected: int | None) -> int:
-        """The object's size once it holds the file (now or before); the download must announce ``expected``."""
+    def copy(self, file: BackupFile, key: str, expected: int | None) -> ExportObject:
+        """The object once it holds the file (now or before); the download must announce ``expected``."""
         download = LinkDownload(file, self._session, self._loop, self.pace.reserve_s)
         try:
             size = download.open()
@@ -192,42 +212,58 @@ class _FileCopier:
                 raise _size_mismatch(size, expected, self._source.size_bytes)
             if self._target.existing_size(key) == size:
                 log.info("export object already present", key=key, size_bytes=size)
-                return size
+                return ExportObject(key, size)
             parts = max(1, math.ceil(size / self._part_size))
             if parts > MAX_PARTS:
                 raise CallError(ErrorKind.REJECTED, "UploadPart", f"{size} bytes need more than {MAX_PARTS} parts")
             self.pace.require(size, self._loop.deadline, measured_only=True)
-            self._upload(download, key, size, parts)
+            verification = self._upload(download, key, size, parts, FileCheck(self._claimed_format(file)))
         finally:
             download.close()
         stored = self._target.existing_size(key)
         if stored != size:
             raise CallError(ErrorKind.REJECTED, "HeadObject", f"the object holds {stored} bytes, not {size}")
-        return size
+        return ExportObject(key, size, verification)
 
-    def _upload(self, download: LinkDownload, key: str, size: int, parts: int) -> None:
+    def _claimed_format(self, file: BackupFile) -> str:
+        """What DCS calls the file: its name's suffix, else the backup's format."""
+        suffix = file.file_name.rsplit(".", 1)[-1].lower()
+        return suffix if suffix in ("rdb", "aof") else self._source.backup_format
+
+    def _upload(self, download: LinkDownload, key: str, size: int, parts: int, check: FileCheck) -> Verification:
+        """Every part goes through ``check`` before it is sent; a file that fails it is never completed."""
         upload_id = self._target.start_upload(key, self._source.metadata())
         clock = self._loop.deadline.clock
         started = clock()
         try:
             etags = []
             for number in range(1, parts + 1):
-                etags.append((number, self._part(download, key, upload_id, number, size)))
+                etags.append((number, self._part(download, key, upload_id, number, size, check)))
             download.finish()
+            verification = _verdict(check)
             self._target.complete_upload(key, upload_id, etags)
         except BaseException:
             self._abort(key, upload_id)
             raise
         seconds = clock() - started
-        log.info("export object copied", key=key, size_bytes=size, parts=parts, seconds=round(seconds, 3))
+        log.info(
+            "export object copied and verified",
+            key=key,
+            size_bytes=size,
+            parts=parts,
+            seconds=round(seconds, 3),
+            **verification.to_dict(),
+        )
+        return verification
 
-    def _part(self, download: LinkDownload, key: str, upload_id: str, number: int, size: int) -> str:
+    def _part(self, download: LinkDownload, key: str, upload_id: str, number: int, size: int, check: FileCheck) -> str:
         length = min(self._part_size, size - (number - 1) * self._part_size)
         self.pace.require(length, self._loop.deadline)
         clock = self._loop.deadline.clock
         started = clock()
         part = self._buffer[:length]
         download.fill(part)
+        _checked(check, part)
         etag = self._target.upload_part(key, upload_id, number, part)
         self.pace.record(length, clock() - started)
         return etag

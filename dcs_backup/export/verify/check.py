@@ -1,0 +1,69 @@
+"""Which check a file gets: recognised by its first bytes, held against what DCS calls it.
+
+An RDB starts ``REDIS`` + four digits, an AOF with a RESP command (``*``); an archive (gzip, zip, tar)
+is exported byte for byte and reported as such. A file DCS calls RDB or AOF that starts as neither fails.
+"""
+
+from __future__ import annotations
+
+from dcs_backup.export.verify.aof import AofVerifier
+from dcs_backup.export.verify.base import CorruptFileError, FileVerifier, Verification
+from dcs_backup.export.verify.rdb import MAGIC, RdbVerifier
+
+ARCHIVE_MAGICS = (b"\x1f\x8b", b"PK\x03\x04")
+TAR_MAGIC, TAR_MAGIC_AT = b"ustar", 257
+_RECOGNISED_AFTER = TAR_MAGIC_AT + len(TAR_MAGIC)
+
+
+class FileCheck:
+    """Fed a file in order; picks its verifier once the first bytes are in."""
+
+    def __init__(self, claimed_format: str) -> None:
+        self._claimed = claimed_format
+        self._first = b""
+        self._verifier: FileVerifier | None = None
+
+    def feed(self, data: bytes | memoryview) -> None:
+        if self._verifier is None:
+            if not self._first and len(data) >= _RECOGNISED_AFTER:
+                self._verifier = self._pick(bytes(data[:_RECOGNISED_AFTER]))
+            else:  # a file's first bytes in small pieces: held until there are enough
+                self._first += bytes(data)
+                if len(self._first) < _RECOGNISED_AFTER:
+                    return
+                self._verifier = self._pick(self._first)
+                data, self._first = self._first, b""
+        self._verifier.feed(data)
+
+    def finish(self) -> Verification:
+        if self._verifier is None:
+            self._verifier = self._pick(self._first)
+            self._verifier.feed(self._first)
+        return self._verifier.finish()
+
+    def _pick(self, first: bytes) -> FileVerifier:
+        if first.startswith(ARCHIVE_MAGICS) or first[TAR_MAGIC_AT:_RECOGNISED_AFTER] == TAR_MAGIC:
+            return _Archive()
+        if first.startswith(MAGIC):
+            # An AOF may start with an RDB preamble: RESP follows the RDB, whose end only a full parse finds.
+            return _PreambleAof() if self._claimed == "aof" else RdbVerifier()
+        if first.startswith(b"*") and self._claimed == "aof":
+            return AofVerifier()
+        raise CorruptFileError(0, f"not an {self._claimed.upper()}: bad magic")
+
+
+class _Archive:
+    """Compressed as a whole: exported byte for byte, its contents not checked."""
+
+    def feed(self, data: bytes | memoryview) -> None:
+        return None
+
+    def finish(self) -> Verification:
+        return Verification("archive", "not checked")
+
+
+class _PreambleAof(_Archive):
+    """An AOF that starts with an RDB preamble: exported byte for byte, reported as not checked."""
+
+    def finish(self) -> Verification:
+        return Verification("aof", "not checked")

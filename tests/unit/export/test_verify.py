@@ -1,0 +1,87 @@
+"""The stream verifiers, over Redis's own test vectors and the emulator's files, fed in any pieces."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dcs_backup.export.verify.base import CorruptFileError, Verification
+from dcs_backup.export.verify.check import FileCheck
+from dcs_emulator.backup_files import GeneratedFile
+
+# Accepted by redis-check-rdb 7.0.15 as "Checksum OK": an empty v10 file, and one with k=v in db0.
+EMPTY_V10 = bytes.fromhex("524544495330303130ff" + "a9fd37fe89a77eeb")
+ONE_KEY_V10 = bytes.fromhex("524544495330303130fe00fb010000016b0176ff" + "bfc684baad6ca103")
+AOF = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n"
+
+
+def _check(data: bytes, claimed: str, cuts: list[int] | None = None) -> Verification:
+    check = FileCheck(claimed)
+    edges = [0, *sorted(set(cuts or [])), len(data)]
+    for begin, end in itertools.pairwise(edges):
+        check.feed(data[begin:end])
+    return check.finish()
+
+
+class TestRdb:
+    def test_redis_test_vectors_are_verified(self) -> None:
+        assert _check(EMPTY_V10, "rdb")[:3] == ("rdb", "verified", 10)
+        assert _check(ONE_KEY_V10, "rdb").keys_by_db == {0: 1}
+
+    @given(st.lists(st.integers(min_value=1, max_value=len(ONE_KEY_V10) - 1), max_size=8))
+    def test_any_split_of_the_stream_gives_the_same_verdict(self, cuts: list[int]) -> None:
+        assert _check(ONE_KEY_V10, "rdb", cuts) == _check(ONE_KEY_V10, "rdb")
+
+    @given(st.integers(min_value=0, max_value=len(ONE_KEY_V10) - 9))
+    def test_any_flipped_byte_before_the_checksum_is_caught(self, offset: int) -> None:
+        damaged = bytearray(ONE_KEY_V10)
+        damaged[offset] ^= 0x01
+        with pytest.raises(CorruptFileError):
+            _check(bytes(damaged), "rdb")
+
+    def test_a_zero_checksum_is_absent_not_verified(self) -> None:
+        assert _check(ONE_KEY_V10[:-8] + bytes(8), "rdb").checksum == "absent"
+
+    @pytest.mark.parametrize("version", [b"0004", b"0013", b"00x9"])
+    def test_a_version_the_verifier_does_not_know_is_refused(self, version: bytes) -> None:
+        with pytest.raises(CorruptFileError, match="version"):
+            _check(b"REDIS" + version + ONE_KEY_V10[9:], "rdb")
+
+    def test_a_file_cut_short_is_refused(self) -> None:
+        with pytest.raises(CorruptFileError, match="ends before"):
+            _check(ONE_KEY_V10[:-3], "rdb")
+
+    def test_a_large_generated_file_reads_its_header(self) -> None:
+        data = GeneratedFile("dump.rdb", 3 << 20, "seed").read()
+        verdict = _check(data, "rdb", [5, 1000, 1 << 20])
+        assert verdict.aux is not None and verdict.aux["redis-ver"] == "7.0.15"
+
+
+class TestAof:
+    @given(st.lists(st.integers(min_value=1, max_value=len(AOF) - 1), max_size=10))
+    def test_any_split_of_the_stream_gives_the_same_verdict(self, cuts: list[int]) -> None:
+        assert _check(AOF, "aof", cuts) == Verification("aof", "not checked")
+
+    @given(st.integers(min_value=1, max_value=len(AOF) - 1).filter(lambda n: n != AOF.index(b"*3")))
+    def test_a_file_cut_inside_a_command_is_refused(self, length: int) -> None:
+        # (cut between two commands, it is a shorter AOF: the size DCS records is what catches that)
+        with pytest.raises(CorruptFileError):
+            _check(AOF[:length], "aof")
+
+    def test_an_aof_with_an_rdb_preamble_is_exported_but_not_checked(self) -> None:
+        assert _check(ONE_KEY_V10 + AOF, "aof") == Verification("aof", "not checked")
+
+
+class TestRecognition:
+    def test_a_file_dcs_calls_rdb_must_start_as_one(self) -> None:
+        with pytest.raises(CorruptFileError, match="not an RDB: bad magic"):
+            _check(AOF, "rdb")
+
+    @pytest.mark.parametrize(
+        "head", [b"\x1f\x8b\x08" + bytes(400), b"PK\x03\x04" + bytes(400), bytes(257) + b"ustar" + bytes(300)]
+    )
+    def test_an_archive_is_reported_as_such(self, head: bytes) -> None:
+        assert _check(head, "rdb", [3, 100]) == Verification("archive", "not checked")
