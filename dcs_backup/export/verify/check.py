@@ -42,12 +42,12 @@ class FileCheck:
         return self._verifier.finish()
 
     def _pick(self, first: bytes) -> FileVerifier:
-        if first.startswith(ARCHIVE_MAGICS) or first[TAR_MAGIC_AT:_RECOGNISED_AFTER] == TAR_MAGIC:
-            return _Archive()
-        if first.startswith(MAGIC):
+        if first.startswith(MAGIC):  # before the archives: an RDB's first value may hold "ustar" at 257
             # An AOF may start with an RDB preamble: RESP follows the RDB, whose end only a full parse finds.
             return _PreambleAof() if self._claimed == "aof" else RdbVerifier()
-        if first.startswith(b"*") and self._claimed == "aof":
+        if first.startswith(ARCHIVE_MAGICS) or first[TAR_MAGIC_AT:_RECOGNISED_AFTER] == TAR_MAGIC:
+            return _Archive()
+        if self._claimed == "aof" and first[:1] in (b"", b"*", b"#"):  # empty, a command, or an annotation
             return AofVerifier()
         raise CorruptFileError(0, f"not an {self._claimed.upper()}: bad magic")
 

@@ -6,6 +6,7 @@ through the CRC-64 (Jones, as Redis computes it), so the cost is the CRC's, at m
 
 from __future__ import annotations
 
+import re
 import struct
 
 import anycrc
@@ -19,6 +20,7 @@ _TAIL = 8  # the stored CRC, after the EOF opcode
 # The AUX fields reported (the file's own words, so kept short): the engine, the time of the save, its memory.
 AUX_FIELDS = frozenset({"redis-ver", "redis-bits", "ctime", "used-mem", "aof-base"})
 MAX_AUX_VALUE = 64
+_PRINTABLE = re.compile(r"[^\x20-\x7e]")  # the file's own words reach results and logs: printable ASCII only
 _AUX, _RESIZEDB, _SELECTDB, _EOF, _FUNCTION2, _MODULE_AUX = 0xFA, 0xFB, 0xFE, 0xFF, 0xF5, 0xF7
 _CRC64_REDIS = anycrc.Model("CRC64-REDIS")
 
@@ -35,6 +37,7 @@ class RdbVerifier:
         self._size = 0
         self._tail = b""  # the last bytes seen, at most _TAIL + 1, not yet run through the CRC
         self._header: bytearray | None = bytearray()
+        self._parse_at = 0  # header bytes needed before the next parse (it doubles: small feeds stay linear)
         self._version: int | None = None
         self._aux: dict[str, str] = {}
         self._keys: dict[int, int] | None = None
@@ -48,6 +51,9 @@ class RdbVerifier:
         self._size += len(data)
 
     def finish(self) -> Verification:
+        if self._header is not None:  # bytes that arrived after the last parse
+            self._parse_at = 0
+            self._read_header(b"")
         if self._version is None:
             raise CorruptFileError(self._size, "ends before its RDB header")
         if len(self._tail) < _TAIL + 1 or self._tail[0] != _EOF:
@@ -79,11 +85,15 @@ class RdbVerifier:
     def _read_header(self, data: bytes | memoryview) -> None:
         assert self._header is not None
         self._header += data[: HEADER_LIMIT + 1 - len(self._header)]  # never a whole part: the header is small
+        if len(self._header) < self._parse_at:
+            return
         try:
             self._parse_header(bytes(self._header))
         except _HeaderIncompleteError:
             if len(self._header) > HEADER_LIMIT:
                 self._header = None  # the counts stay unknown; the CRC still covers every byte
+            else:
+                self._parse_at = min(2 * len(self._header), HEADER_LIMIT + 1)
             return
         self._header = None
 
@@ -97,7 +107,7 @@ class RdbVerifier:
             if opcode == _AUX:
                 name, value = reader.string(), reader.string()
                 if name in AUX_FIELDS:
-                    self._aux[name] = value[:MAX_AUX_VALUE]
+                    self._aux[name] = _PRINTABLE.sub("?", value[:MAX_AUX_VALUE])
             elif opcode == _SELECTDB:
                 db = reader.length()
             elif opcode == _RESIZEDB:

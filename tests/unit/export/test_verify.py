@@ -85,3 +85,32 @@ class TestRecognition:
     )
     def test_an_archive_is_reported_as_such(self, head: bytes) -> None:
         assert _check(head, "rdb", [3, 100]) == Verification("archive", "not checked")
+
+
+class TestWhatRedisWrites:
+    def test_an_aof_with_timestamp_annotations_is_an_aof(self) -> None:
+        assert _check(b"#TS:1700000000\r\n" + AOF + b"#TS:1700000001\r\n" + AOF, "aof", [3, 20]).format == "aof"
+
+    def test_an_empty_aof_is_an_aof(self) -> None:
+        assert _check(b"", "aof") == Verification("aof", "not checked")
+
+    def test_a_long_value_in_the_middle_of_a_command_is_skipped_not_held(self) -> None:
+        value = bytes(range(256)) * 40
+        command = b"*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s\r\n$2\r\nEX\r\n$3\r\n100\r\n" % (len(value), value)
+        assert _check(command + AOF, "aof", [30, 4000, 9000, len(command) - 1]).format == "aof"
+
+    def test_an_rdb_whose_first_value_holds_ustar_is_still_an_rdb(self) -> None:
+        value = b"x" * 238 + b"ustar" + b"y" * 100  # at byte 257 of the file
+        length = bytes([0x40 | len(value) >> 8, len(value) & 0xFF])  # a 14-bit RDB length
+        body = b"REDIS0010\xfe\x00\xfb\x01\x00\x00\x01k" + length + value + b"\xff"
+        import anycrc
+
+        data = body + anycrc.Model("CRC64-REDIS").calc(body).to_bytes(8, "little")
+        assert data[257:262] == b"ustar" and _check(data, "rdb")[:2] == ("rdb", "verified")
+
+    def test_aux_values_are_printable_ascii(self) -> None:
+        body = b"REDIS0010\xfa\x09redis-ver\x06\x1b[2J\r\n\xfe\x00\xfb\x00\x00\xff"
+        import anycrc
+
+        data = body + anycrc.Model("CRC64-REDIS").calc(body).to_bytes(8, "little")
+        assert _check(data, "rdb", [1, 2, 3]).aux == {"redis-ver": "?[2J??"}
