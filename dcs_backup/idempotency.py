@@ -80,13 +80,15 @@ def find_tagged(records: Iterable[BackupRecord], tag: str) -> BackupRecord | Non
     The tag counts only where the function puts it, at the end of the remark.
     """
     for record in records:
-        if _same_request(record.remark, tag) and record.status in LIVE_BACKUP_STATUSES:
+        if made_for_request(record, tag) and record.status in LIVE_BACKUP_STATUSES:
             return record
     return None
 
 
-def _same_request(remark: str, tag: str) -> bool:
-    marker = _MARKER_AT_END.search(remark)
+def made_for_request(record: BackupRecord, tag: str) -> bool:
+    """This request's backup (whatever its status): same key, and the same request or one tagged before
+    requests were hashed."""
+    marker = _MARKER_AT_END.search(record.remark)
     if marker is None:
         return False
     key_hash, fingerprint = _parts(tag)
@@ -101,7 +103,7 @@ def carries_tag(remark: str, tag: str) -> bool:
 
 def made_for_another_request(record: BackupRecord, tag: str) -> bool:
     """Same key, different request: the key was reused. A marker without a fingerprint cannot tell."""
-    return carries_tag(record.remark, tag) and not _same_request(record.remark, tag)
+    return carries_tag(record.remark, tag) and not made_for_request(record, tag)
 
 
 def made_by_function(remark: str) -> bool:

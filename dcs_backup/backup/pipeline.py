@@ -10,7 +10,7 @@ from dcs_backup.backup.create import BackupStarter
 from dcs_backup.backup.history import previous_backup, read_records
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupRecord, CreatedBackup, InstanceInfo
-from dcs_backup.idempotency import carries_tag, find_tagged, made_for_another_request
+from dcs_backup.idempotency import find_tagged, made_for_another_request, made_for_request
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, PreviousBackup, RingGuard, failed_outcome
 from dcs_backup.platform.calls import CallError
 from dcs_backup.platform.errors import FieldProblem, InvalidRequestError
@@ -140,7 +140,7 @@ def backup_failure(target: Target, reason: str) -> BackupOutcome:
 
 def _key_reused(records: list[BackupRecord], tag: str) -> BackupRecord | None:
     """A backup made with this key for another request, unless this request has been here too (a retry)."""
-    if any(carries_tag(r.remark, tag) and not made_for_another_request(r, tag) for r in records):
+    if any(made_for_request(r, tag) for r in records):
         return None
     return next((r for r in records if made_for_another_request(r, tag)), None)
 

@@ -41,9 +41,7 @@ class CredentialsGate:
         except CallError as error:
             if error.kind is ErrorKind.CREDENTIALS or not rejects_credentials(error):
                 raise
-            with self._lock:
-                self.rejection = self.rejection or error
-            raise refused(operation, error) from None
+            raise refused(operation, error) from None  # the attempt that got it noted the rejection
         finally:
             if first:
                 self._first_done.set()

@@ -139,19 +139,21 @@ class DcsGateway:
             response = client.copy_instance(sdk.CopyInstanceRequest(instance_id=instance_id, body=body))
             return CreatedBackup(str(_readable(response, "backup_id").backup_id))
 
-        return self._gate.call(
-            "CreateBackup",
-            lambda: self._loop.run(
-                "CreateBackup",
-                self._gate.attempt("CreateBackup", lambda: create(self._client_for_attempt())),
-                recover=recover,
-                retry_busy=True,
-            ),
-        )
+        return self._call("CreateBackup", create, recover=recover, retry_busy=True)
 
-    def _call(self, operation: str, send: Callable[[DcsClient], T]) -> T:
+    def _call(
+        self,
+        operation: str,
+        send: Callable[[DcsClient], T],
+        *,
+        recover: Callable[[CallError], T | None] | None = None,
+        retry_busy: bool = False,
+    ) -> T:
+        """One DCS call: its attempts through the call loop, the loop behind the credentials gate."""
         attempt = self._gate.attempt(operation, lambda: send(self._client_for_attempt()))
-        return self._gate.call(operation, lambda: self._loop.run(operation, attempt))
+        return self._gate.call(
+            operation, lambda: self._loop.run(operation, attempt, recover=recover, retry_busy=retry_busy)
+        )
 
     def _client_for_attempt(self) -> DcsClient:
         """This thread's client, with timeouts cut to the time left."""

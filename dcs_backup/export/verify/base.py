@@ -36,18 +36,6 @@ class Verification(NamedTuple):
             data["keys_by_db"] = {str(db): count for db, count in self.keys_by_db.items()}
         return data
 
-    def metadata(self) -> dict[str, str]:
-        """The same, flattened for an object's metadata (ASCII values, short)."""
-        meta = {"dcs-verified-format": self.format, "dcs-verified-checksum": self.checksum.replace(" ", "-")}
-        if self.rdb_version is not None:
-            meta["dcs-rdb-version"] = str(self.rdb_version)
-        for name in ("redis-ver", "ctime"):
-            if self.aux and name in self.aux:
-                meta[f"dcs-rdb-{name}"] = self.aux[name]
-        if self.keys_by_db:
-            meta["dcs-rdb-keys"] = ",".join(f"{db}:{count}" for db, count in sorted(self.keys_by_db.items()))
-        return meta
-
 
 class FileVerifier(Protocol):
     def feed(self, data: bytes | memoryview) -> None:
