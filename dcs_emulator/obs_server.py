@@ -239,6 +239,7 @@ class _Operation:
             "AbortMultipartUpload": lambda: self.abort(),
             "ListParts": lambda: self.list_parts(),
             "ListMultipartUploads": lambda: self.list_uploads(),
+            "SetObjectMetadata": lambda: self.set_metadata(),
         }
         operation = operations.get(route)
         if operation is None:
@@ -288,9 +289,22 @@ class _Operation:
             if emulator.download_bytes_per_s:
                 time.sleep(len(piece) / emulator.download_bytes_per_s)
 
-    def initiate(self) -> None:
+    def set_metadata(self) -> None:
+        """OBS's metadata change in place: REPLACE_NEW adds and replaces names, REPLACE sets them anew."""
+        stored = self.store.get(self.bucket, self.key)
+        directive = self.headers.get(f"{self.prefix}metadata-directive")
+        if directive not in ("REPLACE_NEW", "REPLACE"):
+            raise ObsError(400, "InvalidArgument", "x-obs-metadata-directive must be REPLACE_NEW or REPLACE.")
+        given = self._user_metadata()
+        stored.metadata = {**stored.metadata, **given} if directive == "REPLACE_NEW" else given
+        self.handler.answer(200, {})
+
+    def _user_metadata(self) -> dict[str, str]:
         meta = f"{self.prefix}meta-"
-        metadata = {k[len(meta) :]: v for k, v in self.headers.items() if k.startswith(meta)}
+        return {k[len(meta) :]: v for k, v in self.headers.items() if k.startswith(meta)}
+
+    def initiate(self) -> None:
+        metadata = self._user_metadata()
         content_type = self.headers.get("content-type", "")
         upload = self.store.initiate(self.bucket, self.key, metadata, content_type, self._encryption())
         fields = [("Bucket", self.bucket), ("Key", self.key), ("UploadId", upload.upload_id)]
@@ -373,6 +387,8 @@ def _route(method: str, has_key: bool, names: set[str]) -> str:
         )
     if "uploads" in names:
         return "InitiateMultipartUpload" if method == "POST" else "Unsupported"
+    if "metadata" in names:
+        return "SetObjectMetadata" if method == "PUT" else "Unsupported"
     if "uploadId" in names:
         by_method = {"PUT": "UploadPart", "POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload"}
         return by_method.get(method, "ListParts")

@@ -58,6 +58,7 @@ resource "huaweicloud_identity_role" "obs_export" {
           "obs:object:PutObject",
           "obs:object:AbortMultipartUpload",
           "obs:object:GetObject",
+          "obs:object:ModifyObjectMetadata",
         ]
         Resource = ["obs:*:*:object:${var.export_bucket}/${var.export_prefix}*"]
       },

@@ -17,8 +17,8 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
 class ExportObject(NamedTuple):
     """One object in the bucket that holds a backup file (copied now or found already there).
 
-    ``verification`` says what the file proved to be while it was copied; None for one found already
-    there (it was checked when it was copied).
+    ``verification`` says what the file proved to be while it was copied (or, for one found already
+    there, what its metadata says it was verified as).
     """
 
     key: str
@@ -32,14 +32,27 @@ class ExportObject(NamedTuple):
         return data
 
 
+class CorruptFile(NamedTuple):
+    """A backup file that failed its check: the backup it belongs to cannot be trusted to restore."""
+
+    file_name: str
+    offset: int
+    check: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file_name, "offset": self.offset, "check": self.check}
+
+
 class ExportResult(NamedTuple):
     """``done``: every file is in the bucket; ``pending``: time ran out, the next run starts again;
-    ``failed``: a file could not be copied (``reason`` says which and why); ``skipped``: nothing to do.
+    ``failed``: a file could not be copied (``reason`` says which and why; ``corrupt`` when the
+    backup's file itself failed its check); ``skipped``: nothing to do.
     """
 
     status: ExportStatus
     objects: tuple[ExportObject, ...] = ()
     reason: str | None = None
+    corrupt: CorruptFile | None = None
 
 
 class BackupSource(NamedTuple):
@@ -84,11 +97,19 @@ def object_key(prefix: str, instance_id: str, backup_id: str, file_name: str) ->
     return f"{prefix}{instance_id}/{backup_id}/{file_name}"
 
 
+class StoredObject(NamedTuple):
+    size: int
+    metadata: dict[str, str]
+
+
 class ExportTarget(Protocol):
     """A bucket that takes multipart uploads; every method retries through the call loop or raises CallError."""
 
-    def existing_size(self, key: str) -> int | None:
-        """The size of the object at ``key``, or None when there is none."""
+    def existing(self, key: str) -> StoredObject | None:
+        """The object at ``key`` (its size and user metadata), or None when there is none."""
+
+    def label(self, key: str, metadata: Mapping[str, str]) -> None:
+        """Add ``metadata`` to the object at ``key`` (in place: its bytes are not copied)."""
 
     def start_upload(self, key: str, metadata: Mapping[str, str]) -> str:
         """A new multipart upload's id."""

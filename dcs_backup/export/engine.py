@@ -19,6 +19,7 @@ import structlog
 from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.base import (
     BackupSource,
+    CorruptFile,
     ExportObject,
     ExportResult,
     ExportStatus,
@@ -116,9 +117,9 @@ def export_backup(
         except NoTimeLeftError as exc:
             return ExportResult("pending", tuple(objects), f"{file.file_name}: not enough time left ({exc})")
         except CallError as error:
-            return ExportResult(
-                _status_of(error), tuple(objects), f"{file.file_name}: {error.operation}: {error.message}"
-            )
+            reason = f"{file.file_name}: {error.operation}: {error.message}"
+            corrupt = error.corrupt_file(file.file_name) if isinstance(error, CorruptBackupError) else None
+            return ExportResult(_status_of(error), tuple(objects), reason, corrupt)
     return ExportResult("done", tuple(objects))
 
 
@@ -149,8 +150,19 @@ def _verdict(check: FileCheck) -> Verification:
         raise _corrupt(corrupt) from None
 
 
+class CorruptBackupError(CallError):
+    """The backup's own file failed its check (not the copy): where, and which check."""
+
+    def __init__(self, corrupt: CorruptFileError) -> None:
+        super().__init__(ErrorKind.REJECTED, "VerifyBackupFile", f"the backup file is corrupt: {corrupt}")
+        self.offset, self.check = corrupt.offset, corrupt.problem
+
+    def corrupt_file(self, file_name: str) -> CorruptFile:
+        return CorruptFile(file_name, self.offset, self.check)
+
+
 def _corrupt(corrupt: CorruptFileError) -> CallError:
-    return CallError(ErrorKind.REJECTED, "VerifyBackupFile", f"the backup file is corrupt: {corrupt}")
+    return CorruptBackupError(corrupt)
 
 
 def _size_mismatch(size: int, expected: int, recorded: int | None) -> CallError:
@@ -210,9 +222,9 @@ class _FileCopier:
             size = download.open()
             if expected is not None and size != expected:
                 raise _size_mismatch(size, expected, self._source.size_bytes)
-            if self._target.existing_size(key) == size:
-                log.info("export object already present", key=key, size_bytes=size)
-                return ExportObject(key, size)
+            present = self._already_exported(key, size)
+            if present is not None:
+                return present
             parts = max(1, math.ceil(size / self._part_size))
             if parts > MAX_PARTS:
                 raise CallError(ErrorKind.REJECTED, "UploadPart", f"{size} bytes need more than {MAX_PARTS} parts")
@@ -220,9 +232,22 @@ class _FileCopier:
             verification = self._upload(download, key, size, parts, FileCheck(self._claimed_format(file)))
         finally:
             download.close()
-        stored = self._target.existing_size(key)
-        if stored != size:
-            raise CallError(ErrorKind.REJECTED, "HeadObject", f"the object holds {stored} bytes, not {size}")
+        stored = self._target.existing(key)
+        if stored is None or stored.size != size:
+            held = None if stored is None else stored.size
+            raise CallError(ErrorKind.REJECTED, "HeadObject", f"the object holds {held} bytes, not {size}")
+        return ExportObject(key, size, verification)
+
+    def _already_exported(self, key: str, size: int) -> ExportObject | None:
+        """The object when it holds ``size`` bytes and says how it was verified; else it is copied (again)."""
+        stored = self._target.existing(key)
+        if stored is None or stored.size != size:
+            return None
+        verification = Verification.from_metadata(stored.metadata)
+        if verification is None:
+            log.info("export object present but not labelled as verified: copied again", key=key, size_bytes=size)
+            return None
+        log.info("export object already present", key=key, size_bytes=size, **verification.to_dict())
         return ExportObject(key, size, verification)
 
     def _claimed_format(self, file: BackupFile) -> str:
@@ -245,6 +270,9 @@ class _FileCopier:
         except BaseException:
             self._abort(key, upload_id)
             raise
+        # Known only once the last byte passed: the object is labelled once it is whole. Unlabelled
+        # (this call failed), it is never taken for a verified copy: the next run copies it again.
+        self._target.label(key, verification.to_metadata())
         seconds = clock() - started
         log.info(
             "export object copied and verified",

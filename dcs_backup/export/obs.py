@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from dcs_backup.export.base import StoredObject
 from dcs_backup.export.errors import IntegrityError, ServiceAnswerError
 from dcs_backup.platform.calls import CallLoop
 from dcs_backup.platform.text import ascii_whole_number
@@ -22,6 +23,7 @@ from dcs_backup.platform.text import ascii_whole_number
 TIMEOUT_S = 30
 # How far past the deadline aborting an upload may go: an open upload's parts stay billed until a lifecycle rule.
 CLEANUP_ALLOWANCE_S = 2.0
+OWN_METADATA_PREFIX = "dcs-"
 
 
 class ObsAccess(NamedTuple):
@@ -85,12 +87,22 @@ class ObsTarget:
         self._loop = loop
         self._kms_key_id = kms_key_id
 
-    def existing_size(self, key: str) -> int | None:
-        def head() -> int | None:
+    def existing(self, key: str) -> StoredObject | None:
+        def head() -> StoredObject | None:
             response = self._send(lambda c: c.getObjectMetadata(self._bucket, key), missing_ok=True)
-            return None if response is None else _content_length(response)
+            return None if response is None else StoredObject(_content_length(response), _own_metadata(response))
 
         return self._loop.run("HeadObject", head)
+
+    def label(self, key: str, metadata: Mapping[str, str]) -> None:
+        """OBS changes an object's metadata in place (REPLACE_NEW keeps the names not given)."""
+        from obs import SetObjectMetadataHeader
+
+        headers = SetObjectMetadataHeader(removeUnset=False)
+        self._loop.run(
+            "SetObjectMetadata",
+            lambda: self._send(lambda c: c.setObjectMetadata(self._bucket, key, dict(metadata), headers)),
+        )
 
     def start_upload(self, key: str, metadata: Mapping[str, str]) -> str:
         """Encryption is asked for here only: OBS encrypts the parts and the object as the upload began."""
@@ -171,6 +183,13 @@ class ObsTarget:
             request_id=response.requestId,
             retry_after=headers.get("retry-after"),
         )
+
+
+def _own_metadata(response: Any) -> dict[str, str]:
+    """The function's metadata on the object (every name it writes starts with ``dcs-``): the SDK hands
+    user metadata back among the answer's headers, without their prefix."""
+    headers = ((str(name).lower(), str(value)) for name, value in (response.header or []))
+    return {name: value for name, value in headers if name.startswith(OWN_METADATA_PREFIX)}
 
 
 def _content_length(response: Any) -> int:

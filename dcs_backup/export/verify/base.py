@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple, Protocol
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple, Protocol, get_args
 
 FileFormat = Literal["rdb", "aof", "aof-manifest", "archive"]
 ChecksumState = Literal["verified", "absent", "not checked"]
+LABEL = "dcs-verified-format"  # the metadata name an object verified while it was copied always carries
+_AUX_LABEL = "dcs-aux-"
 
 
 class CorruptFileError(Exception):
@@ -25,6 +28,7 @@ class Verification(NamedTuple):
     rdb_version: int | None = None
     aux: dict[str, str] | None = None
     keys_by_db: dict[int, int] | None = None
+    crc64: int | None = None  # the CRC-64 the file stores, when it was verified
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"format": self.format, "checksum": self.checksum}
@@ -34,7 +38,49 @@ class Verification(NamedTuple):
             data["aux"] = dict(self.aux)
         if self.keys_by_db is not None:
             data["keys_by_db"] = {str(db): count for db, count in self.keys_by_db.items()}
+        if self.crc64 is not None:
+            data["crc64"] = f"{self.crc64:016x}"
         return data
+
+    def to_metadata(self) -> dict[str, str]:
+        """The object's metadata that says what the file proved to be (ASCII values: they travel as headers)."""
+        labels: dict[str, str] = {LABEL: self.format, "dcs-checksum": self.checksum}
+        if self.rdb_version is not None:
+            labels["dcs-rdb-version"] = str(self.rdb_version)
+        if self.keys_by_db is not None:
+            labels["dcs-keys-by-db"] = ",".join(f"{db}:{count}" for db, count in self.keys_by_db.items())
+        if self.crc64 is not None:
+            labels["dcs-crc64"] = f"{self.crc64:016x}"
+        labels.update({f"{_AUX_LABEL}{name}": value for name, value in (self.aux or {}).items()})
+        return labels
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str]) -> Verification | None:
+        """What an object's metadata says it was verified as; None when it carries no (readable) label."""
+        try:
+            file_format, checksum = metadata[LABEL], metadata["dcs-checksum"]
+            if file_format not in get_args(FileFormat) or checksum not in get_args(ChecksumState):
+                return None
+            version, keys, crc = (
+                metadata.get("dcs-rdb-version"),
+                metadata.get("dcs-keys-by-db"),
+                metadata.get("dcs-crc64"),
+            )
+            return cls(
+                file_format,  # type: ignore[arg-type]
+                checksum,  # type: ignore[arg-type]
+                rdb_version=int(version) if version is not None else None,
+                aux={k[len(_AUX_LABEL) :]: v for k, v in metadata.items() if k.startswith(_AUX_LABEL)} or None,
+                keys_by_db=_keys(keys) if keys is not None else None,
+                crc64=int(crc, 16) if crc is not None else None,
+            )
+        except (KeyError, ValueError):
+            return None
+
+
+def _keys(text: str) -> dict[int, int]:
+    pairs = (item.split(":") for item in text.split(",") if item)
+    return {int(db): int(count) for db, count in pairs}
 
 
 class FileVerifier(Protocol):

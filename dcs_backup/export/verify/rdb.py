@@ -72,6 +72,7 @@ class RdbVerifier:
             rdb_version=self._version,
             aux=dict(self._aux),
             keys_by_db=self._keys,
+            crc64=stored or None,
         )
 
     def _refuse_a_joined_file(self, data: bytes | memoryview) -> None:

@@ -15,6 +15,7 @@ import pytest
 from obs import CompleteMultipartUploadRequest, CompletePart, SseKmsHeader
 
 from dcs_backup.export.obs import ObsAccess, build_obs_client
+from dcs_backup.export.verify.base import LABEL
 from dcs_backup.platform.logs import configure_logging
 from dcs_backup.platform.retry import Deadline
 from dcs_emulator import Fault, FaultKind
@@ -111,6 +112,16 @@ class TestFailures:
         assert result.status == "failed" and "AccessDenied" in (result.reason or "")
         assert rig.storage.requests_for("AbortMultipartUpload")
         assert rig.open_uploads() == [] and not rig.storage.store.objects(BUCKET)
+
+    def test_a_refused_label_fails_the_export_and_leaves_the_object_unlabelled(self, rig: ExportRig) -> None:
+        # GIVEN a bucket that refuses the metadata change (a template without ModifyObjectMetadata)
+        rig.storage.faults.script("SetObjectMetadata", Fault(FaultKind.FORBIDDEN))
+        backup_id = _backup(rig)
+        # WHEN the backup is exported, THEN it failed saying why, and the object never claims to be verified
+        result = rig.export(HA_ID, backup_id)
+        assert result.status == "failed" and "AccessDenied" in (result.reason or "")
+        (stored,) = rig.storage.store.objects(BUCKET).values()
+        assert LABEL not in stored.metadata
 
     def test_a_corrupted_part_is_caught_by_its_md5_and_sent_again(self, rig: ExportRig) -> None:
         # GIVEN a part altered in transit
@@ -222,10 +233,22 @@ class TestIdempotency:
         uploads_before = len(rig.storage.requests_for("InitiateMultipartUpload", "UploadPart"))
         # WHEN it is exported again
         again = rig.export(HA_ID, backup_id)
-        # THEN it is done, lists the object (verified when it was copied), and nothing was uploaded
-        assert again.status == "done" and [o[:2] for o in again.objects] == [o[:2] for o in first.objects]
-        assert first.objects[0].verification is not None and again.objects[0].verification is None
+        # THEN it is done, lists the object with the verification its metadata kept, and nothing was uploaded
+        assert again.status == "done" and again.objects == first.objects
+        assert again.objects[0].verification is not None
         assert len(rig.storage.requests_for("InitiateMultipartUpload", "UploadPart")) == uploads_before
+
+    def test_an_object_of_the_same_size_not_labelled_as_verified_is_copied_again(self, rig: ExportRig) -> None:
+        # GIVEN an object of the right size that does not say it was verified (its labelling failed)
+        backup_id = _backup(rig)
+        rig.export(HA_ID, backup_id)
+        (key,) = rig.storage.store.objects(BUCKET)
+        stored = rig.storage.store.objects(BUCKET)[key]
+        stored.metadata = {k: v for k, v in stored.metadata.items() if k != LABEL}
+        # WHEN it is exported again, THEN it is copied (and verified) again, and labelled this time
+        again = rig.export(HA_ID, backup_id)
+        assert again.status == "done" and again.objects[0].verification is not None
+        assert rig.storage.store.objects(BUCKET)[key].metadata[LABEL] == "rdb"
 
     def test_an_object_of_another_size_is_replaced(self, rig: ExportRig) -> None:
         # GIVEN a truncated object where the export goes

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from dcs_backup.export.verify.base import Verification
+from dcs_emulator import Fault, FaultKind
 from dcs_emulator.backup_files import GeneratedFile
 from devkit.seed import HA_ID
 from tests.support import BUCKET, MIB, ExportHarness, yesterdays_backup
@@ -32,6 +34,7 @@ class TestValidFiles:
         outcome = _export(export_harness)
         (exported,) = outcome["export"]["objects"]
         assert outcome["export"]["status"] == "done"
+        crc64 = exported["verification"].pop("crc64")
         assert exported["verification"] == {
             "format": "rdb",
             "checksum": "verified",
@@ -39,6 +42,18 @@ class TestValidFiles:
             "aux": {"redis-ver": "7.0.15", "redis-bits": "64", "ctime": "1764547200"},
             "keys_by_db": {"0": 1},
         }
+        assert len(crc64) == 16 and int(crc64, 16) != 0
+
+    @pytest.mark.parametrize("backup_format", ["rdb", "aof"])
+    def test_the_object_carries_its_verification_in_its_metadata(
+        self, export_harness: ExportHarness, backup_format: str
+    ) -> None:
+        outcome = _export(export_harness, backup_format=backup_format)
+        (exported,) = outcome["export"]["objects"]
+        stored = export_harness.storage.store.objects(BUCKET)[exported["key"]]
+        labelled = Verification.from_metadata(stored.metadata)
+        assert labelled is not None and labelled.to_dict() == exported["verification"]
+        assert stored.metadata["dcs-backup-id"]  # what the upload began with is kept
 
     def test_an_rdb_saved_without_a_checksum_is_exported_but_never_called_verified(
         self, export_harness: ExportHarness
@@ -71,6 +86,19 @@ class TestCorruptFiles:
         assert check in outcome["export"]["reason"] and "the backup file is corrupt" in outcome["export"]["reason"]
         assert _objects(export_harness) == []
         assert export_harness.storage.store.uploads(BUCKET) == []
+
+    def test_the_outcome_names_the_corrupt_backup_its_file_and_the_check(self, export_harness: ExportHarness) -> None:
+        outcome = _export(export_harness, damage="flipped_byte")
+        corrupt = outcome["export"]["backup_corrupt"]
+        (damaged,) = [b for b in export_harness.emulator.state.backups(HA_ID) if b.file_damage]
+        assert outcome["export"]["backup_id"] == damaged.backup_id
+        assert corrupt["check"].startswith("CRC mismatch") and corrupt["file"].endswith(".rdb")
+        assert corrupt["offset"] == 6 * MIB - 8  # where the stored CRC begins
+
+    def test_a_file_that_fails_for_another_reason_is_not_called_corrupt(self, export_harness: ExportHarness) -> None:
+        export_harness.storage.faults.script("UploadPart", *[Fault(FaultKind.FORBIDDEN)] * 3)
+        outcome = _export(export_harness)
+        assert outcome["export"]["status"] == "failed" and "backup_corrupt" not in outcome["export"]
 
     def test_a_corrupt_file_is_an_error_line_naming_the_check(self, export_harness: ExportHarness) -> None:
         yesterdays_backup(export_harness).file_damage = "flipped_byte"

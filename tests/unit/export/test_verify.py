@@ -96,7 +96,8 @@ class TestAof:
 class TestPreambleAof:
     @given(st.lists(st.integers(min_value=1, max_value=len(ONE_KEY_V10) + len(AOF) - 1), max_size=8))
     def test_the_preamble_is_verified_and_the_commands_checked(self, cuts: list[int]) -> None:
-        assert _check(ONE_KEY_V10 + AOF, "aof", cuts) == Verification("aof", "verified", 10, {}, {0: 1})
+        crc64 = int.from_bytes(ONE_KEY_V10[-8:], "little")
+        assert _check(ONE_KEY_V10 + AOF, "aof", cuts) == Verification("aof", "verified", 10, {}, {0: 1}, crc64)
 
     def test_a_preamble_without_commands_is_verified(self) -> None:
         assert _check(ONE_KEY_V10, "aof")[:2] == ("aof", "verified")
@@ -119,6 +120,25 @@ class TestPreambleAof:
     def test_a_value_that_looks_like_the_preamble_end_does_not_end_it(self) -> None:
         value = b"\xff" + b"\x01" * 8 + b"*2\r\n"  # an EOF opcode, 8 bytes and a command, inside a value
         assert _check(_rdb_with_value(value * 20) + AOF, "aof", [40]).checksum == "verified"
+
+
+class TestMetadata:
+    @pytest.mark.parametrize("data", [ONE_KEY_V10, ONE_KEY_V10 + AOF, AOF, ONE_KEY_V10[:-8] + bytes(8)])
+    def test_a_verdict_survives_the_round_trip_through_object_metadata(self, data: bytes) -> None:
+        verdict = _check(data, "aof" if data.endswith(b"\r\n") else "rdb")
+        assert Verification.from_metadata(verdict.to_metadata()) == verdict._replace(aux=verdict.aux or None)
+
+    @pytest.mark.parametrize(
+        "metadata",
+        [
+            {},
+            {"dcs-verified-format": "rdb"},
+            {"dcs-verified-format": "zip", "dcs-checksum": "verified"},
+            {"dcs-verified-format": "rdb", "dcs-checksum": "verified", "dcs-keys-by-db": "0:x"},
+        ],
+    )
+    def test_metadata_without_a_readable_label_says_nothing(self, metadata: dict[str, str]) -> None:
+        assert Verification.from_metadata(metadata) is None
 
 
 class TestRecognition:

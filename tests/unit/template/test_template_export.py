@@ -15,11 +15,13 @@ BUCKET = RESOURCES["huaweicloud_obs_bucket.export"]
 AGENCY = RESOURCES["huaweicloud_identity_agency.function"]
 
 # The OBS calls the export makes (dcs_backup/export/obs.py; shared/reference/obs.md): PutObject covers
-# initiate, upload part and complete; abort; HEAD of an object needs GetObject. Nothing on the bucket.
+# initiate, upload part and complete; abort; HEAD of an object needs GetObject; the verification
+# label set once the object is whole needs ModifyObjectMetadata. Nothing on the bucket.
 OBJECT_ACTIONS = {
     "obs:object:PutObject",
     "obs:object:AbortMultipartUpload",
     "obs:object:GetObject",
+    "obs:object:ModifyObjectMetadata",
 }
 EXPORT_ENABLED = "local.export_enabled"
 
