@@ -181,6 +181,9 @@ def _targets(
 
 def _instance_ids(raw: Any, problems: list[FieldProblem]) -> tuple[str, ...]:
     rule = f"must be a list of 1 to {MAX_INSTANCE_IDS} distinct DCS instance ids"
+    if isinstance(raw, str):  # the commonest slip: one id, not in a list
+        problems.append(FieldProblem("instance_ids", f"{rule}; a string was given: write [{show_value(raw)}]"))
+        return ()
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_INSTANCE_IDS:
         problems.append(FieldProblem("instance_ids", rule))
         return ()

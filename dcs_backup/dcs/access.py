@@ -60,7 +60,11 @@ def resolve_access(context: Any, settings: DcsLocation, env: Mapping[str, str]) 
     secret_key = context_value(context, "getSecuritySecretKey")
     token = context_value(context, "getSecurityToken")
     problems = []
-    if not access_key or not secret_key:
+    if bool(access_key) != bool(secret_key):
+        given, missing = ("access key", "secret key") if access_key else ("secret key", "access key")
+        local = "HUAWEICLOUD_SDK_SK" if access_key else "HUAWEICLOUD_SDK_AK"
+        problems.append(f"credentials: an {given} is set but no {missing} (locally: set {local})")
+    elif not access_key:
         problems.append(
             "credentials: the function has no agency keys; attach an agency that may back up DCS instances "
             "(template/ creates one) or, locally, set HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK"

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from dcs_backup.platform.endpoints import check_endpoint
 from dcs_backup.platform.errors import ConfigurationError
-from dcs_backup.platform.text import show_value
+from dcs_backup.platform.text import closest, show_value
 
 
 @lru_cache(maxsize=8)
@@ -21,9 +21,12 @@ def region_endpoint(region_id: str) -> str:
     try:
         region = DcsRegion.value_of(region_id)
     except KeyError:
+        known = sorted(DcsRegion.static_fields)
+        meant = closest(region_id, known)
+        guess = f"did you mean {meant}? " if meant is not None else ""
         raise ConfigurationError(
-            f"DCS_REGION {show_value(region_id)} is not a DCS region this function knows; "
-            "check the region id (e.g. cn-north-4) or set DCS_ENDPOINT"
+            f"DCS_REGION {show_value(region_id)} is not a DCS region this function knows; {guess}"
+            f"known regions: {', '.join(known)}; or set DCS_ENDPOINT"
         ) from None
     endpoint, problem = check_endpoint(f"the endpoint of DCS_REGION {show_value(region_id)}", region.endpoints[0])
     if endpoint is None:

@@ -61,7 +61,9 @@ def export_problems(raw: Any, default_prefix: str) -> tuple[ExportSpec | None, l
         return None, [FieldProblem("export", 'must be an object: {"bucket": "<name>", "prefix": "dcs-backup/"}')]
     problems = unknown_field_problems(raw, EXPORT_FIELDS, "export")
     bucket, prefix = raw.get("bucket"), raw.get("prefix", default_prefix)
-    if (problem := bucket_problem(bucket)) is not None:
+    if bucket is None:
+        problems.append(FieldProblem("export.bucket", "required: the OBS bucket the backup is copied into"))
+    elif (problem := bucket_problem(bucket)) is not None:
         problems.append(FieldProblem("export.bucket", f"{problem} (got {show_value(bucket)})"))
     if (problem := prefix_problem(prefix)) is not None:
         problems.append(FieldProblem("export.prefix", problem))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from dcs_backup.platform.text import show_name
+from dcs_backup.platform.text import closest, show_name
 
 
 class FieldProblem(NamedTuple):
@@ -37,13 +37,19 @@ def unknown_field_problems(names: Iterable[object], allowed: Sequence[str], pare
     unknown = [name for name in names if name not in allowed]
     prefix = f"{parent}." if parent else ""
     problems = [
-        FieldProblem(f"{prefix}{show_name(name)}", f"unknown field; allowed fields are {', '.join(allowed)}")
+        FieldProblem(f"{prefix}{show_name(name)}", _unknown_field(name, allowed))
         for name in unknown[:MAX_NAMED_UNKNOWN_FIELDS]
     ]
     if len(unknown) > MAX_NAMED_UNKNOWN_FIELDS:
         more = len(unknown) - MAX_NAMED_UNKNOWN_FIELDS
         problems.append(FieldProblem(parent or "request", f"and {more} more unknown fields"))
     return problems
+
+
+def _unknown_field(name: object, allowed: Sequence[str]) -> str:
+    meant = closest(name, allowed)
+    guess = f"did you mean {meant}? " if meant is not None else ""
+    return f"unknown field; {guess}allowed fields are {', '.join(allowed)}"
 
 
 class DcsBackupError(Exception):

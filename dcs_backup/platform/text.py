@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 MAX_SHOWN_VALUE = 40
 MAX_SHOWN_NAME = 64
 MAX_FOREIGN_TEXT = 512
@@ -46,3 +48,13 @@ def foreign_text(value: object, limit: int = MAX_FOREIGN_TEXT) -> str:
     """Text another service sent (an error message): valid UTF-8, and cut, so it cannot break or flood an answer."""
     text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def closest(word: object, choices: Sequence[str]) -> str | None:
+    """The choice a mistyped ``word`` most likely meant, if any is close (difflib's ratio ≥ 0.75)."""
+    if not isinstance(word, str):
+        return None
+    from difflib import get_close_matches  # only for a mistake: kept out of every cold start
+
+    found = get_close_matches(word.lower(), choices, n=1, cutoff=0.75)
+    return found[0] if found else None

@@ -213,3 +213,21 @@ class TestNumbers:
         result = function.invoke({"instance_ids": [HA_ID]}, DCS_HTTP_TIMEOUT_MS="60s")
         assert isinstance(result.error, ConfigurationError)
         assert "DCS_HTTP_TIMEOUT_MS" in str(result.error)
+
+
+class TestMessagesForCommonSlips:
+    def test_a_mistyped_region_suggests_the_closest_and_lists_the_known_ones(self, function: FunctionHarness) -> None:
+        result = function.invoke({"instance_ids": [HA_ID]}, DCS_ENDPOINT="", DCS_REGION="cn-north4")
+        assert isinstance(result.error, ConfigurationError)
+        assert "did you mean cn-north-4?" in str(result.error) and "ap-southeast-1" in str(result.error)
+
+    @pytest.mark.parametrize(
+        ("given", "missing"), [("access_key", "HUAWEICLOUD_SDK_SK"), ("secret_key", "HUAWEICLOUD_SDK_AK")]
+    )
+    def test_half_a_key_pair_names_the_missing_half(self, function: FunctionHarness, given: str, missing: str) -> None:
+        half = "only-this-half-of-the-pair"
+        context = LocalContext(access_key=half) if given == "access_key" else LocalContext(secret_key=half)
+        result = function.invoke({"instance_ids": [HA_ID]}, context)
+        assert isinstance(result.error, ConfigurationError)
+        assert f"set {missing}" in str(result.error) and "only-this-half" not in str(result.error)
+        assert function.emulator.requests == []

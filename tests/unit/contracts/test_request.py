@@ -67,6 +67,22 @@ class TestRules:
         assert "request" in _problems(["a"])
 
 
+class TestMessagesForCommonSlips:
+    @pytest.mark.parametrize(("typed", "meant"), [("instance_id", "instance_ids"), ("Backup_Format", "backup_format")])
+    def test_an_unknown_field_suggests_the_closest_known_one(self, typed: str, meant: str) -> None:
+        assert f"did you mean {meant}?" in _problems({typed: 1})[typed]
+
+    def test_an_unknown_field_like_none_suggests_nothing(self) -> None:
+        assert "did you mean" not in _problems({"zzz": 1})["zzz"]
+
+    def test_one_id_given_as_a_string_says_so_and_how_to_write_it(self) -> None:
+        assert "a string was given: write ['dcs-1']" in _problems({"instance_ids": "dcs-1"})["instance_ids"]
+
+    @pytest.mark.parametrize("export", [{}, {"bucket": None}, {"prefix": "x/"}])
+    def test_an_export_without_a_bucket_says_it_is_required(self, export: dict[str, Any]) -> None:
+        assert _problems({"export": export})["export.bucket"].startswith("required")
+
+
 class TestAllowlist:
     ALLOWED = Settings(allowed_instance_ids=frozenset({"a", "b"}))
 
