@@ -272,7 +272,8 @@ class _FileCopier:
             raise
         # Known only once the last byte passed: the object is labelled once it is whole. Unlabelled
         # (this call failed), it is never taken for a verified copy: the next run copies it again.
-        self._target.label(key, verification.to_metadata())
+        # The source's metadata goes again with it: OBS may read REPLACE_NEW as replacing every custom name.
+        self._target.label(key, {**self._source.metadata(), **verification.to_metadata()})
         seconds = clock() - started
         log.info(
             "export object copied and verified",

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from dcs_backup.export.base import StoredObject
 from dcs_backup.export.errors import IntegrityError, ServiceAnswerError
-from dcs_backup.platform.calls import CallLoop
+from dcs_backup.platform.calls import CallError, CallLoop
 from dcs_backup.platform.text import ascii_whole_number
 
 # Per socket operation, capped by the time left; a 512 MB part is sent in many of them.
@@ -99,10 +99,22 @@ class ObsTarget:
         from obs import SetObjectMetadataHeader
 
         headers = SetObjectMetadataHeader(removeUnset=False)
-        self._loop.run(
-            "SetObjectMetadata",
-            lambda: self._send(lambda c: c.setObjectMetadata(self._bucket, key, dict(metadata), headers)),
-        )
+        try:
+            self._loop.run(
+                "SetObjectMetadata",
+                lambda: self._send(lambda c: c.setObjectMetadata(self._bucket, key, dict(metadata), headers)),
+            )
+        except CallError as error:
+            if error.status_code != 403:
+                raise
+            raise CallError(
+                error.kind,
+                error.operation,
+                f"{error.message} (the function needs obs:object:ModifyObjectMetadata on the export prefix)",
+                status_code=error.status_code,
+                error_code=error.error_code,
+                request_id=error.request_id,
+            ) from None
 
     def start_upload(self, key: str, metadata: Mapping[str, str]) -> str:
         """Encryption is asked for here only: OBS encrypts the parts and the object as the upload began."""

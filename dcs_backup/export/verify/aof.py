@@ -35,16 +35,11 @@ class AofVerifier:
         start = self._skip_bulk(buffer)
         if self._skip:
             return
-        if self._args_left:  # the rest of a command whose long argument was skipped
-            left, self._args_left = self._args_left, 0
-            end = self._arguments(buffer, start, left, start)
-            if end < 0:
-                self._carry, self._args_left = buffer[start:], left
-                return
-            if self._skip:
-                self._offset += len(buffer) - start
-                return
+        if self._args_left:  # the rest of a command that an earlier part began
+            end, left = self._arguments(buffer, start, self._args_left, start)
             self._offset += end - start
+            if self._held_within_command(buffer, end, left):
+                return
             start = end
         self._carry, consumed = self._commands(buffer, start)
         self._offset += consumed
@@ -70,7 +65,7 @@ class AofVerifier:
         return step
 
     def _commands(self, buffer: bytes, position: int) -> tuple[bytes, int]:
-        """Check whole commands from ``position``; the incomplete rest, and how many bytes were consumed."""
+        """Check whole commands from ``position``; what to carry to the next part, and the bytes consumed."""
         begin = position
         size = len(buffer)
         while position < size:
@@ -86,19 +81,29 @@ class AofVerifier:
             count = int(found.group(1))
             if not 1 <= count <= MAX_ARGUMENTS:
                 raise CorruptFileError(self._offset + position - begin, "not RESP: a command has no arguments")
-            end = self._arguments(buffer, found.end(), count, begin)
-            if end < 0:
-                return buffer[position:], position - begin
+            end, left = self._arguments(buffer, found.end(), count, begin)
+            if self._held_within_command(buffer, end, left):
+                return self._carry, end - begin
             position = end
         return b"", position - begin
 
-    def _arguments(self, buffer: bytes, position: int, count: int, begin: int) -> int:
-        """Where the command ends, or -1 when ``buffer`` ends first (a long last bulk string is skipped)."""
+    def _held_within_command(self, buffer: bytes, end: int, left: int) -> bool:
+        """When the part ends inside a command: keep its place (the arguments still due, and only the one
+        argument begun, never the whole command), so a command of any size costs linear time."""
+        self._args_left = left
+        if not left and not self._skip:
+            return False
+        self._carry = b"" if self._skip else buffer[end:]
+        return True
+
+    def _arguments(self, buffer: bytes, position: int, count: int, begin: int) -> tuple[int, int]:
+        """How far ``count`` arguments reach in ``buffer``, and how many are still due when it ends first
+        (the one begun among them; a long bulk string is skipped, its rest counted in ``_skip``)."""
         for left in range(count, 0, -1):
             found = _BULK.match(buffer, position)
             if found is None:
                 if len(buffer) - position < MAX_LINE and buffer.startswith(b"$"[: len(buffer) - position], position):
-                    return -1
+                    return position, left
                 raise CorruptFileError(
                     self._offset + position - begin, "not RESP: an argument is not a $<length> bulk string"
                 )
@@ -110,13 +115,12 @@ class AofVerifier:
                 if length > MAX_LINE:  # a long value: skip it, carry nothing, resume after it
                     self._skip = end + 2 - len(buffer)
                     self._crlf_due = buffer[end:] if end < len(buffer) else b""
-                    self._args_left = left - 1
-                    return len(buffer)
-                return -1
+                    return len(buffer), left - 1
+                return position, left
             if buffer[end : end + 2] != b"\r\n":
                 raise CorruptFileError(self._offset + end - begin, "not RESP: a bulk string is not followed by CRLF")
             position = end + 2
-        return position
+        return position, 0
 
     def _incomplete(self, buffer: bytes, begin: int, position: int, size: int, problem: str) -> tuple[bytes, int]:
         """The bytes from ``position`` when they may still become a line; else the file is not RESP."""

@@ -52,7 +52,8 @@ class Verification(NamedTuple):
         if self.crc64 is not None:
             labels["dcs-crc64"] = f"{self.crc64:016x}"
         labels.update({f"{_AUX_LABEL}{name}": value for name, value in (self.aux or {}).items()})
-        return labels
+        # OBS's SDK percent-decodes metadata it reads back: a '%' is written encoded to come back as itself.
+        return {name: value.replace("%", "%25") for name, value in labels.items()}
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, str]) -> Verification | None:

@@ -15,7 +15,8 @@ from dcs_backup.export.verify.rdb import MAGIC, RdbVerifier
 
 ARCHIVE_MAGICS = (b"\x1f\x8b", b"PK\x03\x04")
 TAR_MAGIC, TAR_MAGIC_AT = b"ustar", 257
-_RECOGNISED_AFTER = TAR_MAGIC_AT + len(TAR_MAGIC)
+_TAR_HEADER = 512
+_RECOGNISED_AFTER = _TAR_HEADER  # enough for a tar header and its checksum
 
 
 class FileCheck:
@@ -47,13 +48,24 @@ class FileCheck:
     def _pick(self, first: bytes) -> FileVerifier:
         if first.startswith(MAGIC):  # before the archives: an RDB's first value may hold "ustar" at 257
             return PreambleAofVerifier() if self._claimed == "aof" else RdbVerifier()
-        if first.startswith(ARCHIVE_MAGICS) or first[TAR_MAGIC_AT:_RECOGNISED_AFTER] == TAR_MAGIC:
-            return _Archive()
         if self._claimed == "aof" and first[:1] in (b"", b"*", b"#"):  # empty, a command, or an annotation
-            return AofVerifier()
+            return AofVerifier()  # before the archives: a first value may hold "ustar" at 257 too
+        if first.startswith(ARCHIVE_MAGICS) or _is_tar_header(first):
+            return _Archive()
         if self._claimed == "aof" and first.startswith(manifest.MAGIC):  # Redis 7: the list of the AOF's files
             return manifest.ManifestVerifier()
         raise CorruptFileError(0, f"not an {self._claimed.upper()}: bad magic")
+
+
+def _is_tar_header(first: bytes) -> bool:
+    """A tar header: "ustar" at 257 and the header's own checksum (its bytes summed, the checksum field as
+    spaces) in octal at 148."""
+    if first[TAR_MAGIC_AT : TAR_MAGIC_AT + len(TAR_MAGIC)] != TAR_MAGIC or len(first) < _TAR_HEADER:
+        return False
+    stored = first[148:156].strip(b" \x00")
+    if not stored or any(c not in b"01234567" for c in stored):
+        return False
+    return int(stored, 8) == sum(first[:148]) + 8 * 0x20 + sum(first[156:_TAR_HEADER])
 
 
 class _Archive:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Iterator
 
 import anycrc
 
-from dcs_backup.export.verify.base import CorruptFileError, Verification
+from dcs_backup.export.verify.base import ChecksumState, CorruptFileError, Verification
 
 MAGIC = b"REDIS"
 MIN_VERSION, MAX_VERSION = 5, 12  # 5: the first with a checksum (Redis 2.6); 12: Redis 7.4
@@ -54,43 +55,48 @@ class RdbVerifier:
         self._run_crc(data)
         self._size += len(data)
 
-    def finish(self) -> Verification:
+    def declared(self, checksum: ChecksumState) -> Verification:
+        """What the header declares, with ``checksum`` as judged by the caller (where the file's end is
+        found another way)."""
         if self._header is not None:  # bytes that arrived after the last parse
             self._parse_at = 0
             self._read_header(b"")
         if self._version is None:
             raise CorruptFileError(self._size, "ends before its RDB header")
+        return Verification("rdb", checksum, rdb_version=self._version, aux=dict(self._aux), keys_by_db=self._keys)
+
+    def finish(self) -> Verification:
+        header = self.declared("verified")
         if len(self._tail) < _TAIL + 1 or self._tail[0] != _EOF:
             raise CorruptFileError(self._size, "ends before EOF: no EOF opcode before the checksum")
         self._crc = _CRC64_REDIS.calc(self._tail[:1], self._crc)
         stored = int.from_bytes(self._tail[1:], "little")
         if stored and stored != self._crc:
             raise CorruptFileError(self._size - _TAIL, f"CRC mismatch: stored {stored:016x}, computed {self._crc:016x}")
-        return Verification(
-            "rdb",
-            "verified" if stored else "absent",
-            rdb_version=self._version,
-            aux=dict(self._aux),
-            keys_by_db=self._keys,
-            crc64=stored or None,
-        )
+        return header._replace(checksum="verified" if stored else "absent", crc64=stored or None)
 
     def _refuse_a_joined_file(self, data: bytes | memoryview) -> None:
         """Two whole RDBs joined end to end would pass the CRC: after a file and its stored CRC, the CRC is 0
         again, so the first file goes unseen. A second file's start, right after an EOF and a CRC at which the
         running CRC is 0, is refused (by chance, 1 in 2^64). The CRC to each such place runs on from the last."""
-        straddling = self._recent + bytes(data[: _JOIN - 1])  # the places that begin before ``data``
-        places = [self._size - len(self._recent) + m.start() for m in _JOINED.finditer(straddling)]
-        places = [at for at in places if at < self._size]
-        places += [self._size + m.start() for m in _JOINED.finditer(data)]
         at, crc = self._size - len(self._tail), self._crc  # how far the running CRC has got
-        for place in places:
+        for place in self._places(data):
             start = place + _TAIL + 1  # where the second file's magic begins
             crc = self._crc_between(data, at, start, crc)
             at = start
             if crc == 0:
                 raise CorruptFileError(start, "a second RDB file starts here: two files joined into one")
         self._recent = (self._recent + bytes(data[-(_JOIN - 1) :]))[-(_JOIN - 1) :]
+
+    def _places(self, data: bytes | memoryview) -> Iterator[int]:
+        """Where an EOF opcode and a CRC before a file's start begin, in order: those that began before
+        ``data``, then those within it (one at a time: a value may hold many)."""
+        straddling = self._recent + bytes(data[: _JOIN - 1])
+        for found in _JOINED.finditer(straddling):
+            if self._size - len(self._recent) + found.start() < self._size:
+                yield self._size - len(self._recent) + found.start()
+        for found in _JOINED.finditer(data):
+            yield self._size + found.start()
 
     def _crc_between(self, data: bytes | memoryview, begin: int, end: int, crc: int) -> int:
         """The CRC run on over the stream's bytes [begin, end): the held tail's, then the new ``data``'s."""

@@ -119,7 +119,7 @@ class TestFailures:
         backup_id = _backup(rig)
         # WHEN the backup is exported, THEN it failed saying why, and the object never claims to be verified
         result = rig.export(HA_ID, backup_id)
-        assert result.status == "failed" and "AccessDenied" in (result.reason or "")
+        assert result.status == "failed" and "obs:object:ModifyObjectMetadata" in (result.reason or "")
         (stored,) = rig.storage.store.objects(BUCKET).values()
         assert LABEL not in stored.metadata
 
@@ -249,6 +249,13 @@ class TestIdempotency:
         again = rig.export(HA_ID, backup_id)
         assert again.status == "done" and again.objects[0].verification is not None
         assert rig.storage.store.objects(BUCKET)[key].metadata[LABEL] == "rdb"
+
+    def test_the_label_is_sent_with_the_source_metadata(self, rig: ExportRig) -> None:
+        # OBS may read REPLACE_NEW as replacing every custom name: the label never drops what the upload began with
+        rig.export(HA_ID, _backup(rig))
+        (labelling,) = rig.storage.requests_for("SetObjectMetadata")
+        sent = {name.split("meta-", 1)[1] for name in labelling.headers if "-meta-" in name}
+        assert {"dcs-backup-id", "dcs-verified-format"} <= sent
 
     def test_an_object_of_another_size_is_replaced(self, rig: ExportRig) -> None:
         # GIVEN a truncated object where the export goes

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import tarfile
+from typing import Any
 
 import anycrc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dcs_backup.export.verify.aof import MAX_LINE, AofVerifier
 from dcs_backup.export.verify.base import CorruptFileError, Verification
 from dcs_backup.export.verify.check import FileCheck
 from dcs_emulator.backup_files import GeneratedFile
@@ -18,6 +22,16 @@ EMPTY_V10 = bytes.fromhex("524544495330303130ff" + "a9fd37fe89a77eeb")
 ONE_KEY_V10 = bytes.fromhex("524544495330303130fe00fb010000016b0176ff" + "bfc684baad6ca103")
 AOF = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n"
 MANIFEST = b"file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+
+
+def _tar(name: bytes) -> bytes:
+    """A tar archive holding one small file, as Python's tarfile writes it."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        info = tarfile.TarInfo(name.decode())
+        info.size = len(ONE_KEY_V10)
+        archive.addfile(info, io.BytesIO(ONE_KEY_V10))
+    return out.getvalue()
 
 
 def _rdb_with_value(value: bytes) -> bytes:
@@ -93,6 +107,10 @@ class TestAof:
             _check(AOF[:length], "aof")
 
 
+# A value holding an EOF opcode, 8 zero bytes and a command: how a preamble saved without a checksum ends.
+PLANTED = _rdb_with_value(b"v" * 60 + b"\xff" + bytes(8) + b"*1\r\n$1\r\nx\r\n" + b"w" * 60)
+
+
 class TestPreambleAof:
     @given(st.lists(st.integers(min_value=1, max_value=len(ONE_KEY_V10) + len(AOF) - 1), max_size=8))
     def test_the_preamble_is_verified_and_the_commands_checked(self, cuts: list[int]) -> None:
@@ -112,10 +130,24 @@ class TestPreambleAof:
     def test_commands_cut_short_are_refused_at_their_offset_in_the_file(self) -> None:
         with pytest.raises(CorruptFileError, match="middle of a command") as refused:
             _check(ONE_KEY_V10 + AOF[:-3], "aof")
-        assert refused.value.offset == len(ONE_KEY_V10) + AOF.index(b"*3")
+        assert refused.value.offset == len(ONE_KEY_V10) + AOF.index(b"$5")  # the argument it cuts
 
     def test_a_preamble_saved_without_a_checksum_is_absent_not_verified(self) -> None:
-        assert _check(ONE_KEY_V10[:-8] + bytes(8) + AOF, "aof", [5]) == Verification("aof", "absent")
+        assert _check(ONE_KEY_V10[:-8] + bytes(8) + AOF, "aof", [5]) == Verification("aof", "absent", 10, {}, {0: 1})
+
+    @pytest.mark.parametrize("damage", [lambda d: d[:-3], lambda d: d + b"junk", lambda d: d[:32] + b"x" + d[33:]])
+    def test_commands_after_a_preamble_without_a_checksum_are_still_checked(self, damage: Any) -> None:
+        with pytest.raises(CorruptFileError):
+            _check(damage(ONE_KEY_V10[:-8] + bytes(8) + AOF), "aof", [7])
+
+    @given(st.integers(min_value=0, max_value=len(PLANTED) - 9 - 1))
+    def test_a_value_that_looks_like_an_unchecked_end_never_excuses_damage(self, offset: int) -> None:
+        planted = PLANTED + AOF
+        assert _check(planted, "aof")[:2] == ("aof", "verified")
+        damaged = bytearray(planted)
+        damaged[offset] ^= 0x01
+        with pytest.raises(CorruptFileError):
+            _check(bytes(damaged), "aof", [offset + 1])
 
     def test_a_value_that_looks_like_the_preamble_end_does_not_end_it(self) -> None:
         value = b"\xff" + b"\x01" * 8 + b"*2\r\n"  # an EOF opcode, 8 bytes and a command, inside a value
@@ -127,6 +159,10 @@ class TestMetadata:
     def test_a_verdict_survives_the_round_trip_through_object_metadata(self, data: bytes) -> None:
         verdict = _check(data, "aof" if data.endswith(b"\r\n") else "rdb")
         assert Verification.from_metadata(verdict.to_metadata()) == verdict._replace(aux=verdict.aux or None)
+
+    def test_a_percent_sign_is_written_encoded_as_the_sdk_decodes_what_it_reads(self) -> None:
+        labels = Verification("rdb", "verified", 10, {"redis-ver": "7.0%41"}).to_metadata()
+        assert labels["dcs-aux-redis-ver"] == "7.0%2541"
 
     @pytest.mark.parametrize(
         "metadata",
@@ -146,11 +182,13 @@ class TestRecognition:
         with pytest.raises(CorruptFileError, match="not an RDB: bad magic"):
             _check(AOF, "rdb")
 
-    @pytest.mark.parametrize(
-        "head", [b"\x1f\x8b\x08" + bytes(400), b"PK\x03\x04" + bytes(400), bytes(257) + b"ustar" + bytes(300)]
-    )
+    @pytest.mark.parametrize("head", [b"\x1f\x8b\x08" + bytes(400), b"PK\x03\x04" + bytes(400), _tar(b"dump.rdb")])
     def test_an_archive_is_reported_as_such(self, head: bytes) -> None:
         assert _check(head, "rdb", [3, 100]) == Verification("archive", "not checked")
+
+    def test_ustar_at_257_without_a_tar_header_checksum_is_no_archive(self) -> None:
+        with pytest.raises(CorruptFileError, match="bad magic"):
+            _check(bytes(257) + b"ustar" + bytes(300), "rdb")
 
 
 class TestWhatRedisWrites:
@@ -172,6 +210,22 @@ class TestWhatRedisWrites:
         value = bytes(range(256)) * 40
         command = b"*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s\r\n$2\r\nEX\r\n$3\r\n100\r\n" % (len(value), value)
         assert _check(command + AOF, "aof", [30, 4000, 9000, len(command) - 1]).format == "aof"
+
+    def test_an_aof_whose_first_value_holds_ustar_is_still_an_aof(self) -> None:
+        value = b"x" * 231 + b"ustar" + b"y" * 100
+        data = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s\r\n" % (len(value), value)
+        assert data[257:262] == b"ustar" and _check(data, "aof").format == "aof"
+        with pytest.raises(CorruptFileError):
+            _check(data[:-1], "aof")
+
+    def test_a_command_longer_than_a_part_is_carried_one_argument_at_a_time(self) -> None:
+        count = 200_000
+        command = b"*%d\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n" % (count + 2) + b"$1\r\na\r\n" * count
+        verifier = AofVerifier()
+        for start in range(0, len(command), 4099):
+            verifier.feed(command[start : start + 4099])
+            assert len(vars(verifier)["_carry"]) < MAX_LINE  # never the command so far
+        assert verifier.finish().format == "aof"
 
     def test_an_rdb_whose_first_value_holds_ustar_is_still_an_rdb(self) -> None:
         data = _rdb_with_value(b"x" * 238 + b"ustar" + b"y" * 100)  # at byte 257 of the file
