@@ -166,14 +166,19 @@ def summary_table(answer: Any, durations: Durations) -> str:
 
 
 def _document(answer: Any) -> dict[str, Any]:
-    """The result document: the answer itself, or an API Gateway answer's JSON body."""
-    if isinstance(answer, dict) and isinstance(answer.get("body"), str):
-        try:
-            body = json.loads(answer["body"])
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
-    return answer if isinstance(answer, dict) else {}
+    """The result document: the answer itself, an API Gateway answer's JSON body, or the document a
+    raised error's message carries after its summary (``backup failed for 1 of 2 instance(s): {...}``)."""
+    if not isinstance(answer, dict):
+        return {}
+    for key in ("body", "errorMessage"):
+        text = answer.get(key)
+        if isinstance(text, str) and "{" in text:
+            try:
+                found, _ = json.JSONDecoder().raw_decode(text, text.index("{"))
+            except ValueError:
+                return {}
+            return found if isinstance(found, dict) else {}
+    return answer
 
 
 def _results(answer: Any) -> Sequence[dict[str, Any]]:
@@ -183,7 +188,7 @@ def _results(answer: Any) -> Sequence[dict[str, Any]]:
 
 def _status_of(answer: Any) -> str:
     document = _document(answer)
-    status = document.get("status") or document.get("errorType") or "answer"
+    status = document.get("status") or "answer"
     counts = document.get("counts")
     shown = ", ".join(f"{n} {name}" for name, n in counts.items() if n and name != "total") if counts else ""
     return f"{status} ({shown})" if shown else str(status)

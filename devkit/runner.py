@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     durations = Durations()
     runtime = _for_a_person(sys.stderr, durations) if sys.stderr.isatty() else None
-    configure_logging("INFO", *((runtime.log_stream, runtime.log_renderer) if runtime else ()))
+    if runtime is None:
+        configure_logging("INFO")
+    else:
+        configure_logging("INFO", runtime.log_stream, runtime.log_renderer)
     with ExitStack() as stack:
         if wants_demo_mode():
             stack.enter_context(demo_mode())

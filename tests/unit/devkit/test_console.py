@@ -106,3 +106,12 @@ def test_sizes_are_shown_in_binary_units() -> None:
         "3.0 GiB",
         "2.0 TiB",
     ]
+
+
+def test_the_summary_reads_the_document_a_raised_error_carries() -> None:
+    document = _document(instance_id="i-3", status="failed", reason="ShowInstance failed after 1 attempt(s)")
+    answer = {"errorMessage": f"backup failed for 1 of 1 instance(s): {json.dumps(document)}", "errorType": "X"}
+    table = summary_table(answer, Durations()).splitlines()
+    assert table[1].split()[:3] == ["i-3", "failed", "-"] and table[1].endswith(
+        "ShowInstance failed after 1 attempt(s)"
+    )
