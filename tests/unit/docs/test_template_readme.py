@@ -102,3 +102,12 @@ def test_an_example_is_complete(path: Path) -> None:
             example.get("memory_size", VARIABLES["memory_size"]["default"])
             >= 2 * example.get("export_part_mb", VARIABLES["export_part_mb"]["default"]) + 64
         )
+
+
+def test_the_readmes_quick_start_sets_every_required_variable_and_only_the_templates() -> None:
+    readme = (TEMPLATE.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<<'TFVARS'\n", 1)[1].split("\nTFVARS\n", 1)[0]
+    quick_start: dict[str, Any] = unquote(hcl2.loads(block))
+    required = {name for name, body in VARIABLES.items() if "default" not in body}
+    assert required <= set(quick_start) <= set(VARIABLES)
+    assert quick_start.get("instance_ids") or quick_start.get("select_tags")
