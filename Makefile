@@ -1,10 +1,11 @@
-# dcs-backup: `make run` invokes the function on a sample timer event; `make test` runs all checks.
+# dcs-backup: `make run` invokes the function on a sample timer event; `make test` runs all checks;
+# `make demo` walks through the whole lifecycle against the emulators.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 FUZZ_EXAMPLES ?= 5000
 
-.PHONY: help run test lint typecheck fuzz bench package clean
+.PHONY: help run demo test lint typecheck fuzz bench package clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /\1\t/' | awk -F'\t' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,6 +21,9 @@ $(BIN)/.dev: requirements-dev.txt requirements.txt $(BIN)/.runtime
 
 run: $(BIN)/.runtime ## set up, then invoke the function on events/timer.json (the emulator unless credentials are set)
 	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m dcs_backup invoke events/timer.json
+
+demo: $(BIN)/.runtime ## the lifecycle on the bundled DCS and OBS emulators: back up, wait, export, prune, audit
+	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m devkit.story
 
 lint: $(BIN)/.dev ## ruff: lint and format check
 	$(BIN)/ruff check .

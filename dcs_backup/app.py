@@ -14,7 +14,7 @@ from dcs_backup.dcs.access import DcsAccess, resolve_access
 from dcs_backup.idempotency import idempotency_tag
 from dcs_backup.invocation import Invocation
 from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
-from dcs_backup.platform.function_context import context_value, remaining_ms
+from dcs_backup.platform.function_context import context_value, memory_size_mb, remaining_ms
 from dcs_backup.platform.logs import bind_invocation, configure_logging, redactor
 from dcs_backup.platform.retry import Deadline
 from dcs_backup.request import BackupRequest, parse_backup_request
@@ -72,12 +72,15 @@ def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, r
 def _start_logging(context: Any, rt: Runtime, request_id: str, trigger: Trigger) -> None:
     """Logging starts before the configuration is validated: an invalid LOG_LEVEL is reported at INFO."""
     level = requested_log_level(rt.env)
-    configure_logging(level if level in LOG_LEVELS else "INFO", rt.log_stream)
+    configure_logging(level if level in LOG_LEVELS else "INFO", rt.log_stream, rt.log_renderer)
+    # Named as Powertools' Logger names them where it has a counterpart (service, cold_start, function_*).
     bind_invocation(
         service=SERVICE_NAME,
         service_version=__version__,
         function_name=context_value(context, "getFunctionName") or rt.env.get("RUNTIME_FUNC_NAME", SERVICE_NAME),
         function_version=context_value(context, "getVersion") or rt.env.get("RUNTIME_FUNC_VERSION", "latest"),
+        function_memory_size=memory_size_mb(context, rt.env),
+        function_request_id=request_id,
         request_id=request_id,
         cold_start=rt.cold_start,
         trigger=trigger.value,

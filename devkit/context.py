@@ -13,6 +13,8 @@ from dcs_backup.platform.function_context import DEFAULT_TIMEOUT_S
 from dcs_backup.platform.text import ascii_whole_number
 from devkit.seed import ACCESS_KEY, SECRET_KEY
 
+DEFAULT_MEMORY_MB = 256  # the template's memory_size default
+
 
 @dataclass
 class LocalContext:
@@ -29,6 +31,7 @@ class LocalContext:
     remaining_ms: int | None = None
     function_name: str = "dcs-backup"
     version: str = "local"
+    memory_size: int = DEFAULT_MEMORY_MB
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.monotonic, repr=False)
 
@@ -45,6 +48,7 @@ class LocalContext:
             timeout_s=timeout or DEFAULT_TIMEOUT_S,
             function_name=env.get("RUNTIME_FUNC_NAME", "dcs-backup"),
             version=env.get("RUNTIME_FUNC_VERSION", "local"),
+            memory_size=ascii_whole_number(env.get("RUNTIME_MEMORY", "").strip()) or DEFAULT_MEMORY_MB,
         )
 
     @classmethod
@@ -77,3 +81,6 @@ class LocalContext:
 
     def getVersion(self) -> str:  # noqa: N802
         return self.version
+
+    def getMemorySize(self) -> int:  # noqa: N802
+        return self.memory_size

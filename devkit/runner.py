@@ -3,6 +3,10 @@
 Prints the handler's answer as one JSON document on stdout and logs on stderr. With no
 credentials and no DCS_ENDPOINT it runs in demo mode against the bundled DCS emulator.
 ``--env-file FILE`` sets the configuration first, as SAM's ``--env-vars`` does.
+
+Logs are the platform's JSON lines, unless stderr is a terminal: then they are rendered for a person
+(devkit/console.py), a line shows how many backups are still being waited for, and a table of the
+outcomes ends the run.
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO, cast
 
+import handler  # first: the function loads as FunctionGraph loads it (platform/coldstart.py)
 from dcs_backup import __version__
+from dcs_backup.app import handle
 from dcs_backup.platform.logs import configure_logging
+from dcs_backup.runtime import Runtime
+from devkit.console import Durations, HumanRenderer, StatusStream, TerminalProgress, summary_table, wants_colour
 from devkit.context import LocalContext
 from devkit.demo import demo_mode, wants_demo_mode
 from devkit.env_file import read_env_file
-from handler import handler
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -50,13 +57,32 @@ def main(argv: list[str] | None = None) -> int:
         source = "the event from standard input" if args.event_file == "-" else f"event file {args.event_file}"
         print(f"cannot read {source}: {_one_line(error)}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging("INFO")
+    durations = Durations()
+    runtime = _for_a_person(sys.stderr, durations) if sys.stderr.isatty() else None
+    if runtime is None:
+        configure_logging("INFO")
+    else:
+        configure_logging("INFO", runtime.log_stream, runtime.log_renderer)
     with ExitStack() as stack:
         if wants_demo_mode():
             stack.enter_context(demo_mode())
-        answer, failed = _invoke(event)
+        answer, failed = _invoke(event, runtime)
     print(json.dumps(answer, indent=2, ensure_ascii=False))
+    if runtime is not None:
+        table = summary_table(answer, durations)
+        print(f"\n{table}" if table else "", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _for_a_person(terminal: TextIO, durations: Durations) -> Runtime:
+    """The local runtime for a terminal: readable lines (colour unless NO_COLOR) and the waiting line."""
+    runtime = Runtime()
+    progress = TerminalProgress()
+    progress.stream = StatusStream(terminal, progress.line)
+    runtime.log_stream = cast(TextIO, progress.stream)  # a text stream in all the logger uses: write, flush
+    runtime.log_renderer = HumanRenderer(wants_colour(terminal, os.environ), durations)
+    runtime.progress = progress
+    return runtime
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,10 +111,14 @@ def _one_line(error: BaseException) -> str:
     return text[:200]
 
 
-def _invoke(event: Any) -> tuple[Any, bool]:
-    """The handler's answer and whether it reports a failure (an error, a failed target, HTTP ≥ 300)."""
+def _invoke(event: Any, runtime: Runtime | None) -> tuple[Any, bool]:
+    """The handler's answer and whether it reports a failure (an error, a failed target, HTTP ≥ 300).
+
+    Without a runtime of its own (not a terminal), this is the platform's path: ``handler.handler``.
+    """
+    context = LocalContext.from_env()
     try:
-        answer = handler(event, LocalContext.from_env())
+        answer = handler.handler(event, context) if runtime is None else handle(event, context, runtime)
     except Exception as error:  # noqa: BLE001 - shown the way the platform shows it
         return {"errorMessage": str(error), "errorType": type(error).__name__}, True
     if isinstance(answer, dict) and "statusCode" in answer:

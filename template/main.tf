@@ -23,7 +23,7 @@ locals {
   # ACL policy names: 3-64 letters, digits and underscores, starting with a letter.
   http_acl_prefix = substr(replace(var.function_name, "-", "_"), 0, 50)
 
-  # Every variable the function reads (see README "Configuration").
+  # Every variable the function reads (see docs/configuration.md).
   function_env = {
     DCS_REGION               = var.region
     DCS_ENDPOINT             = var.dcs_endpoint

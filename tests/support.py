@@ -140,7 +140,7 @@ def raw_answer(handler: Any, status: int, body: bytes, content_length: int | Non
 def trickle_backup_listings(monkeypatch: pytest.MonkeyPatch, skip: int, seconds: float = 3.0) -> None:
     """From the (skip+1)-th ListBackupRecords answer on, DCS trickles the body a byte per 0.2 s for ``seconds``.
 
-    Each read gets a byte in time, so no read timeout fires: the peer the README names ("a peer that
+    Each read gets a byte in time, so no read timeout fires: the peer docs/reliability.md names ("a peer that
     trickles its answer"), which only the runner's own deadline can cut short.
     """
     original = emulator_server._Handler._answer  # type: ignore[attr-defined]

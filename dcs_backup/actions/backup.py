@@ -56,7 +56,7 @@ def back_up(request: BackupRequest, settings: Settings, invocation: Invocation, 
         # Keys of timers and events differ per firing: each target starts as soon as it was looked at.
         outcomes = run_jobs(targets, pipeline, settings.max_concurrency, invocation.deadline, failed=backup_failure)
     if request.wait:
-        waiter = BackupWaiter(gateway, invocation.deadline, rt.poll_policy, rt.policy.min_attempt_s)
+        waiter = BackupWaiter(gateway, invocation.deadline, rt.poll_policy, rt.policy.min_attempt_s, rt.progress)
         outcomes = follow_up.run(outcomes, _was_started, waiter.wait, late=still_running)
     if request.export is not None:
         exporter = _exporter(request, settings, gateway, invocation, rt)

@@ -7,6 +7,7 @@ from dcs_backup.dcs.models import BackupRecord
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, failure_reason
 from dcs_backup.platform.calls import CallError, ErrorKind
 from dcs_backup.platform.retry import Deadline, PollPolicy
+from dcs_backup.runtime import Progress
 
 FAILED_IN_DCS = "backup failed in DCS"
 STILL_RUNNING = (
@@ -17,14 +18,24 @@ STILL_RUNNING = (
 class BackupWaiter:
     """Polls through the one call loop, so throttling, faults and the deadline follow the same rules."""
 
-    def __init__(self, gateway: DcsGateway, deadline: Deadline, policy: PollPolicy, min_poll_s: float) -> None:
+    def __init__(
+        self, gateway: DcsGateway, deadline: Deadline, policy: PollPolicy, min_poll_s: float, progress: Progress
+    ) -> None:
         self._gateway = gateway
         self._deadline = deadline
         self._policy = policy
         self._min_poll_s = min_poll_s
+        self._progress = progress
 
     def wait(self, started: BackupOutcome) -> BackupOutcome:
         """``completed``, ``failed`` (DCS's record error code) or ``pending``, from a ``created`` outcome."""
+        self._progress.waiting(started.instance_id, running=True)
+        try:
+            return self._polled(started)
+        finally:
+            self._progress.waiting(started.instance_id, running=False)
+
+    def _polled(self, started: BackupOutcome) -> BackupOutcome:
         backup_id = str(started.backup_id)
         delays = self._policy.delays()
         while True:

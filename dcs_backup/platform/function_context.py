@@ -28,3 +28,13 @@ def remaining_ms(context: Any, env: Mapping[str, str]) -> float:
             return float(value)
     timeout = ascii_whole_number(env.get("RUNTIME_TIMEOUT", "").strip())
     return float(timeout) * 1000 if timeout else DEFAULT_TIMEOUT_S * 1000
+
+
+def memory_size_mb(context: Any, env: Mapping[str, str]) -> int | None:
+    """The function's memory in MB: the context's getMemorySize, else RUNTIME_MEMORY, else unknown."""
+    getter = getattr(context, "getMemorySize", None)
+    value = getter() if getter is not None else None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    text = value if isinstance(value, str) else env.get("RUNTIME_MEMORY", "")
+    return ascii_whole_number(text.strip()) or None

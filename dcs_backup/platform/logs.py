@@ -1,4 +1,9 @@
-"""Structured JSON logging: one object per line, invocation context on every line, no secrets."""
+"""Structured JSON logging: one object per line, invocation context on every line, no secrets.
+
+Keys come in a stable order: ``timestamp``, ``level``, ``message``, ``location`` (``function:line`` of the
+call, as Powertools' Logger writes it), then the line's own fields, then the invocation's context. The local
+runner may hand in another renderer (a console one for a person at a terminal); the platform never does.
+"""
 
 from __future__ import annotations
 
@@ -105,11 +110,31 @@ def _longest_first(known: tuple[str, ...], values: Iterable[str]) -> tuple[str, 
 redactor = SecretRedactor()
 
 
+_CALLSITE = (structlog.processors.CallsiteParameter.FUNC_NAME, structlog.processors.CallsiteParameter.LINENO)
+FIRST_KEYS = ("timestamp", "level", "message", "location")
+
+
+def _location(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Powertools' ``location``: the function and line that wrote the line."""
+    function, line = event_dict.pop("func_name", None), event_dict.pop("lineno", None)
+    if function is not None:
+        event_dict["location"] = f"{function}:{line}"
+    return event_dict
+
+
+def _in_stable_order(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """The first keys always first, so a person reading raw lines finds the message at the same place."""
+    first = {key: event_dict.pop(key) for key in FIRST_KEYS if key in event_dict}
+    return {**first, **event_dict}
+
+
 def _processors() -> list[Processor]:
     return [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        structlog.processors.CallsiteParameterAdder(_CALLSITE),
+        _location,
         structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
         structlog.processors.EventRenamer("message"),
         redactor,
@@ -128,21 +153,22 @@ def _sdk_errors_as_warnings(_: WrappedLogger, __: str, event_dict: EventDict) ->
     return event_dict
 
 
-_configured: list[tuple[str, TextIO]] = []
+_configured: list[tuple[str, TextIO, Processor | None]] = []
 
 
-def configure_logging(level: str, stream: TextIO | None = None) -> None:
-    """Route structlog and the SDK's stdlib loggers to ``stream`` as JSON lines at ``level``.
+def configure_logging(level: str, stream: TextIO | None = None, renderer: Processor | None = None) -> None:
+    """Route structlog and the SDK's stdlib loggers to ``stream`` at ``level``: JSON lines unless ``renderer``.
 
-    Done once per container, and again only when the level or the stream changes.
+    Done once per container, and again only when the level, the stream or the renderer changes.
     """
     out = stream if stream is not None else sys.stderr
-    if _configured == [(level, out)]:
+    if _configured == [(level, out, renderer)]:
         return
-    _configured[:] = [(level, out)]
+    _configured[:] = [(level, out, renderer)]
     numeric_level = logging.getLevelName(level)
+    render = renderer if renderer is not None else structlog.processors.JSONRenderer()
     structlog.configure(
-        processors=[*_processors(), structlog.processors.JSONRenderer()],
+        processors=[*_processors(), _in_stable_order, render],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.WriteLoggerFactory(file=out),
         cache_logger_on_first_use=False,
@@ -151,10 +177,7 @@ def configure_logging(level: str, stream: TextIO | None = None) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*_processors(), _sdk_errors_as_warnings],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.JSONRenderer(),
-            ],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _in_stable_order, render],
         )
     )
     logging.captureWarnings(True)

@@ -101,7 +101,7 @@ class TestWhatARefusalQuotes:
         assert password not in result.log_text
 
     def test_endpoint_host_and_port_reach_no_http_answer(self, function: FunctionHarness) -> None:
-        """The README: no answer carries the DCS endpoint, host or port — HTTP 500 included.
+        """docs/result.md: no answer carries the DCS endpoint, host or port — HTTP 500 included.
 
         A refused DCS_ENDPOINT such as ``http://dcs-vpcep.internal.corp:8443`` is not quoted in the 500
         body an API caller gets (the internal host and port would reach whoever can call the API): the

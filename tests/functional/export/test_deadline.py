@@ -21,7 +21,7 @@ class TestSlowDownloadAtTheDeadline:
     def test_an_export_still_running_at_the_deadline_is_reported_pending(self, export_harness: ExportHarness) -> None:
         """An export still copying when the invocation must answer stays in the document, as pending.
 
-        The outcome carries ``export: {"status": "pending", ...}`` and is ``pending`` (as the README's
+        The outcome carries ``export: {"status": "pending", ...}`` and is ``pending`` (as docs/export.md's
         "what is not done is pending" says), so the next run or a retry finishes it; it does not come
         back as it was before the export (``created``, no ``export`` field, document ``succeeded``,
         nothing to retry) while a multipart upload is left open behind the answer.

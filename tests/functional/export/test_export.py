@@ -232,7 +232,7 @@ class TestConfiguration:
     ) -> None:
         """The environment alone shows the export cannot work: that is said first, naming what to set.
 
-        GIVEN DCS_EXPORT_BUCKET set while neither OBS_ENDPOINT nor DCS_REGION is, THEN, as the README
+        GIVEN DCS_EXPORT_BUCKET set while neither OBS_ENDPOINT nor DCS_REGION is, THEN, as docs/configuration.md
         says, every variable is checked before the request is judged: even a request with a mistake
         of its own gets a ConfigurationError naming DCS_EXPORT_BUCKET / OBS_ENDPOINT, not
         InvalidRequestError (HTTP 400, the caller's fault).

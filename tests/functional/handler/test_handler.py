@@ -158,6 +158,26 @@ class TestLogs:
             assert line["service"] == "dcs-backup"
             assert {"timestamp", "level", "message", "cold_start"} <= line.keys()
 
+    def test_every_line_starts_with_timestamp_level_message_then_the_callers_location(
+        self, function: FunctionHarness
+    ) -> None:
+        result = function.invoke(_direct(HA_ID))
+        for line in result.logs:
+            assert list(line)[:4] == ["timestamp", "level", "message", "location"], line
+            function_name, line_number = line["location"].rsplit(":", 1)
+            assert function_name.isidentifier() and line_number.isdigit()
+
+    def test_powertools_keys_name_the_request_and_the_memory_size(self, function: FunctionHarness) -> None:
+        context = LocalContext.seeded(memory_size=512)
+        result = function.invoke(_direct(HA_ID), context)
+        for line in result.logs:
+            assert line["function_request_id"] == line["request_id"] == context.request_id
+            assert line["function_memory_size"] == 512
+
+    def test_memory_size_falls_back_to_runtime_memory(self, function: FunctionHarness) -> None:
+        result = function.invoke(_direct(HA_ID), LocalContext.seeded(memory_size=0), RUNTIME_MEMORY="1024")
+        assert {line["function_memory_size"] for line in result.logs} == {1024}
+
     def test_cold_start_is_true_only_on_the_first_invocation(self, function: FunctionHarness) -> None:
         first = function.invoke(_direct(HA_ID))
         second = function.invoke(_direct(CLUSTER_ID))

@@ -76,7 +76,7 @@ def test_a_superscript_runtime_timeout_falls_back_to_the_default(
 ) -> None:
     """The local runner reads RUNTIME_TIMEOUT as the handler does: ASCII digits only, else the default.
 
-    GIVEN ``RUNTIME_TIMEOUT=²`` (README: ASCII digits only, otherwise the default 300 s), THEN the
+    GIVEN ``RUNTIME_TIMEOUT=²`` (docs/local-runner.md: ASCII digits only, otherwise the default 300 s), THEN the
     backup runs and the runner exits 0; it never prints ``{"errorType": "ValueError", ...}`` and exits
     1 without running the function.
     """

@@ -196,7 +196,7 @@ class TestListingFailure:
         """A listing DCS refuses is the DCS side failing, not a selection that matched nothing.
 
         GIVEN ListInstances is refused (403 DCS.2003) for a request that only selects, THEN API Gateway
-        answers 502 with the "instance selection failed" reason, not 404, the code the README keeps for
+        answers 502 with the "instance selection failed" reason, not 404, the code docs/triggers.md keeps for
         "a selection matched nothing".
         """
         function.emulator.faults.script("ListInstances", Fault(FaultKind.FORBIDDEN))

@@ -118,3 +118,13 @@ class TestSignedLinks:
         (line,) = stream.getvalue().splitlines()
         assert json.loads(line)["level"] == "warning"
         assert not any(secret in line for secret in self.SECRETS), line
+
+
+def test_the_sdks_lines_start_with_timestamp_level_message_and_its_location_too() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    logging.getLogger("HuaweiCloud-SDK-DcsClient").warning("slow answer")
+    configure_logging("INFO")
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert list(line)[:4] == ["timestamp", "level", "message", "location"]
+    assert line["location"].startswith("test_the_sdks_lines_start_with_timestamp_level_message")
