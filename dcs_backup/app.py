@@ -17,12 +17,14 @@ from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.platform.function_context import context_value, remaining_ms
 from dcs_backup.platform.logs import bind_invocation, configure_logging, redactor
 from dcs_backup.platform.retry import Deadline
-from dcs_backup.request import BackupRequest, parse_backup_request
+from dcs_backup.request import RESTORE_ACTION, BackupRequest, parse_backup_request
 from dcs_backup.runtime import Runtime
-from dcs_backup.triggers import Trigger, detect_trigger, read_trigger_input
+from dcs_backup.triggers import Trigger, TriggerInput, detect_trigger, read_trigger_input
 
 if TYPE_CHECKING:
     from dcs_backup.audit.rules import AuditReport
+    from dcs_backup.restore.outcome import RestoreDocument
+    from dcs_backup.restore.spec import RestoreRequest
 
 __all__ = ["Runtime", "handle"]
 
@@ -40,8 +42,12 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
         settings = Settings.from_env(rt.env)
         # Every configuration problem is reported before the request is judged.
         access = resolve_access(context, settings.location, rt.env)
-        redactor.remember(access.secrets, access.internals)
-        request, key = _read_request(event, trigger, settings)
+        redactor.remember((*access.secrets, *settings.target_passwords.values()), access.internals)
+        trigger_input = read_trigger_input(trigger, event)
+        if _asks_for_restore(trigger_input.payload):
+            restore_request, restored = _restore(trigger_input, trigger, settings, access, context, request_id, rt)
+            return responses.answer_restore(trigger, restored, restore_request.raise_on_failure)
+        request, key = _read_request(trigger_input, settings)
         if request.export is not None:
             required_obs_endpoint(settings)  # a configuration error, before any DCS call
         invocation = _invocation(access, context, trigger, settings, request_id, rt, request, key)
@@ -85,9 +91,40 @@ def _start_logging(context: Any, rt: Runtime, request_id: str, trigger: Trigger)
     rt.cold_start = False
 
 
-def _read_request(event: Any, trigger: Trigger, settings: Settings) -> tuple[BackupRequest, str | None]:
+def _asks_for_restore(payload: Any) -> bool:
+    return isinstance(payload, dict) and payload.get("action") == RESTORE_ACTION
+
+
+def _restore(
+    trigger_input: TriggerInput,
+    trigger: Trigger,
+    settings: Settings,
+    access: DcsAccess,
+    context: Any,
+    request_id: str,
+    rt: Runtime,
+) -> tuple[RestoreRequest, RestoreDocument]:
+    """The restore's code is imported only for a restore, like the audit's."""
+    from dcs_backup.actions.restore import restore
+    from dcs_backup.restore.spec import parse_restore_request
+
+    request = parse_restore_request(trigger_input.payload)
+    key = request.idempotency_key or trigger_input.idempotency_key
+    asked = request._replace(idempotency_key=None, raise_on_failure=True, plan=False)
+    scope = f"{trigger.value}:{key}" if key else f"invocation:{request_id}"
+    invocation = Invocation(
+        request_id=request_id,
+        trigger=trigger,
+        access=access,
+        deadline=_deadline(context, trigger, settings, rt),
+        tag=idempotency_tag(scope, asked),
+        caller_key=key is not None,
+    )
+    return request, restore(request, settings, invocation, rt)
+
+
+def _read_request(trigger_input: TriggerInput, settings: Settings) -> tuple[BackupRequest, str | None]:
     """The validated request and its idempotency key (the request's own wins over the trigger's)."""
-    trigger_input = read_trigger_input(trigger, event)
     request = parse_backup_request(trigger_input.payload, settings)
     return request, request.idempotency_key or trigger_input.idempotency_key
 
@@ -103,18 +140,22 @@ def _invocation(
     key: str | None,
 ) -> Invocation:
     """This invocation's credentials, deadline and tag."""
-    left_ms = remaining_ms(context, rt.env)
-    if trigger is Trigger.APIG:
-        # The gateway stops waiting after its backend timeout: the answer must come before that.
-        left_ms = min(left_ms, settings.http_timeout_ms)
     return Invocation(
         request_id=request_id,
         trigger=trigger,
         access=access,
-        deadline=Deadline.from_remaining_ms(left_ms, rt.clock),
+        deadline=_deadline(context, trigger, settings, rt),
         tag=_tag(trigger, key, request, request_id),
         caller_key=request.idempotency_key is not None or (trigger is Trigger.APIG and key is not None),
     )
+
+
+def _deadline(context: Any, trigger: Trigger, settings: Settings, rt: Runtime) -> Deadline:
+    left_ms = remaining_ms(context, rt.env)
+    if trigger is Trigger.APIG:
+        # The gateway stops waiting after its backend timeout: the answer must come before that.
+        left_ms = min(left_ms, settings.http_timeout_ms)
+    return Deadline.from_remaining_ms(left_ms, rt.clock)
 
 
 def _tag(trigger: Trigger, key: str | None, request: BackupRequest, request_id: str) -> str:
