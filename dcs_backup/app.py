@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -46,13 +48,9 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
         trigger_input = read_trigger_input(trigger, event)
         if _asks_for_restore(trigger_input.payload):
             restore_request, restored = _restore(trigger_input, trigger, settings, access, context, request_id, rt)
-            return responses.answer_restore(trigger, restored, restore_request.raise_on_failure)
-        request, key = _read_request(trigger_input, settings)
-        if request.export is not None:
-            required_obs_endpoint(settings)  # a configuration error, before any DCS call
-        invocation = _invocation(access, context, trigger, settings, request_id, rt, request, key)
-        result = _audit(request, settings, invocation, rt) if request.action == "audit" else None
-        document = back_up(request, settings, invocation, rt) if result is None else None
+            answer: Callable[[], Any] = partial(responses.answer_restore, trigger, restored, restore_request.raise_on_failure)
+        else:
+            answer = _back_up_or_audit(trigger_input, trigger, settings, access, context, request_id, rt)
     except InvalidRequestError as error:
         log.warning("request rejected", http_status=error.http_status, problems=[p.to_dict() for p in error.problems])
         return responses.reject(trigger, error, request_id)
@@ -62,10 +60,27 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     except Exception as error:
         log.exception("unexpected error")
         return responses.fail(trigger, error, request_id)
-    if result is not None:
-        return responses.report(trigger, result, request.raise_on_failure)
-    assert document is not None
-    return responses.respond(trigger, document, request.raise_on_failure)
+    # Outside the try: a failed run raises its own error type to non-HTTP callers.
+    return answer()
+
+
+def _back_up_or_audit(
+    trigger_input: TriggerInput,
+    trigger: Trigger,
+    settings: Settings,
+    access: DcsAccess,
+    context: Any,
+    request_id: str,
+    rt: Runtime,
+) -> Callable[[], Any]:
+    """Run the backup (or the audit); what answers the caller."""
+    request, key = _read_request(trigger_input, settings)
+    if request.export is not None:
+        required_obs_endpoint(settings)  # a configuration error, before any DCS call
+    invocation = _invocation(access, context, trigger, settings, request_id, rt, request, key)
+    if request.action == "audit":
+        return partial(responses.report, trigger, _audit(request, settings, invocation, rt), request.raise_on_failure)
+    return partial(responses.respond, trigger, back_up(request, settings, invocation, rt), request.raise_on_failure)
 
 
 def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> AuditReport:
