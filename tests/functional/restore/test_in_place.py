@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
 import subprocess
+import sys
 import time
 
 from dcs_backup.platform.errors import RestoreFailedError, RestorePendingError
