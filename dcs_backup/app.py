@@ -11,12 +11,12 @@ import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
 from dcs_backup.actions.backup import back_up, required_obs_endpoint
-from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
+from dcs_backup.config import ENCRYPTED_VARIABLES, LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.dcs.access import DcsAccess, resolve_access
 from dcs_backup.idempotency import idempotency_tag
 from dcs_backup.invocation import Invocation
 from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
-from dcs_backup.platform.function_context import context_value, remaining_ms
+from dcs_backup.platform.function_context import context_value, remaining_ms, with_user_data
 from dcs_backup.platform.logs import bind_invocation, configure_logging, redactor
 from dcs_backup.platform.retry import Deadline
 from dcs_backup.request import RESTORE_ACTION, BackupRequest, parse_backup_request
@@ -25,8 +25,6 @@ from dcs_backup.triggers import Trigger, TriggerInput, detect_trigger, read_trig
 
 if TYPE_CHECKING:
     from dcs_backup.audit.rules import AuditReport
-    from dcs_backup.restore.outcome import RestoreDocument
-    from dcs_backup.restore.spec import RestoreRequest
 
 __all__ = ["Runtime", "handle"]
 
@@ -41,14 +39,13 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     trigger = detect_trigger(event)
     _start_logging(context, rt, request_id, trigger)
     try:
-        settings = Settings.from_env(rt.env)
+        settings = Settings.from_env(with_user_data(context, rt.env, ENCRYPTED_VARIABLES))
         # Every configuration problem is reported before the request is judged.
         access = resolve_access(context, settings.location, rt.env)
         redactor.remember((*access.secrets, *settings.target_passwords.values()), access.internals)
         trigger_input = read_trigger_input(trigger, event)
         if _asks_for_restore(trigger_input.payload):
-            restore_request, restored = _restore(trigger_input, trigger, settings, access, context, request_id, rt)
-            answer: Callable[[], Any] = partial(responses.answer_restore, trigger, restored, restore_request.raise_on_failure)
+            answer = _restore(trigger_input, trigger, settings, access, context, request_id, rt)
         else:
             answer = _back_up_or_audit(trigger_input, trigger, settings, access, context, request_id, rt)
     except InvalidRequestError as error:
@@ -118,8 +115,8 @@ def _restore(
     context: Any,
     request_id: str,
     rt: Runtime,
-) -> tuple[RestoreRequest, RestoreDocument]:
-    """The restore's code is imported only for a restore, like the audit's."""
+) -> Callable[[], Any]:
+    """Run the restore; what answers the caller. Its code is imported only for a restore, like the audit's."""
     from dcs_backup.actions.restore import restore
     from dcs_backup.restore.spec import parse_restore_request
 
@@ -135,7 +132,8 @@ def _restore(
         tag=idempotency_tag(scope, asked),
         caller_key=key is not None,
     )
-    return request, restore(request, settings, invocation, rt)
+    document = restore(request, settings, invocation, rt)
+    return partial(responses.answer_restore, trigger, document, request.raise_on_failure)
 
 
 def _read_request(trigger_input: TriggerInput, settings: Settings) -> tuple[BackupRequest, str | None]:

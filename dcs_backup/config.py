@@ -26,6 +26,8 @@ from dcs_backup.retention.rules import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, Rete
 from dcs_backup.selection.spec import Selection, name_problems, parse_tag_list, repeated_tag_keys, tag_problems
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Set as FunctionGraph encrypted user data (they hold passwords), not as plain user data.
+ENCRYPTED_VARIABLES = ("DCS_TARGET_PASSWORDS",)
 DEFAULT_MAX_CONCURRENCY = 4
 MAX_CONCURRENCY_LIMIT = 32
 # API Gateway's own default backend timeout; the template passes the one it configures.
