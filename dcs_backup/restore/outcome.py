@@ -94,12 +94,13 @@ class RestoreOutcome(NamedTuple):
 
 
 def refused(instance_id: str, refusal: Refusal, instance_name: str | None = None) -> RestoreOutcome:
+    """The reason starts with the guard's name, so a log search or an error message shows which one."""
     return RestoreOutcome(
         instance_id,
         RestoreStatus.REFUSED,
         instance_name=instance_name,
         guard=refusal.guard,
-        reason=refusal.reason,
+        reason=f"{refusal.guard}: {refusal.reason}",
         http_status=refusal.http_status,
     )
 

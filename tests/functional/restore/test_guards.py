@@ -14,6 +14,7 @@ def _refused(harness: FunctionHarness, guard: str, **fields: object) -> dict[str
     result = harness.invoke(restore_request(**fields))
     outcome = only_result(result.answer)
     assert (outcome["status"], outcome["guard"]) == ("refused", guard), outcome
+    assert str(outcome["reason"]).startswith(f"{guard}: ")
     assert result.answer["status"] == "failed"
     assert writes(harness.emulator) == []
     return outcome
@@ -25,7 +26,7 @@ class TestTargets:
     ) -> None:
         del restoring.env["DCS_RESTORE_TARGETS"]
         outcome = _refused(restoring, "restore_targets")
-        assert outcome["reason"] == "restores are disabled: set DCS_RESTORE_TARGETS"
+        assert outcome["reason"] == "restore_targets: restores are disabled: set DCS_RESTORE_TARGETS"
         assert restoring.emulator.requests == []
 
     def test_an_instance_not_in_restore_targets_is_refused_with_403(self, restoring: FunctionHarness) -> None:
