@@ -117,6 +117,19 @@ class TestPasswords:
         assert only_result(result.answer)["status"] == "restored"
         assert DR_PASSWORD not in result.log_text and DR_PASSWORD not in str(result.answer)
 
+    def test_a_password_that_dcs_quotes_back_is_masked_in_the_answer_and_the_logs(
+        self, importing: FunctionHarness
+    ) -> None:
+        # GIVEN a target with a password, and an import that DCS fails quoting that password
+        seeded_backup(importing)
+        importing.emulator.state.instance(DR_ID).password = DR_PASSWORD
+        importing.emulator.state.restores.fail_next_import(DR_ID, f"AUTH {DR_PASSWORD} rejected by the target")
+        result = importing.invoke(_into_dr(), DCS_TARGET_PASSWORDS=f'{{"{DR_ID}": "{DR_PASSWORD}"}}')
+        # THEN the failure is reported, the password masked wherever it appears
+        outcome = only_result(result.answer)
+        assert outcome["status"] == "failed" and outcome["error_msg"] == "AUTH *** rejected by the target"
+        assert DR_PASSWORD not in result.log_text
+
     def test_a_malformed_password_setting_is_a_configuration_error_that_does_not_show_it(
         self, importing: FunctionHarness
     ) -> None:
