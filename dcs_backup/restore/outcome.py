@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any, NamedTuple
 
-from dcs_backup.outcome import failure_reason
+from dcs_backup.outcome import failure_reason, outcome_dict, told_for_the_run
 from dcs_backup.platform.calls import CallError
 from dcs_backup.restore.guards import Refusal
 
@@ -78,19 +78,12 @@ class RestoreOutcome(NamedTuple):
     @property
     def attention(self) -> str | None:
         """A failed restore pages someone: the instance may hold partial data or none."""
-        if self.status is not RestoreStatus.FAILED:
+        if self.status is not RestoreStatus.FAILED or told_for_the_run(self.reason):
             return None
         return f"restoring instance {self.instance_name or self.instance_id} failed: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"instance_id": self.instance_id, "status": self.status.value}
-        for name in _OPTIONAL_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                data[name] = value
-        if self.reused:
-            data["reused"] = True
-        return data
+        return outcome_dict(self, _OPTIONAL_FIELDS)
 
 
 def refused(instance_id: str, refusal: Refusal, instance_name: str | None = None) -> RestoreOutcome:
