@@ -14,8 +14,20 @@ from dcs_backup.dcs.models import BACKUPABLE_MODES, READY_STATUS, BackupRecord, 
 
 RING_SIZE = 24  # DCS keeps 24 backups per instance; creating one more deletes the oldest
 GONE_BACKUP_STATUSES = frozenset({"deleted", "expired"})
+# OBS's archive classes: DCS fails an import from them until the objects are restored.
+ARCHIVE_STORAGE_CLASSES = frozenset({"COLD", "DEEP_ARCHIVE", "GLACIER"})
 RESTORES_DISABLED = "restores are disabled: set DCS_RESTORE_TARGETS"
 RUNNING_RESTORE_STATUSES = frozenset({"waiting", "restoring"})
+
+
+class ExportedObject(NamedTuple):
+    """What OBS says of one object to import: its size (None: not there), class, and the export's metadata."""
+
+    key: str
+    size: int | None
+    storage_class: str | None = None
+    backup_id: str | None = None  # the export's dcs-backup-id
+    source_size: int | None = None  # the export's dcs-source-size: the whole backup's bytes
 
 
 class Refusal(NamedTuple):
@@ -149,3 +161,34 @@ def version_refusal(source: InstanceInfo, target: InstanceInfo) -> Refusal | Non
 def _version(text: str | None) -> tuple[int, ...] | None:
     parts = (text or "").split(".")
     return tuple(int(p) for p in parts) if all(p.isascii() and p.isdigit() for p in parts) else None
+
+
+def export_refusal(objects: list[ExportedObject]) -> Refusal | None:
+    """The objects are there, in a class DCS can import, and are one whole export: the files of one backup
+    (its dcs-backup-id on each) whose sizes add up to the backup's (dcs-source-size)."""
+    missing = [o.key for o in objects if o.size is None]
+    if missing:
+        return Refusal("export_complete", f"not in the bucket: {', '.join(missing[:5])}", 409)
+    archived = [o.key for o in objects if (o.storage_class or "").upper() in ARCHIVE_STORAGE_CLASSES]
+    if archived:
+        return Refusal(
+            "export_storage_class",
+            f"in an archive storage class, which DCS cannot import (restore them first): {', '.join(archived[:5])}",
+            409,
+        )
+    backups = {o.backup_id for o in objects}
+    if len(backups) != 1 or None in backups:
+        return Refusal(
+            "export_complete",
+            "the objects are not the files of one export (each carries its backup's dcs-backup-id metadata)",
+            409,
+        )
+    held = sum(o.size or 0 for o in objects)
+    expected = {o.source_size for o in objects}
+    if len(expected) != 1 or None in expected or held != next(iter(expected)):
+        return Refusal(
+            "export_complete",
+            f"the objects hold {held} bytes, not the backup's size (dcs-source-size): list every file of the export",
+            409,
+        )
+    return None

@@ -20,15 +20,19 @@ LIVE_KEYS = 42  # what the instances hold now
 @pytest.fixture
 def restoring(function: FunctionHarness) -> FunctionHarness:
     """Restores allowed into every seeded instance; backups, restores and imports take well under a second."""
-    function.runtime.poll_policy = FAST_POLLS
-    function.env["DCS_RESTORE_TARGETS"] = ",".join((HA_ID, CLUSTER_ID, SINGLE_ID, FROZEN_ID))
-    state = function.emulator.state
+    return enable_restores(function)
+
+
+def enable_restores(harness: FunctionHarness) -> FunctionHarness:
+    harness.runtime.poll_policy = FAST_POLLS
+    harness.env["DCS_RESTORE_TARGETS"] = ",".join((HA_ID, CLUSTER_ID, SINGLE_ID, FROZEN_ID))
+    state = harness.emulator.state
     state.waiting_s, state.backuping_s = 0.05, 0.15
     desk = state.restores
     desk.waiting_s, desk.restoring_s, desk.import_s = 0.05, 0.2, 0.2
     for instance in state.instances.values():
         instance.keys = LIVE_KEYS
-    return function
+    return harness
 
 
 def restore_request(**fields: Any) -> dict[str, Any]:

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from dcs_backup.platform.errors import ConfigurationError
 from dcs_emulator import Instance
+from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, HA_ID
 from tests.conftest import FunctionHarness
 from tests.functional.restore.conftest import (
     BACKUP_KEYS,
     LIVE_KEYS,
+    enable_restores,
     only_result,
     restore_request,
     seeded_backup,
     writes,
 )
-from tests.support import apig_event
+from tests.support import BUCKET, EXPORT_TOKEN, MIB, ExportHarness, apig_event
 
 DR_ID = "2b6f0c1e-77aa-4c1d-9e55-0d3b4a5c6d77"
 DR_NAME = "orders-dr"
@@ -147,20 +150,84 @@ class TestPasswords:
         assert DR_PASSWORD not in str(result.error)
 
 
-class TestImportingExportedFiles:
-    def test_exported_files_are_imported_from_the_bucket_under_their_prefix(self, importing: FunctionHarness) -> None:
-        source = {"export": {"bucket": "team-dcs-backups", "prefix": "dcs/orders", "objects": ["a.rdb", "b.rdb"]}}
-        outcome = only_result(importing.invoke(_into_dr(source=source)).answer)
-        assert outcome["status"] == "restored"
-        (sent,) = importing.emulator.requests_for("CreateMigrationTask")
-        files = sent.json()["backup_files"]
-        assert files["file_source"] == "self_build_obs" and files["bucket_name"] == "team-dcs-backups"
-        assert [f["file_name"] for f in files["files"]] == ["dcs/orders/a.rdb", "dcs/orders/b.rdb"]
+@dataclass
+class _ContextWithUserData(LocalContext):
+    """FunctionGraph's context, whose getUserData holds the decrypted encrypted user data."""
 
-    def test_exported_files_into_the_source_instance_itself_go_through_an_import(
-        self, importing: FunctionHarness
+    user_data: dict[str, str] | None = None
+
+    def getUserData(self, key: str) -> str:
+        return (self.user_data or {}).get(key, "")
+
+
+def test_target_passwords_are_read_from_encrypted_user_data_through_the_context(importing: FunctionHarness) -> None:
+    # GIVEN a target with a password that is only in the context's (encrypted) user data
+    seeded_backup(importing)
+    importing.emulator.state.instance(DR_ID).password = DR_PASSWORD
+    context = _ContextWithUserData(
+        **vars(LocalContext.seeded()), user_data={"DCS_TARGET_PASSWORDS": f'{{"{DR_ID}": "{DR_PASSWORD}"}}'}
+    )
+    result = importing.invoke(_into_dr(), context)
+    assert only_result(result.answer)["status"] == "restored"
+    assert DR_PASSWORD not in result.log_text
+
+
+EXPORT_PREFIX = f"dcs-backup/{HA_ID}/b-1"
+SHARDS = {"shard-0-8191.rdb": 3 * MIB, "shard-8192-16383.rdb": 2 * MIB}
+
+
+@pytest.fixture
+def from_exports(export_harness: ExportHarness) -> ExportHarness:
+    """Restores enabled, the object storage emulated, and one export of a two-shard backup in BUCKET."""
+    enable_restores(export_harness)
+    for name, size in SHARDS.items():
+        metadata = {"dcs-backup-id": "b-1", "dcs-source-size": str(sum(SHARDS.values()))}
+        export_harness.storage.store.put(BUCKET, f"{EXPORT_PREFIX}/{name}", b"\0" * size, metadata)
+    export_harness.emulator.state.instance(HA_ID).keys = 0
+    return export_harness
+
+
+def _from_export(harness: ExportHarness, objects: list[str], **fields: Any) -> dict[str, Any]:
+    """The outcome of importing ``objects`` of the export into HA_ID (empty)."""
+    source = {"export": {"bucket": BUCKET, "prefix": EXPORT_PREFIX, "objects": objects}}
+    context = LocalContext.seeded(security_token=EXPORT_TOKEN)
+    return only_result(harness.invoke(restore_request(source=source, **fields), context).answer)
+
+
+class TestImportingExportedFiles:
+    def test_every_file_of_an_export_is_imported_from_the_bucket_under_its_prefix(
+        self, from_exports: ExportHarness
     ) -> None:
-        source = {"export": {"bucket": "team-dcs-backups", "objects": ["a.rdb"]}}
-        importing.emulator.state.instance(HA_ID).keys = 0
-        outcome = only_result(importing.invoke(restore_request(source=source)).answer)
+        outcome = _from_export(from_exports, list(SHARDS))
         assert outcome["status"] == "restored" and "migration_task_id" in outcome
+        (sent,) = from_exports.emulator.requests_for("CreateMigrationTask")
+        files = sent.json()["backup_files"]
+        assert files["file_source"] == "self_build_obs" and files["bucket_name"] == BUCKET
+        assert [f["file_name"] for f in files["files"]] == [f"{EXPORT_PREFIX}/{name}" for name in SHARDS]
+
+    def test_an_object_not_in_the_bucket_is_refused(self, from_exports: ExportHarness) -> None:
+        outcome = _from_export(from_exports, [*SHARDS, "shard-extra.rdb"])
+        assert (outcome["status"], outcome["guard"]) == ("refused", "export_complete")
+        assert writes(from_exports.emulator) == []
+
+    def test_an_export_missing_a_shard_file_is_refused(self, from_exports: ExportHarness) -> None:
+        outcome = _from_export(from_exports, ["shard-0-8191.rdb"])
+        assert (outcome["status"], outcome["guard"]) == ("refused", "export_complete")
+        assert writes(from_exports.emulator) == []
+
+    def test_files_of_different_exports_are_refused(self, from_exports: ExportHarness) -> None:
+        stored = from_exports.storage.store.get(BUCKET, f"{EXPORT_PREFIX}/shard-0-8191.rdb")
+        stored.metadata["dcs-backup-id"] = "b-2"
+        outcome = _from_export(from_exports, list(SHARDS))
+        assert (outcome["status"], outcome["guard"]) == ("refused", "export_complete")
+
+    def test_an_object_in_an_archive_class_is_refused(self, from_exports: ExportHarness) -> None:
+        from_exports.storage.store.get(BUCKET, f"{EXPORT_PREFIX}/shard-0-8191.rdb").storage_class = "COLD"
+        outcome = _from_export(from_exports, list(SHARDS))
+        assert (outcome["status"], outcome["guard"]) == ("refused", "export_storage_class")
+        assert writes(from_exports.emulator) == []
+
+    def test_infrequent_access_objects_are_imported(self, from_exports: ExportHarness) -> None:
+        for name in SHARDS:
+            from_exports.storage.store.get(BUCKET, f"{EXPORT_PREFIX}/{name}").storage_class = "WARM"
+        assert _from_export(from_exports, list(SHARDS))["status"] == "restored"

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
-from devkit.context import LocalContext
 from devkit.seed import HA_ID
 from tests.conftest import FunctionHarness
-from tests.functional.restore.conftest import only_result, restore_request, seeded_backup
+from tests.functional.restore.conftest import restore_request
 from tests.support import apig_event, problem_fields
 
 
@@ -32,28 +29,3 @@ class TestConfiguration:
     def test_restore_targets_with_a_malformed_id_are_a_configuration_error(self, restoring: FunctionHarness) -> None:
         result = restoring.invoke(restore_request(), DCS_RESTORE_TARGETS="not an id")
         assert isinstance(result.error, ConfigurationError) and "DCS_RESTORE_TARGETS" in str(result.error)
-
-
-@dataclass
-class _ContextWithUserData(LocalContext):
-    """FunctionGraph's context, whose getUserData holds the decrypted encrypted user data."""
-
-    user_data: dict[str, str] | None = None
-
-    def getUserData(self, key: str) -> str:
-        return (self.user_data or {}).get(key, "")
-
-
-def test_target_passwords_are_read_from_encrypted_user_data_through_the_context(restoring: FunctionHarness) -> None:
-    # GIVEN a target with a password that is only in the context's (encrypted) user data
-    seeded_backup(restoring)
-    restoring.emulator.state.instance(HA_ID).password = "redis-pw-in-encrypted-user-data"
-    restoring.emulator.state.instance(HA_ID).keys = 0
-    context = _ContextWithUserData(
-        **vars(LocalContext.seeded()),
-        user_data={"DCS_TARGET_PASSWORDS": f'{{"{HA_ID}": "redis-pw-in-encrypted-user-data"}}'},
-    )
-    source = {"export": {"bucket": "team-dcs-backups", "objects": ["a.rdb"]}}
-    result = restoring.invoke(restore_request(source=source), context)
-    assert only_result(result.answer)["status"] == "restored"
-    assert "redis-pw-in-encrypted-user-data" not in result.log_text
