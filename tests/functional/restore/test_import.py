@@ -208,6 +208,7 @@ class TestImportingExportedFiles:
     def test_an_object_not_in_the_bucket_is_refused(self, from_exports: ExportHarness) -> None:
         outcome = _from_export(from_exports, [*SHARDS, "shard-extra.rdb"])
         assert (outcome["status"], outcome["guard"]) == ("refused", "export_complete")
+        assert outcome["reason"] == f"export_complete: not in the bucket: {EXPORT_PREFIX}/shard-extra.rdb"
         assert writes(from_exports.emulator) == []
 
     def test_an_export_missing_a_shard_file_is_refused(self, from_exports: ExportHarness) -> None:
