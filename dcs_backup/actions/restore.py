@@ -114,6 +114,16 @@ class _RestoreJob:
         existing = restorer.find_own()
         if existing is not None:
             return self._resume(restorer, existing)
+        other = restorer.key_reused_by()
+        if other is not None:
+            return self._refused(
+                Refusal(
+                    "idempotency_key",
+                    f"its idempotency key was already used for a different restore ({other}): send the same request "
+                    "to retry it, or a new key for a new request",
+                    409,
+                )
+            )
         refusal = guards.state_refusal(instance) or (
             guards.running_restore_refusal(restorer.records) if isinstance(restorer, InPlaceRestorer) else None
         )
@@ -277,12 +287,14 @@ class _RestoreJob:
 
     def _resume(self, restorer: InPlaceRestorer | ImportRestorer, existing: Progress) -> RestoreOutcome:
         """An earlier delivery started this request's restore: report it, or wait on; never start another."""
-        if existing.backup_id is not None:
-            self.known = self.known._replace(
-                source=_backup_source(self._request.source_instance_id, existing.backup_id)
-            )
+        request = self._request
+        export = request.source.export
+        if export is not None:
+            self.known = self.known._replace(source={"bucket": export.bucket, "objects": list(export.objects)})
+        elif (backup_id := existing.backup_id or request.source.backup_id) is not None:
+            self.known = self.known._replace(source=_backup_source(request.source_instance_id, backup_id))
         safety = next(
-            (r for r in self._gateway.list_backups(self._request.instance_id) if made_for_request(r, self._tag)), None
+            (r for r in self._gateway.list_backups(request.instance_id) if made_for_request(r, self._tag)), None
         )
         if safety is not None:
             self.known = self.known._replace(safety_backup_id=safety.backup_id)

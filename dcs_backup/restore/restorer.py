@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import BackupImport, MigrationTask, RestoreRecord, iso_utc, utc_time
-from dcs_backup.idempotency import marked_for_request, tagged_remark
+from dcs_backup.idempotency import carries_tag, marked_for_request, tagged_remark
 from dcs_backup.outcome import failure_reason
 from dcs_backup.platform.calls import AMBIGUOUS_KINDS, RUN_ENDING_KINDS, CallError
 from dcs_backup.platform.retry import Deadline, PollPolicy
@@ -58,6 +58,10 @@ class InPlaceRestorer:
         own = next((r for r in self.records if marked_for_request(r.remark, self._tag)), None)
         return _restore_progress(own) if own is not None else None
 
+    def key_reused_by(self) -> str | None:
+        """A restore (as last listed) made with this request's key for a different request."""
+        return next((r.restore_id for r in self.records if carries_tag(r.remark, self._tag)), None)
+
     def start(self, backup_id: str) -> str:
         remark = tagged_remark(RESTORE_REMARK, self._tag)
         return self._gateway.restore_instance(
@@ -97,6 +101,12 @@ class ImportRestorer:
             None,
         )
         return _task_progress(own) if own is not None else None
+
+    def key_reused_by(self) -> str | None:
+        """A task made with this request's key for a different request (names share the key's hash)."""
+        key_part = self.task_name.rsplit("-", 1)[0]
+        tasks = self._gateway.find_migration_tasks(key_part)
+        return next((t.task_id for t in tasks if carries_tag(t.description, self._tag)), None)
 
     def start(self, source: BackupImport, what: str) -> str:
         description = tagged_remark(f"{RESTORE_REMARK} of {what}", self._tag)

@@ -78,6 +78,13 @@ class TestImportingABackupRecord:
         assert second["migration_task_id"] == first["migration_task_id"] and second["reused"] is True
         assert writes(importing.emulator) == ["CreateMigrationTask"]
 
+    def test_a_key_reused_for_a_different_import_is_refused(self, importing: FunctionHarness) -> None:
+        seeded_backup(importing)
+        importing.invoke(_into_dr(idempotency_key="dr-drill-2"))
+        outcome = only_result(importing.invoke(_into_dr(idempotency_key="dr-drill-2", wait=False)).answer)
+        assert (outcome["status"], outcome["guard"]) == ("refused", "idempotency_key")
+        assert writes(importing.emulator) == ["CreateMigrationTask"]
+
     def test_a_target_holding_keys_is_refused_with_409(self, importing: FunctionHarness) -> None:
         seeded_backup(importing)
         importing.emulator.state.instance(DR_ID).keys = LIVE_KEYS

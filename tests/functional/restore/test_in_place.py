@@ -166,6 +166,21 @@ class TestRedelivery:
         assert only_result(second.body)["restore_id"] == only_result(first.body)["restore_id"]
         assert writes(restoring.emulator).count("RestoreInstance") == 1
 
+    def test_a_key_reused_for_a_different_restore_is_refused_with_409(self, restoring: FunctionHarness) -> None:
+        # GIVEN a restore made with a key
+        older = restoring.emulator.state.add_backup(HA_ID, age_hours=30, keys=7)
+        seeded_backup(restoring)
+        event = apig_event(restore_request(), headers={"Idempotency-Key": "orders-restore"})
+        first = only_result(restoring.invoke(event).body)
+        # WHEN the same key comes with a different request
+        other = restore_request(source={"backup_id": older.backup_id})
+        result = restoring.invoke(apig_event(other, headers={"Idempotency-Key": "orders-restore"}))
+        # THEN it is refused, naming the restore the key was used for, and nothing more is written
+        assert result.answer["statusCode"] == 409
+        outcome = only_result(result.body)
+        assert outcome["guard"] == "idempotency_key" and first["restore_id"] in outcome["reason"]
+        assert writes(restoring.emulator) == ["CreateBackup", "RestoreInstance"]
+
     def test_a_lost_answer_to_the_restore_call_finds_the_restore_instead_of_starting_another(
         self, restoring: FunctionHarness
     ) -> None:
