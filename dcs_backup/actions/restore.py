@@ -6,13 +6,12 @@ write; the safety backup reuses the backup capability (start or find, then wait)
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any, NamedTuple
-from urllib.parse import unquote
 
 import structlog
 
 from dcs_backup.actions.backup import required_obs_endpoint
+from dcs_backup.actions.exported_files import exported_objects
 from dcs_backup.actions.runner import run_jobs
 from dcs_backup.actions.steps import credentials_failure, gateway_for
 from dcs_backup.backup.create import BackupStarter
@@ -23,21 +22,20 @@ from dcs_backup.dcs.models import BackupImport, BackupRecord, CreatedBackup, Ins
 from dcs_backup.idempotency import find_tagged, made_for_request
 from dcs_backup.invocation import Invocation
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, failure_reason
-from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
-from dcs_backup.platform.text import ascii_whole_number
+from dcs_backup.platform.calls import CallError, ErrorKind
 from dcs_backup.request import BackupRequest
 from dcs_backup.restore import guards
 from dcs_backup.restore.guards import Refusal
 from dcs_backup.restore.outcome import RestoreDocument, RestoreOutcome, RestoreStatus, call_failed, refused
+from dcs_backup.restore.plan import restore_plan
 from dcs_backup.restore.restorer import ImportRestorer, InPlaceRestorer, Progress, follow
 from dcs_backup.restore.source import chosen_backup
-from dcs_backup.restore.spec import ExportSource, RestoreRequest
+from dcs_backup.restore.spec import RestoreRequest
 from dcs_backup.runtime import Runtime
 from dcs_backup.selection.targets import Target
 
 log = structlog.get_logger("dcs_backup")
 
-OBS_TIMEOUT_S = 30
 SAFETY_REMARK = "dcs-backup safety backup before restore"
 STILL_RUNNING = (
     "the restore was still running when the time to wait ran out; a retry of the same request resumes waiting"
@@ -186,45 +184,14 @@ class _RestoreJob:
         export = request.source.export
         if export is not None:
             self.known = self.known._replace(source={"bucket": export.bucket, "objects": list(export.objects)})
-            return None, None, guards.export_refusal(self._exported_objects(export))
+            objects = exported_objects(export, self._settings, self._access, self._deadline, self._rt.policy)
+            return None, None, guards.export_refusal(objects)
         records = self._gateway.list_backups(request.source_instance_id)
         chosen = chosen_backup(records, request.source, self._tag)
         refusal = guards.backup_refusal(chosen, request.source.backup_id, request.source_instance_id)
         if chosen is not None:
             self.known = self.known._replace(source=_backup_source(request.source_instance_id, chosen))
         return chosen, records, refusal
-
-    def _exported_objects(self, export: ExportSource) -> list[guards.ExportedObject]:
-        """What OBS says of each object (HEAD), through the call loop; the OBS SDK is imported only now."""
-        from dcs_backup.export.errors import ServiceAnswerError, classify
-        from dcs_backup.export.obs import ObsAccess, build_obs_client
-
-        endpoint = required_obs_endpoint(self._settings)
-        access = ObsAccess(
-            endpoint, self._access.access_key, self._access.secret_key, self._access.security_token or ""
-        )
-        client = build_obs_client(access)
-        loop = CallLoop(self._deadline, self._rt.policy, classify)
-
-        def head(key: str) -> guards.ExportedObject:
-            client.timeout = max(1, min(OBS_TIMEOUT_S, int(self._deadline.remaining())))
-            response = client.getObjectMetadata(export.bucket, key)
-            if response.status == 404:
-                return guards.ExportedObject(key, None)
-            if response.status >= 300:
-                raise ServiceAnswerError(
-                    response.status, response.errorCode, response.errorMessage, request_id=response.requestId
-                )
-            headers = {str(k).lower(): str(v) for k, v in response.header or []}
-            return guards.ExportedObject(
-                key,
-                ascii_whole_number(headers.get("content-length")),
-                storage_class=headers.get("storage-class"),
-                backup_id=unquote(headers["dcs-backup-id"]) if "dcs-backup-id" in headers else None,
-                source_size=ascii_whole_number(headers.get("dcs-source-size")),
-            )
-
-        return [loop.run("HeadObject", partial(head, key)) for key in export.objects]
 
     def _import_refusal(self, instance: InstanceInfo) -> tuple[int | None, Refusal | None]:
         """An import's own guards: the password, the engine version, and the target's keys."""
@@ -350,28 +317,11 @@ class _RestoreJob:
     def _planned(
         self, instance: InstanceInfo, restorer: InPlaceRestorer | ImportRestorer, safety: bool, overwrites: bool
     ) -> RestoreOutcome:
-        request = self._request
-        if isinstance(restorer, InPlaceRestorer):
-            call = "RestoreInstance: the instance's data is overwritten; it serves nothing for 1 to 30 minutes"
-        elif request.source.export is not None:
-            call = (
-                "CreateMigrationTask (backupfile_import from self_build_obs): the files are imported into the instance"
-            )
-        else:
-            call = (
-                "CreateMigrationTask (backupfile_import from backup_record): the backup is imported into the instance"
-            )
-        plan = {
-            "target": {"instance_id": instance.instance_id, "name": instance.name, "status": instance.status},
-            "source": self.known.source,
-            "safety_backup": f"a new backup of {instance.instance_id} is taken and waited for first"
-            if safety
-            else None,
-            "overwrites_data": overwrites,
-            "dcs_call": call,
-            "wait": request.wait,
-        }
-        return self.known._replace(status=RestoreStatus.PLANNED, plan=plan)
+        kind = "in_place" if isinstance(restorer, InPlaceRestorer) else "backup_record"
+        if self._request.source.export is not None:
+            kind = "self_build_obs"
+        plan = restore_plan(instance, self.known.source, kind, safety=safety, overwrites=overwrites)
+        return self.known._replace(status=RestoreStatus.PLANNED, plan={**plan, "wait": self._request.wait})
 
     def _refused(self, refusal: Refusal) -> RestoreOutcome:
         return refused(self._request.instance_id, refusal, self.known.instance_name)._replace(source=self.known.source)

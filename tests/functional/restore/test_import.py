@@ -63,6 +63,13 @@ class TestImportingABackupRecord:
         # DCS writes task times as yyyy/MM/dd HH:mm:ss: read as UTC
         assert outcome["started_at"].endswith("Z") and outcome["finished_at"].endswith("Z")
 
+    def test_a_plan_of_an_import_names_the_import_and_writes_nothing(self, importing: FunctionHarness) -> None:
+        seeded_backup(importing)
+        plan = only_result(importing.invoke(_into_dr(plan=True)).answer)["plan"]
+        assert plan["dcs_call"].startswith("CreateMigrationTask (backupfile_import, backup_record)")
+        assert (plan["safety_backup"], plan["overwrites_data"]) == (None, False)
+        assert writes(importing.emulator) == []
+
     def test_an_import_dcs_ends_failed_is_failed_with_its_message(self, importing: FunctionHarness) -> None:
         seeded_backup(importing)
         importing.emulator.state.restores.fail_next_import(DR_ID, "source file is damaged")
