@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import structlog
 
@@ -32,6 +32,18 @@ log = structlog.get_logger("dcs_backup")
 _platform_runtime = Runtime()
 
 
+class _Received(NamedTuple):
+    """An invocation once its configuration and trigger are read: what every action starts from."""
+
+    trigger_input: TriggerInput
+    trigger: Trigger
+    settings: Settings
+    access: DcsAccess
+    context: Any
+    request_id: str
+    rt: Runtime
+
+
 def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     """Run one invocation; API Gateway gets an HTTP response, other triggers the result or an error."""
     rt = runtime or _platform_runtime
@@ -44,10 +56,8 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
         access = resolve_access(context, settings.location, rt.env)
         redactor.remember((*access.secrets, *settings.target_passwords.values()), access.internals)
         trigger_input = read_trigger_input(trigger, event)
-        if _asks_for_restore(trigger_input.payload):
-            answer = _restore(trigger_input, trigger, settings, access, context, request_id, rt)
-        else:
-            answer = _back_up_or_audit(trigger_input, trigger, settings, access, context, request_id, rt)
+        received = _Received(trigger_input, trigger, settings, access, context, request_id, rt)
+        answer = _restore(received) if _asks_for_restore(trigger_input.payload) else _back_up_or_audit(received)
     except InvalidRequestError as error:
         log.warning("request rejected", http_status=error.http_status, problems=[p.to_dict() for p in error.problems])
         return responses.reject(trigger, error, request_id)
@@ -61,16 +71,9 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     return answer()
 
 
-def _back_up_or_audit(
-    trigger_input: TriggerInput,
-    trigger: Trigger,
-    settings: Settings,
-    access: DcsAccess,
-    context: Any,
-    request_id: str,
-    rt: Runtime,
-) -> Callable[[], Any]:
+def _back_up_or_audit(received: _Received) -> Callable[[], Any]:
     """Run the backup (or the audit); what answers the caller."""
+    trigger_input, trigger, settings, access, context, request_id, rt = received
     request, key = _read_request(trigger_input, settings)
     if request.export is not None:
         required_obs_endpoint(settings)  # a configuration error, before any DCS call
@@ -107,19 +110,12 @@ def _asks_for_restore(payload: Any) -> bool:
     return isinstance(payload, dict) and payload.get("action") == RESTORE_ACTION
 
 
-def _restore(
-    trigger_input: TriggerInput,
-    trigger: Trigger,
-    settings: Settings,
-    access: DcsAccess,
-    context: Any,
-    request_id: str,
-    rt: Runtime,
-) -> Callable[[], Any]:
+def _restore(received: _Received) -> Callable[[], Any]:
     """Run the restore; what answers the caller. Its code is imported only for a restore, like the audit's."""
     from dcs_backup.actions.restore import restore
     from dcs_backup.restore.spec import parse_restore_request
 
+    trigger_input, trigger, settings, access, context, request_id, rt = received
     request = parse_restore_request(trigger_input.payload)
     key = request.idempotency_key or trigger_input.idempotency_key
     asked = request._replace(idempotency_key=None, raise_on_failure=True, plan=False)
