@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
 from dcs_backup.actions.backup import back_up, required_obs_endpoint
-from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
+from dcs_backup.config import ENCRYPTED_VARIABLES, LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.dcs.access import DcsAccess, resolve_access
 from dcs_backup.idempotency import idempotency_tag
 from dcs_backup.invocation import Invocation
 from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
-from dcs_backup.platform.function_context import context_value, memory_size_mb, remaining_ms
+from dcs_backup.platform.function_context import context_value, memory_size_mb, remaining_ms, with_user_data
 from dcs_backup.platform.logs import bind_invocation, configure_logging, redactor
 from dcs_backup.platform.retry import Deadline
-from dcs_backup.request import BackupRequest, parse_backup_request
+from dcs_backup.request import RESTORE_ACTION, BackupRequest, parse_backup_request
 from dcs_backup.runtime import Runtime
-from dcs_backup.triggers import Trigger, detect_trigger, read_trigger_input
+from dcs_backup.triggers import Trigger, TriggerInput, detect_trigger, read_trigger_input
 
 if TYPE_CHECKING:
     from dcs_backup.audit.rules import AuditReport
@@ -30,6 +32,18 @@ log = structlog.get_logger("dcs_backup")
 _platform_runtime = Runtime()
 
 
+class _Received(NamedTuple):
+    """An invocation once its configuration and trigger are read: what every action starts from."""
+
+    trigger_input: TriggerInput
+    trigger: Trigger
+    settings: Settings
+    access: DcsAccess
+    context: Any
+    request_id: str
+    rt: Runtime
+
+
 def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     """Run one invocation; API Gateway gets an HTTP response, other triggers the result or an error."""
     rt = runtime or _platform_runtime
@@ -37,16 +51,13 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     trigger = detect_trigger(event)
     _start_logging(context, rt, request_id, trigger)
     try:
-        settings = Settings.from_env(rt.env)
+        settings = Settings.from_env(with_user_data(context, rt.env, ENCRYPTED_VARIABLES))
         # Every configuration problem is reported before the request is judged.
         access = resolve_access(context, settings.location, rt.env)
-        redactor.remember(access.secrets, access.internals)
-        request, key = _read_request(event, trigger, settings)
-        if request.export is not None:
-            required_obs_endpoint(settings)  # a configuration error, before any DCS call
-        invocation = _invocation(access, context, trigger, settings, request_id, rt, request, key)
-        result = _audit(request, settings, invocation, rt) if request.action == "audit" else None
-        document = back_up(request, settings, invocation, rt) if result is None else None
+        redactor.remember((*access.secrets, *settings.target_passwords.values()), access.internals)
+        trigger_input = read_trigger_input(trigger, event)
+        received = _Received(trigger_input, trigger, settings, access, context, request_id, rt)
+        answer = _restore(received) if _asks_for_restore(trigger_input.payload) else _back_up_or_audit(received)
     except InvalidRequestError as error:
         log.warning("request rejected", http_status=error.http_status, problems=[p.to_dict() for p in error.problems])
         return responses.reject(trigger, error, request_id)
@@ -56,10 +67,20 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
     except Exception as error:
         log.exception("unexpected error")
         return responses.fail(trigger, error, request_id)
-    if result is not None:
-        return responses.report(trigger, result, request.raise_on_failure)
-    assert document is not None
-    return responses.respond(trigger, document, request.raise_on_failure)
+    # Outside the try: a failed run raises its own error type to non-HTTP callers.
+    return answer()
+
+
+def _back_up_or_audit(received: _Received) -> Callable[[], Any]:
+    """Run the backup (or the audit); what answers the caller."""
+    trigger_input, trigger, settings, access, context, request_id, rt = received
+    request, key = _read_request(trigger_input, settings)
+    if request.export is not None:
+        required_obs_endpoint(settings)  # a configuration error, before any DCS call
+    invocation = _invocation(access, context, trigger, settings, request_id, rt, request, key)
+    if request.action == "audit":
+        return partial(responses.report, trigger, _audit(request, settings, invocation, rt), request.raise_on_failure)
+    return partial(responses.respond, trigger, back_up(request, settings, invocation, rt), request.raise_on_failure)
 
 
 def _audit(request: BackupRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> AuditReport:
@@ -88,9 +109,34 @@ def _start_logging(context: Any, rt: Runtime, request_id: str, trigger: Trigger)
     rt.cold_start = False
 
 
-def _read_request(event: Any, trigger: Trigger, settings: Settings) -> tuple[BackupRequest, str | None]:
+def _asks_for_restore(payload: Any) -> bool:
+    return isinstance(payload, dict) and payload.get("action") == RESTORE_ACTION
+
+
+def _restore(received: _Received) -> Callable[[], Any]:
+    """Run the restore; what answers the caller. Its code is imported only for a restore, like the audit's."""
+    from dcs_backup.actions.restore import restore
+    from dcs_backup.restore.spec import parse_restore_request
+
+    trigger_input, trigger, settings, access, context, request_id, rt = received
+    request = parse_restore_request(trigger_input.payload)
+    key = request.idempotency_key or trigger_input.idempotency_key
+    asked = request._replace(idempotency_key=None, raise_on_failure=True, plan=False)
+    scope = f"{trigger.value}:{key}" if key else f"invocation:{request_id}"
+    invocation = Invocation(
+        request_id=request_id,
+        trigger=trigger,
+        access=access,
+        deadline=_deadline(context, trigger, settings, rt),
+        tag=idempotency_tag(scope, asked),
+        caller_key=key is not None,
+    )
+    document = restore(request, settings, invocation, rt)
+    return partial(responses.answer_restore, trigger, document, request.raise_on_failure)
+
+
+def _read_request(trigger_input: TriggerInput, settings: Settings) -> tuple[BackupRequest, str | None]:
     """The validated request and its idempotency key (the request's own wins over the trigger's)."""
-    trigger_input = read_trigger_input(trigger, event)
     request = parse_backup_request(trigger_input.payload, settings)
     return request, request.idempotency_key or trigger_input.idempotency_key
 
@@ -106,18 +152,22 @@ def _invocation(
     key: str | None,
 ) -> Invocation:
     """This invocation's credentials, deadline and tag."""
-    left_ms = remaining_ms(context, rt.env)
-    if trigger is Trigger.APIG:
-        # The gateway stops waiting after its backend timeout: the answer must come before that.
-        left_ms = min(left_ms, settings.http_timeout_ms)
     return Invocation(
         request_id=request_id,
         trigger=trigger,
         access=access,
-        deadline=Deadline.from_remaining_ms(left_ms, rt.clock),
+        deadline=_deadline(context, trigger, settings, rt),
         tag=_tag(trigger, key, request, request_id),
         caller_key=request.idempotency_key is not None or (trigger is Trigger.APIG and key is not None),
     )
+
+
+def _deadline(context: Any, trigger: Trigger, settings: Settings, rt: Runtime) -> Deadline:
+    left_ms = remaining_ms(context, rt.env)
+    if trigger is Trigger.APIG:
+        # The gateway stops waiting after its backend timeout: the answer must come before that.
+        left_ms = min(left_ms, settings.http_timeout_ms)
+    return Deadline.from_remaining_ms(left_ms, rt.clock)
 
 
 def _tag(trigger: Trigger, key: str | None, request: BackupRequest, request_id: str) -> str:

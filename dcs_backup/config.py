@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from dcs_backup.dcs.access import DcsLocation
@@ -25,6 +26,8 @@ from dcs_backup.retention.rules import KEEP_LAST_RANGE, MAX_AGE_DAYS_RANGE, Rete
 from dcs_backup.selection.spec import Selection, name_problems, parse_tag_list, repeated_tag_keys, tag_problems
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Set as FunctionGraph encrypted user data (they hold passwords), not as plain user data.
+ENCRYPTED_VARIABLES = ("DCS_TARGET_PASSWORDS",)
 DEFAULT_MAX_CONCURRENCY = 4
 MAX_CONCURRENCY_LIMIT = 32
 # API Gateway's own default backend timeout; the template passes the one it configures.
@@ -32,6 +35,28 @@ DEFAULT_HTTP_TIMEOUT_MS = 5_000
 HTTP_TIMEOUT_MS_RANGE = (1, 600_000)
 DEFAULT_RPO_HOURS = 24
 RPO_HOURS_RANGE = (1, 8760)
+
+
+class TargetPasswords(Mapping[str, str]):
+    """DCS_TARGET_PASSWORDS: instance id → Redis password, for imports into instances that need one.
+
+    Its text form never shows a password, so the settings can be logged or compared safely.
+    """
+
+    def __init__(self, passwords: Mapping[str, str] | None = None) -> None:
+        self._passwords = dict(passwords or {})
+
+    def __getitem__(self, instance_id: str) -> str:
+        return self._passwords[instance_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._passwords)
+
+    def __len__(self) -> int:
+        return len(self._passwords)
+
+    def __repr__(self) -> str:
+        return f"TargetPasswords({sorted(self._passwords)} → ***)"
 
 
 class Settings(NamedTuple):
@@ -55,6 +80,8 @@ class Settings(NamedTuple):
     obs_endpoint: str | None = None
     link_domains: tuple[str, ...] | None = None
     default_rpo_hours: int = DEFAULT_RPO_HOURS
+    restore_targets: frozenset[str] = frozenset()  # empty: every restore is refused
+    target_passwords: TargetPasswords = TargetPasswords()
 
     @property
     def location(self) -> DcsLocation:
@@ -91,6 +118,8 @@ class Settings(NamedTuple):
             **_export(env, problems),
             link_domains=_link_domains(env, problems),
             default_rpo_hours=_whole_number(env, "DCS_RPO_HOURS", RPO_HOURS_RANGE, problems) or DEFAULT_RPO_HOURS,
+            restore_targets=frozenset(_instance_ids(env, "DCS_RESTORE_TARGETS", problems, limit=None) or ()),
+            target_passwords=_target_passwords(env, problems),
         )
         _check_defaults_allowed(settings, problems)
         if problems:
@@ -216,6 +245,26 @@ def _instance_ids(
     elif limit is not None and len(ids) > limit:
         problems.append(f"{name} may list at most {limit} instance ids (got {len(ids)})")
     return ids
+
+
+def _target_passwords(env: Mapping[str, str], problems: list[str]) -> TargetPasswords:
+    """DCS_TARGET_PASSWORDS, a JSON object of instance id → password. A problem never quotes a value."""
+    raw = _get(env, "DCS_TARGET_PASSWORDS")
+    if raw is None:
+        return TargetPasswords()
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        value = None
+    rule = "DCS_TARGET_PASSWORDS must be a JSON object of instance id → password (text)"
+    if not isinstance(value, dict):
+        problems.append(f"{rule}; it is not a JSON object (its value is not shown: it holds passwords)")
+        return TargetPasswords()
+    bad = sum(1 for k, v in value.items() if not is_instance_id(k) or not isinstance(v, str) or not v)
+    if bad:
+        problems.append(f"{rule}; {bad} entr(y/ies) are not an instance id with a non-empty password (not shown)")
+        return TargetPasswords()
+    return TargetPasswords(value)
 
 
 def _whole_number(env: Mapping[str, str], name: str, bounds: tuple[int, int], problems: list[str]) -> int | None:

@@ -88,7 +88,12 @@ def find_tagged(records: Iterable[BackupRecord], tag: str) -> BackupRecord | Non
 def made_for_request(record: BackupRecord, tag: str) -> bool:
     """This request's backup (whatever its status): same key, and the same request or one tagged before
     requests were hashed."""
-    marker = _MARKER_AT_END.search(record.remark)
+    return marked_for_request(record.remark, tag)
+
+
+def marked_for_request(remark: str, tag: str) -> bool:
+    """Whether a remark (of a backup, a restore, a migration task) ends with this request's marker."""
+    marker = _MARKER_AT_END.search(remark)
     if marker is None:
         return False
     key_hash, fingerprint = _parts(tag)

@@ -123,13 +123,7 @@ class BackupOutcome(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: absent fields are left out, ``reused`` appears only when true."""
-        data: dict[str, Any] = {"instance_id": self.instance_id, "status": self.status.value}
-        for name in _OPTIONAL_FIELDS:
-            value = getattr(self, name)
-            if value is not None:
-                data[name] = value
-        if self.reused:
-            data["reused"] = True
+        data = outcome_dict(self, _OPTIONAL_FIELDS)
         if self.previous_backup is not None:
             data["previous_backup"] = self.previous_backup.to_dict()
         return data | self._retention_dict()
@@ -147,6 +141,18 @@ class BackupOutcome(NamedTuple):
         if self.export is not None:
             data["export"] = _export_dict(self.export, self.exported_backup_id)
         return data
+
+
+def outcome_dict(outcome: Any, optional_fields: Sequence[str]) -> dict[str, Any]:
+    """An outcome's id and status, the optional fields it has, and ``reused`` only when true."""
+    data: dict[str, Any] = {"instance_id": outcome.instance_id, "status": outcome.status.value}
+    for name in optional_fields:
+        value = getattr(outcome, name)
+        if value is not None:
+            data[name] = value
+    if outcome.reused:
+        data["reused"] = True
+    return data
 
 
 def _export_dict(result: ExportResult, backup_id: str | None) -> dict[str, Any]:

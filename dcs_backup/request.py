@@ -21,7 +21,8 @@ from dcs_backup.retention.rules import RetentionRule, retention_problems, whole_
 from dcs_backup.selection.spec import Selection, selection_problems
 
 DEFAULT_REMARK = "dcs-backup"
-ACTIONS = ("backup", "audit")
+RESTORE_ACTION = "restore"  # its own request and fields: dcs_backup.restore.spec
+ACTIONS = ("backup", "audit", RESTORE_ACTION)
 BACKUP_ONLY_FIELDS = ("backup_format", "remark", "wait", "retention", "export")
 REQUEST_FIELDS = (
     "action",
@@ -80,8 +81,8 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         )
     remark = payload.get("remark", DEFAULT_REMARK)
     _check_remark(remark, problems)
-    raise_on_failure = _flag(payload, "raise_on_failure", True, problems)
-    wait = _flag(payload, "wait", settings.default_wait, problems)
+    raise_on_failure = flag_field(payload, "raise_on_failure", True, problems)
+    wait = flag_field(payload, "wait", settings.default_wait, problems)
     retention = _retention(payload, settings, problems)
     export = _export(payload, settings, problems)
     action, rpo_hours = _action(payload, settings, problems)
@@ -139,7 +140,8 @@ def _export(payload: Mapping[str, Any], settings: Settings, problems: list[Field
     return spec
 
 
-def _flag(payload: Mapping[str, Any], field: str, default: bool, problems: list[FieldProblem]) -> bool:
+def flag_field(payload: Mapping[str, Any], field: str, default: bool, problems: list[FieldProblem]) -> bool:
+    """A true/false field; a problem naming the field (and the default) when it is anything else."""
     value = payload.get(field, default)
     if isinstance(value, bool):
         return value

@@ -17,6 +17,9 @@ from dcs_backup.platform.errors import (
     FieldProblem,
     InternalError,
     InvalidRequestError,
+    RestoreFailedError,
+    RestorePendingError,
+    RestoreRefusedError,
     RpoViolatedError,
 )
 from dcs_backup.platform.logs import redactor
@@ -24,6 +27,7 @@ from dcs_backup.triggers import Trigger, apigateway
 
 if TYPE_CHECKING:
     from dcs_backup.audit.rules import AuditReport
+    from dcs_backup.restore.outcome import RestoreDocument
 
 _HTTP_STATUS = {RunStatus.SUCCEEDED: 202, RunStatus.PENDING: 202, RunStatus.PARTIAL: 207, RunStatus.FAILED: 502}
 _FINISHED = frozenset({OutcomeStatus.COMPLETED, OutcomeStatus.SKIPPED})
@@ -67,6 +71,27 @@ def report(trigger: Trigger, audit: AuditReport, raise_on_failure: bool) -> dict
             + f": {summary}"
         )
     )
+
+
+def answer_restore(trigger: Trigger, document: RestoreDocument, raise_on_failure: bool) -> dict[str, Any]:
+    """HTTP: 200 restored or planned, 202 pending, 403/409 refused (by the guard), 502 failed.
+    Others: the document, or RestoreRefusedError / RestorePendingError / RestoreFailedError."""
+    public: dict[str, Any] = redactor.redact_public(document.to_dict())
+    if trigger is Trigger.APIG:
+        return apigateway.respond(document.http_status, public)
+    if document.status == "succeeded" or not raise_on_failure:
+        return public
+    outcome = document.outcome
+    summary = json.dumps(public, ensure_ascii=False)
+    if document.status == "pending":
+        raise RestorePendingError(
+            redactor.redact_public(f"restore still running; retry the same request to wait on: {summary}")
+        )
+    if outcome.guard is not None:
+        raise RestoreRefusedError(
+            redactor.redact_public(f"restore refused by {outcome.guard}: {outcome.reason}: {summary}")
+        )
+    raise RestoreFailedError(redactor.redact_public(f"restore failed: {outcome.reason}: {summary}"))
 
 
 def _http_status(document: ResultDocument) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 MAX_BACKUPS_PER_INSTANCE = 24
 RUNNING_BACKUP_STATUSES = frozenset({"waiting", "backuping"})
@@ -10,6 +11,13 @@ RUNNING_BACKUP_STATUSES = frozenset({"waiting", "backuping"})
 GONE_BACKUP_STATUSES = frozenset({"deleted", "expired"})
 BACKUP_STATUSES = RUNNING_BACKUP_STATUSES | GONE_BACKUP_STATUSES | {"succeed", "failed"}
 SEED_INSTANCE_CREATED_AT = 1_735_689_600.0  # 2025-01-01T00:00:00Z, for instances that name no creation time
+
+
+def iso_time(epoch: float) -> str:
+    """DCS's timestamp format, e.g. ``2019-05-10T08:31:16.166Z``."""
+    return (
+        datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
+    )
 
 
 class DcsApiError(Exception):
@@ -51,6 +59,8 @@ class Instance:
     backup_waiting_s: float | None = None  # this instance's new backups wait this long (else the state's)
     backup_backuping_s: float | None = None  # ... and run this long (else the state's)
     backup_error_code: str | None = None  # every new backup of this instance ends "failed" with this code
+    keys: int = 0  # what ListStatisticsOfRunningInstances reports; a restore or an import changes it
+    password: str | None = None  # None: password-free access (no_password_access "true")
 
     @property
     def spec_code(self) -> str:
@@ -78,6 +88,7 @@ class Backup:
     size_bytes: int | None = None  # its size once succeeded (else one derived from the id)
     file_bytes: int | None = None  # what its linked files hold in all, when not its recorded size (files cut short)
     file_damage: str | None = None  # damage its stored file took (backup_files.DAMAGES), checked by verification
+    keys: int = 0  # the instance's key count when it was taken: what restoring it brings back
 
     @property
     def started_at(self) -> float:

@@ -364,6 +364,8 @@ class _Operation:
     def _object_headers(self, stored: StoredObject) -> dict[str, str]:
         headers = {"ETag": stored.etag, "Content-Type": stored.content_type or "binary/octet-stream"}
         headers.update({f"{self.prefix}meta-{k}": v for k, v in stored.metadata.items()})
+        if stored.storage_class is not None:
+            headers[f"{self.prefix}storage-class"] = stored.storage_class
         return {**headers, **self._encryption_headers(stored.encryption)}
 
     def _encryption_headers(self, encryption: Encryption | None) -> dict[str, str]:

@@ -31,6 +31,8 @@ _FAULT_ERRORS = {
     FaultKind.UNAVAILABLE: (503, "DCS.5000", "Internal service error."),
 }
 _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    # before ShowInstance, whose pattern would take "statistic" for an instance id
+    ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/statistic$"), "ListStatisticsOfRunningInstances"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances$"), "ListInstances"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)$"), "ShowInstance"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/tags$"), "ShowTags"),
@@ -46,6 +48,11 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
         re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups/(?P<backup>[^/]+)/links$"),
         "ListBackupFileLinks",
     ),
+    ("POST", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/restores$"), "RestoreInstance"),
+    ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/restores$"), "ListRestoreRecords"),
+    ("POST", re.compile(r"^/v2/(?P<project>[^/]+)/migration-task$"), "CreateMigrationTask"),
+    ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/migration-task/(?P<task>[^/]+)$"), "ShowMigrationTask"),
+    ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/migration-tasks$"), "ListMigrationTask"),
 )
 
 
@@ -242,6 +249,9 @@ def _dispatch(
     state: EmulatorState, route: str, params: dict[str, str], query: list[tuple[str, str]], body: bytes
 ) -> tuple[int, Any]:
     args = dict(query)
+    state.restores.settle()
+    if route in _RESTORE_ROUTES:
+        return _dispatch_restore(state, route, params, args, body)
     if route == "ShowInstance":
         return 200, state.instance_json(state.instance(params["instance"]))
     if route == "ListInstances":
@@ -258,6 +268,41 @@ def _dispatch(
         return 200, {"backup_id": backup.backup_id}
     state.delete_backup(params["instance"], params["backup"])
     return 204, None
+
+
+_RESTORE_ROUTES = frozenset(
+    {
+        "RestoreInstance",
+        "ListRestoreRecords",
+        "ListStatisticsOfRunningInstances",
+        "CreateMigrationTask",
+        "ShowMigrationTask",
+        "ListMigrationTask",
+    }
+)
+
+
+def _dispatch_restore(
+    state: EmulatorState, route: str, params: dict[str, str], args: dict[str, str], body: bytes
+) -> tuple[int, Any]:
+    desk = state.restores
+    if route == "RestoreInstance":
+        return 200, {"restore_id": desk.restore(params["instance"], _json_object(body)).restore_id}
+    if route == "ListRestoreRecords":
+        offset, limit = _paging(args)
+        records = desk.restores(params["instance"])
+        page = [desk.restore_json(r) for r in records[offset : offset + limit]]
+        return 200, {"restore_record_response": page, "total_num": len(records)}
+    if route == "ListStatisticsOfRunningInstances":
+        return 200, {"statistics": desk.statistics()}
+    if route == "CreateMigrationTask":
+        task = desk.create_task(_json_object(body))
+        return 200, {"id": task.task_id, "name": task.name, "status": "MIGRATING", "error": ""}
+    if route == "ShowMigrationTask":
+        return 200, desk.task_json(desk.task(params["task"]))
+    offset, limit = _paging(args)
+    tasks = desk.tasks(args.get("name"))[offset : offset + limit]
+    return 200, {"count": len(desk.tasks(args.get("name"))), "migration_tasks": [desk.task_list_item(t) for t in tasks]}
 
 
 def _list_instances(state: EmulatorState, args: dict[str, str]) -> dict[str, Any]:

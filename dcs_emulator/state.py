@@ -23,10 +23,12 @@ from dcs_emulator.model import (
     DcsApiError,
     Instance,
     instance_not_found,
+    iso_time,
     malformed_request,
 )
+from dcs_emulator.restores import RestoreDesk
 
-__all__ = ["DEFAULT_SEED", "Backup", "DcsApiError", "EmulatorState", "Instance", "malformed_request"]
+__all__ = ["DEFAULT_SEED", "Backup", "DcsApiError", "EmulatorState", "Instance", "iso_time", "malformed_request"]
 
 MAX_REMARK_LENGTH = 128
 BACKUPABLE_MODES = frozenset({"ha", "ha_rw_split", "proxy", "cluster"})
@@ -62,6 +64,7 @@ class EmulatorState:
         self._evicted: defaultdict[str, list[str]] = defaultdict(list)
         self._deleted: defaultdict[str, list[str]] = defaultdict(list)
         self._lock = threading.RLock()
+        self.restores = RestoreDesk(self)
 
     @classmethod
     def from_seed(cls, path: Path = DEFAULT_SEED, **overrides: Any) -> EmulatorState:
@@ -85,6 +88,11 @@ class EmulatorState:
         for instance in fleet_instances(count, seed=seed):
             state.add_instance(instance)
         return state
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while a change spans several records (the restores' too)."""
+        return self._lock
 
     def add_instance(self, instance: Instance) -> None:
         with self._lock:
@@ -133,6 +141,7 @@ class EmulatorState:
                 waiting_s=_first_set(instance.backup_waiting_s, self.waiting_s),
                 backuping_s=_first_set(instance.backup_backuping_s, self.backuping_s),
                 error_code=scripted.popleft() if scripted else instance.backup_error_code,
+                keys=instance.keys,
             )
             self._backups[instance_id].append(backup)
             self._evict_beyond_ring(instance_id)
@@ -149,6 +158,7 @@ class EmulatorState:
         error_code: str | None = None,
         backup_format: str = "rdb",
         size_bytes: int | None = None,
+        keys: int | None = None,
     ) -> Backup:
         """Pre-seed a record DCS already holds (automatic, someone else's, old, failed); its status never changes."""
         if status not in BACKUP_STATUSES or backup_type not in ("manual", "auto"):
@@ -168,6 +178,7 @@ class EmulatorState:
                 error_code=error_code,
                 pinned_status=status,
                 size_bytes=size_bytes,
+                keys=self.instance(instance_id).keys if keys is None else keys,
             )
             self._backups[instance_id].append(backup)
             return backup
@@ -249,6 +260,7 @@ class EmulatorState:
             "tags": tags_json(instance),
             "instance_backup_policy": None,
             "task": "BACKUPING" if busy else "",
+            "no_password_access": "true" if instance.password is None else "false",
         }
         if instance.omit_cache_mode:
             del shown["cache_mode"]
@@ -271,13 +283,6 @@ class EmulatorState:
 
 def tags_json(instance: Instance) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in instance.tags.items()]
-
-
-def iso_time(epoch: float) -> str:
-    """DCS's timestamp format, e.g. ``2019-05-10T08:31:16.166Z``."""
-    return (
-        datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
-    )
 
 
 def _check_backup_body(remark: str, backup_format: str) -> None:

@@ -3,6 +3,8 @@ locals {
   retention_enabled = var.allow_retention || var.keep_last != null || var.max_age_days != null
   # Download links are granted only when exports can run (a default bucket, or allowed for requests).
   export_enabled = var.export_bucket != ""
+  # Restores and imports are granted only when some instance may be restored into.
+  restore_enabled = length(var.restore_targets) > 0
   dcs_actions = concat(
     [
       "dcs:instance:list",
@@ -13,6 +15,13 @@ locals {
     ],
     local.retention_enabled ? ["dcs:instance:deleteDataBackupFile"] : [],
     local.export_enabled ? ["dcs:instance:downloadBackupData"] : [],
+    local.restore_enabled ? [
+      "dcs:instance:restoreData",
+      "dcs:instance:getDataRestoreLog",
+      "dcs:migrationTask:create",
+      "dcs:migrationTask:get",
+      "dcs:migrationTask:list",
+    ] : [],
   )
 
   http_path = "/dcs-backup/backups"
@@ -30,6 +39,7 @@ locals {
     DCS_PROJECT_ID           = var.project_id
     DCS_INSTANCE_IDS         = join(",", var.instance_ids)
     DCS_ALLOWED_INSTANCE_IDS = join(",", var.allowed_instance_ids)
+    DCS_RESTORE_TARGETS      = join(",", var.restore_targets)
     DCS_SELECT_TAGS          = var.select_tags
     DCS_SELECT_NAME          = var.select_name
     DCS_BACKUP_FORMAT        = var.backup_format
@@ -46,6 +56,10 @@ locals {
     OBS_ENDPOINT             = var.obs_endpoint
     DCS_LINK_DOMAINS         = join(",", var.link_domains)
     LOG_LEVEL                = var.log_level
+  }
+  # Passwords go as encrypted user data, never in the plain user data above.
+  function_secret_env = {
+    DCS_TARGET_PASSWORDS = length(var.target_passwords) > 0 ? jsonencode(var.target_passwords) : ""
   }
 }
 
@@ -107,6 +121,7 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
   agency                = huaweicloud_identity_agency.function.name
   functiongraph_version = "v2"
   user_data             = jsonencode(local.function_env)
+  encrypted_user_data   = jsonencode(local.function_secret_env)
 
   enable_lts_log  = true
   log_group_id    = huaweicloud_lts_group.function.id
@@ -118,6 +133,10 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
     precondition {
       condition     = length(var.instance_ids) > 0 || var.select_tags != "" || var.select_name != "" || var.timer_select != null
       error_message = "The schedule needs targets: set instance_ids, select_tags, select_name or timer_select."
+    }
+    precondition {
+      condition     = length(var.allowed_instance_ids) == 0 || alltrue([for id in var.restore_targets : contains(var.allowed_instance_ids, id)])
+      error_message = "Every restore target must also be in allowed_instance_ids when that list is set."
     }
     precondition {
       condition     = !var.create_export_bucket || var.export_bucket != ""

@@ -82,6 +82,19 @@ variable "allowed_instance_ids" {
   default     = []
 }
 
+variable "restore_targets" {
+  description = "The only instances a restore may write to (DCS_RESTORE_TARGETS); empty refuses every restore and grants no restore or import action."
+  type        = list(string)
+  default     = []
+}
+
+variable "target_passwords" {
+  description = "Redis passwords of restore targets that have one, instance id -> password; passed as encrypted user data (DCS_TARGET_PASSWORDS), needed by imports into those instances."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+}
+
 variable "project_id" {
   description = "Project id of the region; empty uses the function's own project."
   type        = string

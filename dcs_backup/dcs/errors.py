@@ -28,7 +28,12 @@ class UnreadableAnswerError(Exception):
 
 
 def classify(exc: Exception, operation: str) -> CallError:
-    """Map whatever the SDK (or requests, for POST read timeouts) raised to a CallError."""
+    """Map whatever the SDK (or requests, for POST read timeouts) raised to a CallError.
+
+    A CallError is already one: a 200 whose content says DCS refused (CreateMigrationTask's ``error``).
+    """
+    if isinstance(exc, CallError):
+        return exc
     if isinstance(exc, ServiceResponseException):
         return _from_response(exc, operation)
     # Messages name the exception type only: the SDK's and requests' texts carry the URL, host and project id.

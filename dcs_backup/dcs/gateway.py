@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
@@ -14,14 +15,27 @@ from dcs_backup.dcs.access import DcsAccess
 from dcs_backup.dcs.client import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, build_dcs_client
 from dcs_backup.dcs.credentials_gate import CredentialsGate
 from dcs_backup.dcs.errors import UnreadableAnswerError, classify
-from dcs_backup.dcs.models import BackupFile, BackupRecord, CreatedBackup, InstanceInfo, dcs_text, mode_from_spec_code
-from dcs_backup.platform.calls import CallError, CallLoop
+from dcs_backup.dcs.models import (
+    BackupFile,
+    BackupImport,
+    BackupRecord,
+    CreatedBackup,
+    InstanceInfo,
+    MigrationTask,
+    RestoreRecord,
+    dcs_text,
+    mode_from_spec_code,
+)
+from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
 from dcs_backup.platform.retry import Deadline, RetryPolicy
-from dcs_backup.platform.text import ascii_whole_number
+from dcs_backup.platform.text import ascii_whole_number, foreign_text
 
 T = TypeVar("T")
 
 BACKUP_PAGE_SIZE = 100
+RESTORE_PAGE_SIZE = 100
+MAX_RESTORE_PAGES = 100
+TASK_PAGE_SIZE = 100
 MAX_BACKUP_PAGES = 1000  # 100,000 records: far beyond what DCS keeps for an instance
 INSTANCE_PAGE_SIZE = 1000
 
@@ -73,6 +87,8 @@ class DcsGateway:
             status=response.status,
             cache_mode=response.cache_mode or mode_from_spec_code(response.spec_code),
             tags=_tags(response.tags),
+            engine_version=dcs_text(response.engine_version),
+            password_free=_password_free(response.no_password_access),
         )
 
     def list_instances(self, *, tags: str | None, offset: int) -> InstancePage:
@@ -172,6 +188,125 @@ class DcsGateway:
         response = self._call("ListBackupFileLinks", lambda c: _readable(c.list_backup_file_links(request), "links"))
         return [BackupFile(file_name=str(item.file_name), link=str(item.link)) for item in response.links]
 
+    def restore_instance(
+        self, instance_id: str, backup_id: str, remark: str, recover: Callable[[CallError], str | None]
+    ) -> str:
+        """RestoreInstance: overwrite the instance's data with its backup; DCS's restore id.
+
+        After an ambiguous failure ``recover`` looks for the restore this POST may have started.
+        """
+        request = sdk.RestoreInstanceRequest(
+            instance_id=instance_id, body=sdk.RestoreInstanceBody(backup_id=backup_id, remark=remark)
+        )
+
+        def restore(client: DcsClient) -> str:
+            return str(_readable(client.restore_instance(request), "restore_id").restore_id)
+
+        return self._call("RestoreInstance", restore, recover=recover)
+
+    def list_restores(self, instance_id: str) -> list[RestoreRecord]:
+        """Every restore record of the instance, all pages (a page with nothing new ends the listing)."""
+        records: list[RestoreRecord] = []
+        seen: set[str] = set()
+        for _ in range(MAX_RESTORE_PAGES):
+            request = sdk.ListRestoreRecordsRequest(
+                instance_id=instance_id, offset=len(records), limit=RESTORE_PAGE_SIZE
+            )
+            response = self._call("ListRestoreRecords", _list_restores_page(request))
+            fresh = [_restore(r) for r in response.restore_record_response or [] if r.restore_id not in seen]
+            records.extend(fresh)
+            seen.update(r.restore_id for r in fresh)
+            if not fresh or len(records) >= _count(response.total_num):
+                break
+        return records
+
+    def key_counts(self) -> dict[str, int]:
+        """ListStatisticsOfRunningInstances: the key count of every RUNNING instance of the project."""
+        request = sdk.ListStatisticsOfRunningInstancesRequest()
+        response = self._call(
+            "ListStatisticsOfRunningInstances",
+            lambda c: _readable(c.list_statistics_of_running_instances(request), "statistics"),
+        )
+        return {
+            str(item.instance_id): item.keys
+            for item in response.statistics or []
+            if isinstance(item.keys, int) and not isinstance(item.keys, bool)
+        }
+
+    def create_migration_task(
+        self,
+        task_name: str,
+        description: str,
+        target: tuple[str, str | None],
+        source: BackupImport,
+        recover: Callable[[CallError], str | None],
+    ) -> str:
+        """CreateMigrationTask (backupfile_import) into ``target`` (id, password); the task id.
+
+        The SDK's response model drops the documented ``error`` field: a 200 that carries one is a refusal.
+        """
+        target_id, password = target
+        if source.backup_id is not None:
+            files = sdk.BackupFilesBody(file_source="backup_record", backup_id=source.backup_id)
+        else:
+            files = sdk.BackupFilesBody(
+                file_source="self_build_obs",
+                bucket_name=source.bucket,
+                files=[sdk.Files(file_name=key) for key in source.object_keys],
+            )
+        body = sdk.CreateMigrationTaskBody(
+            task_name=task_name,
+            description=description,
+            migration_type="backupfile_import",
+            migration_method="full_amount_migration",
+            backup_files=files,
+            target_instance=sdk.TargetInstanceBody(id=target_id, password=password),
+        )
+
+        def create(client: DcsClient) -> str:
+            response = _readable(client.create_migration_task(sdk.CreateMigrationTaskRequest(body=body)), "id")
+            error = _raw_field(response, "error")
+            if error:
+                raise CallError(ErrorKind.REJECTED, "CreateMigrationTask", foreign_text(error))
+            return str(response.id)
+
+        return self._call("CreateMigrationTask", create, recover=recover)
+
+    def show_migration_task(self, task_id: str) -> MigrationTask:
+        request = sdk.ShowMigrationTaskRequest(task_id=task_id)
+        response = self._call("ShowMigrationTask", lambda c: _readable(c.show_migration_task(request), "status"))
+        target = response.target_instance
+        return MigrationTask(
+            task_id=task_id,
+            name=dcs_text(response.task_name),
+            description=response.description or "",
+            status=response.status,
+            target_instance_id=dcs_text(target.id) if target is not None else None,
+            created_at=dcs_text(response.created_at),
+            updated_at=dcs_text(response.updated_at),
+        )
+
+    def find_migration_tasks(self, name: str) -> list[MigrationTask]:
+        """ListMigrationTask filtered by ``name`` (first page: the names this function gives are unique)."""
+        request = sdk.ListMigrationTaskRequest(name=name, offset=0, limit=TASK_PAGE_SIZE)
+        response = self._call("ListMigrationTask", lambda c: _readable(c.list_migration_task(request), "count"))
+        return [
+            MigrationTask(
+                task_id=str(item.task_id),
+                name=dcs_text(item.task_name),
+                description=item.description or "",
+                status=item.status,
+                target_instance_id=dcs_text(item.target_instance_id),
+                created_at=dcs_text(item.created_at),
+                error_message=dcs_text(item.error_message),
+            )
+            for item in response.migration_tasks or []
+        ]
+
+
+def _list_restores_page(request: sdk.ListRestoreRecordsRequest) -> Callable[[DcsClient], Any]:
+    return lambda client: _readable(client.list_restore_records(request), "total_num")
+
 
 def _list_backups_page(request: sdk.ListBackupRecordsRequest) -> Callable[[DcsClient], Any]:
     return lambda client: _readable(client.list_backup_records(request), "total_num")
@@ -192,6 +327,32 @@ def _readable(response: Any, field: str) -> Any:
     return response
 
 
+def _password_free(value: object) -> bool | None:
+    text = str(value).lower() if value is not None else ""
+    return {"true": True, "false": False}.get(text)
+
+
+def _raw_field(response: Any, field: str) -> str | None:
+    """A field of the raw JSON answer that the SDK's model does not keep."""
+    try:
+        value = json.loads(getattr(response, "raw_content", None) or "{}").get(field)
+    except (ValueError, AttributeError):
+        return None
+    return str(value) if value not in (None, "") else None
+
+
+def _restore(raw: Any) -> RestoreRecord:
+    return RestoreRecord(
+        restore_id=str(raw.restore_id),
+        backup_id=dcs_text(raw.backup_id),
+        remark=dcs_text(raw.restore_remark) or "",
+        status=raw.status,
+        created_at=dcs_text(raw.created_at),
+        updated_at=dcs_text(raw.updated_at),
+        error_code=dcs_text(raw.error_code),
+    )
+
+
 def _tags(tags: Any) -> dict[str, str] | None:
     """DCS's ``[{key, value}]`` as a dict; None when DCS sent none (the list may omit them)."""
     if tags is None:
@@ -209,4 +370,5 @@ def _record(raw: Any) -> BackupRecord:
         updated_at=dcs_text(raw.updated_at),
         size_bytes=raw.size if isinstance(raw.size, int) else None,
         error_code=dcs_text(raw.error_code),
+        is_support_restore=dcs_text(raw.is_support_restore),
     )

@@ -13,6 +13,7 @@ INSTANCE_ID_RULE = "1 to 64 letters, digits, '.', '_' or '-'"
 BACKUP_FORMATS = ("rdb", "aof")
 BACKUPABLE_MODES = frozenset({"ha", "ha_rw_split", "proxy", "cluster"})
 READY_STATUS = "RUNNING"
+_SLASHED_TIME = re.compile(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}")
 # Spec codes of Redis 3.0 instances name the mode in words.
 _LEGACY_SPEC_MODES = {"master_standby": "ha", "single_node": "single", "cluster": "cluster"}
 
@@ -25,6 +26,8 @@ class InstanceInfo(NamedTuple):
     status: str | None
     cache_mode: str | None
     tags: dict[str, str] | None = None
+    engine_version: str | None = None
+    password_free: bool | None = None  # ShowInstance's no_password_access; None when DCS did not say
 
 
 FINAL_BACKUP_STATUSES = frozenset({"succeed", "failed"})
@@ -42,6 +45,12 @@ class BackupRecord(NamedTuple):
     updated_at: str | None = None
     size_bytes: int | None = None
     error_code: str | None = None
+    is_support_restore: str | None = None  # DCS's string "TRUE" / "FALSE"
+
+    @property
+    def restorable(self) -> bool:
+        """DCS says the backup succeeded and can be restored (any other value is not restorable)."""
+        return self.status == "succeed" and self.is_support_restore == "TRUE"
 
     @property
     def created(self) -> datetime | None:
@@ -99,11 +108,21 @@ def iso_utc(text: str | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
 
 
+def utc_time(text: str | None) -> datetime | None:
+    """A DCS time (ISO 8601, or a migration task's ``yyyy/MM/dd HH:mm:ss``) as UTC; None when unreadable."""
+    return _utc(text)
+
+
 def _utc(text: str | None) -> datetime | None:
-    """A DCS time as an aware UTC datetime (no offset means UTC); None when unreadable."""
+    """A DCS time as an aware UTC datetime (no offset means UTC); None when unreadable.
+
+    Migration tasks write ``2019/10/22 14:44:30`` (UTC, as documented); everything else ISO 8601.
+    """
     if not text:
         return None
     try:
+        if _SLASHED_TIME.fullmatch(text):
+            return datetime.strptime(text, "%Y/%m/%d %H:%M:%S").replace(tzinfo=timezone.utc)
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
@@ -129,3 +148,48 @@ class BackupFile(NamedTuple):
 
     def __repr__(self) -> str:
         return f"BackupFile(file_name={self.file_name!r})"
+
+
+FINAL_RESTORE_STATUSES = frozenset({"succeed", "failed"})
+FINAL_TASK_STATUSES = frozenset({"SUCCESS", "FAILED", "TERMINATED", "MIGRATION_FAILED", "RELEASED", "DELETED"})
+
+
+class RestoreRecord(NamedTuple):
+    """One ListRestoreRecords entry: a RestoreInstance and how far DCS got with it."""
+
+    restore_id: str
+    backup_id: str | None
+    remark: str
+    status: str | None
+    created_at: str | None = None
+    updated_at: str | None = None
+    error_code: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_RESTORE_STATUSES
+
+
+class MigrationTask(NamedTuple):
+    """A backup import (ShowMigrationTask, or a ListMigrationTask item)."""
+
+    task_id: str
+    name: str | None
+    description: str
+    status: str | None
+    target_instance_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    error_message: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINAL_TASK_STATUSES
+
+
+class BackupImport(NamedTuple):
+    """What CreateMigrationTask imports: a DCS backup record, or files in an OBS bucket (all shards)."""
+
+    backup_id: str | None = None
+    bucket: str | None = None
+    object_keys: tuple[str, ...] = ()

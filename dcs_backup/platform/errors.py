@@ -97,5 +97,21 @@ class RpoViolatedError(DcsBackupError):
     the message carries the report."""
 
 
+class RestoreRefusedError(DcsBackupError):
+    """A guard refused the restore before anything was written; the message names the guard and carries
+    the result. Retrying the same request is refused the same way until what the guard names changes."""
+
+
+class RestorePendingError(DcsBackupError):
+    """The restore (or the safety backup before it) was still running when time ran out.
+
+    Retrying the same request (same idempotency key) finds it and resumes waiting: it never restarts.
+    """
+
+
+class RestoreFailedError(DcsBackupError):
+    """DCS failed the restore, or a call to it failed; the message carries DCS's code and the result."""
+
+
 class InternalError(DcsBackupError):
     """An unexpected fault inside the function; details are in the log under the request id."""

@@ -38,3 +38,25 @@ def memory_size_mb(context: Any, env: Mapping[str, str]) -> int | None:
         return value
     text = value if isinstance(value, str) else env.get("RUNTIME_MEMORY", "")
     return ascii_whole_number(text.strip()) or None
+
+
+def with_user_data(context: Any, env: Mapping[str, str], names: tuple[str, ...]) -> Mapping[str, str]:
+    """``env``, plus the named variables the context's ``getUserData`` holds and ``env`` lacks.
+
+    Encrypted user data is decrypted for the function's context; whether the runtime also puts it in the
+    process environment is not documented, so both are read (the environment wins).
+    """
+    getter = getattr(context, "getUserData", None)
+    if getter is None:
+        return env
+    found: dict[str, str] = {}
+    for name in names:
+        if env.get(name, "").strip():
+            continue
+        try:
+            value = getter(name)
+        except Exception:  # noqa: BLE001 - a runtime without that key may raise: then it is not set
+            continue
+        if isinstance(value, str) and value.strip():
+            found[name] = value
+    return {**env, **found} if found else env

@@ -129,7 +129,7 @@ class TestValidation:
     @pytest.mark.parametrize(
         ("request_", "field"),
         [
-            ({"action": "restore"}, "action"),
+            ({"action": "delete"}, "action"),
             ({"action": "audit", "rpo_hours": 0}, "rpo_hours"),
             ({"action": "audit", "rpo_hours": 8761}, "rpo_hours"),
             ({"action": "audit", "rpo_hours": "24"}, "rpo_hours"),

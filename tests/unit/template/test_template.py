@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from dcs_backup.config import ENCRYPTED_VARIABLES
 from tests.unit.template.template_hcl import REPO, TEMPLATE, load, one, resources, variables
 
 # DCS operation the function calls → the IAM action that permits it.
@@ -18,6 +19,12 @@ ACTION_FOR_OPERATION = {
     "CreateBackup": "dcs:instance:backupData",
     "DeleteBackup": "dcs:instance:deleteDataBackupFile",
     "ListBackupFileLinks": "dcs:instance:downloadBackupData",
+    "RestoreInstance": "dcs:instance:restoreData",
+    "ListRestoreRecords": "dcs:instance:getDataRestoreLog",
+    "CreateMigrationTask": "dcs:migrationTask:create",
+    "ShowMigrationTask": "dcs:migrationTask:get",
+    "ListMigrationTask": "dcs:migrationTask:list",
+    "ListStatisticsOfRunningInstances": "dcs:instance:list",
 }
 
 
@@ -44,9 +51,17 @@ class TestFunction:
         config_source = (REPO / "dcs_backup" / "config.py").read_text(encoding="utf-8")
         read_by_code = set(re.findall(r'\(env, "([A-Z_]+)"', config_source))
         assert read_by_code
-        passed = set(load("main.tf")["locals"][0]["function_env"])
+        locals_ = load("main.tf")["locals"][0]
+        passed, encrypted = set(locals_["function_env"]), set(locals_["function_secret_env"])
         assert FUNCTION["user_data"] == "${jsonencode(local.function_env)}"
-        assert passed == read_by_code
+        assert passed | encrypted == read_by_code
+
+    def test_passwords_are_passed_only_as_encrypted_user_data(self) -> None:
+        locals_ = load("main.tf")["locals"][0]
+        assert set(locals_["function_secret_env"]) == set(ENCRYPTED_VARIABLES)
+        assert not set(locals_["function_env"]) & set(ENCRYPTED_VARIABLES)
+        assert FUNCTION["encrypted_user_data"] == "${jsonencode(local.function_secret_env)}"
+        assert variables()["target_passwords"]["sensitive"] is True
 
     def test_logs_go_to_a_log_group_and_stream_created_here(self) -> None:
         assert FUNCTION["enable_lts_log"] is True
@@ -68,6 +83,20 @@ class TestPermissions:
         assert set(re.findall(r'"(dcs:[A-Za-z:]+)"', actions)) == needed
         assert "local.dcs_actions" in RESOURCES["huaweicloud_identity_role.dcs_backup"]["policy"]
         assert RESOURCES["huaweicloud_identity_role.dcs_backup"]["type"] == "XA"
+
+    def test_restoring_and_importing_are_granted_only_when_restore_targets_are_set(self) -> None:
+        locals_ = load("main.tf")["locals"][0]
+        granted = re.search(r"local\.restore_enabled \? \[(.*?)\] : \[\]", locals_["dcs_actions"], re.DOTALL)
+        assert granted is not None
+        assert set(re.findall(r'"(dcs:[A-Za-z:]+)"', granted.group(1))) == {
+            "dcs:instance:restoreData",
+            "dcs:instance:getDataRestoreLog",
+            "dcs:migrationTask:create",
+            "dcs:migrationTask:get",
+            "dcs:migrationTask:list",
+        }
+        assert "length(var.restore_targets) > 0" in locals_["restore_enabled"]
+        assert locals_["function_env"]["DCS_RESTORE_TARGETS"] == '${join(",", var.restore_targets)}'
 
     def test_deleting_backups_is_granted_only_when_retention_can_run(self) -> None:
         locals_ = load("main.tf")["locals"][0]

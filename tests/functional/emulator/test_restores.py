@@ -1,0 +1,131 @@
+"""The emulator restores and imports as DCS documents it, driven through the official SDK over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from huaweicloudsdkdcs.v2 import (
+    BackupFilesBody,
+    CreateMigrationTaskBody,
+    CreateMigrationTaskRequest,
+    ListRestoreRecordsRequest,
+    ListStatisticsOfRunningInstancesRequest,
+    RestoreInstanceBody,
+    RestoreInstanceRequest,
+    ShowInstanceRequest,
+    ShowMigrationTaskRequest,
+    TargetInstanceBody,
+)
+from huaweicloudsdkdcs.v2.dcs_client import DcsClient
+
+from dcs_emulator import DcsEmulator, EmulatorState
+from devkit.seed import CLUSTER_ID, HA_ID, SINGLE_ID
+from tests.functional.emulator.test_emulator import _client, _error_code
+
+
+@pytest.fixture
+def clock(state: EmulatorState) -> list[float]:
+    now = [1_750_000_000.0]
+    state.clock = lambda: now[0]
+    return now
+
+
+def _restore(client: DcsClient, instance_id: str, backup_id: str) -> str:
+    body = RestoreInstanceBody(backup_id=backup_id, remark="r")
+    return str(client.restore_instance(RestoreInstanceRequest(instance_id=instance_id, body=body)).restore_id)
+
+
+def _restores(client: DcsClient, instance_id: str) -> list[Any]:
+    response = client.list_restore_records(ListRestoreRecordsRequest(instance_id=instance_id))
+    return list(response.restore_record_response)
+
+
+class TestRestoreInstance:
+    def test_a_restore_waits_runs_and_succeeds_with_the_instance_restoring_meanwhile(
+        self, emulator: DcsEmulator, clock: list[float]
+    ) -> None:
+        state = emulator.state
+        state.instance(HA_ID).keys = 5
+        backup = state.add_backup(HA_ID, age_hours=1, keys=77)
+        client = _client(emulator)
+        restore_id = _restore(client, HA_ID, backup.backup_id)
+        statuses = []
+        for _ in range(3):
+            (record,) = client.list_restore_records(
+                ListRestoreRecordsRequest(instance_id=HA_ID)
+            ).restore_record_response
+            shown = client.show_instance(ShowInstanceRequest(instance_id=HA_ID)).status
+            statuses.append((record.status, shown))
+            clock[0] += 0.2
+        assert record.restore_id == restore_id
+        assert statuses == [("waiting", "RESTORING"), ("restoring", "RESTORING"), ("succeed", "RUNNING")]
+        stats = client.list_statistics_of_running_instances(ListStatisticsOfRunningInstancesRequest()).statistics
+        assert {s.instance_id: s.keys for s in stats}[HA_ID] == 77
+
+    def test_a_backup_that_did_not_succeed_is_dcs_4087(self, emulator: DcsEmulator) -> None:
+        failed = emulator.state.add_backup(HA_ID, status="failed")
+        assert _error_code(lambda: _restore(_client(emulator), HA_ID, failed.backup_id)) == "DCS.4087"
+
+    def test_an_instance_restoring_is_dcs_4097_and_one_backing_up_dcs_4096(self, emulator: DcsEmulator) -> None:
+        state = emulator.state
+        backup = state.add_backup(HA_ID)
+        client = _client(emulator)
+        state.restores.restoring_s = 60
+        _restore(client, HA_ID, backup.backup_id)
+        assert _error_code(lambda: _restore(client, HA_ID, backup.backup_id)) == "DCS.4097"
+        cluster_backup = state.add_backup(CLUSTER_ID)
+        state.create_backup(CLUSTER_ID, "running", "rdb")
+        assert _error_code(lambda: _restore(client, CLUSTER_ID, cluster_backup.backup_id)) == "DCS.4096"
+
+    def test_a_single_node_instance_is_dcs_4086(self, emulator: DcsEmulator) -> None:
+        assert _error_code(lambda: _restore(_client(emulator), SINGLE_ID, "any")) == "DCS.4086"
+
+    def test_a_scripted_failure_ends_failed_with_its_code_and_leaves_the_keys(
+        self, emulator: DcsEmulator, clock: list[float]
+    ) -> None:
+        state = emulator.state
+        state.instance(HA_ID).keys = 5
+        backup = state.add_backup(HA_ID, keys=77)
+        state.restores.fail_next_restore(HA_ID)
+        client = _client(emulator)
+        _restore(client, HA_ID, backup.backup_id)
+        clock[0] += 10
+        (record,) = _restores(client, HA_ID)
+        assert (record.status, record.error_code) == ("failed", "dcs.08.0007")
+        assert state.instance(HA_ID).keys == 5
+
+
+class TestMigrationTasks:
+    def test_an_import_of_a_backup_record_adds_its_keys_with_slashed_times(
+        self, emulator: DcsEmulator, clock: list[float]
+    ) -> None:
+        state = emulator.state
+        backup = state.add_backup(HA_ID, keys=40)
+        state.instance(CLUSTER_ID).keys = 2
+        client = _client(emulator)
+        body = CreateMigrationTaskBody(
+            task_name="import-1",
+            migration_type="backupfile_import",
+            migration_method="full_amount_migration",
+            backup_files=BackupFilesBody(file_source="backup_record", backup_id=backup.backup_id),
+            target_instance=TargetInstanceBody(id=CLUSTER_ID),
+        )
+        created = client.create_migration_task(CreateMigrationTaskRequest(body=body))
+        assert created.status == "MIGRATING"
+        clock[0] += 10
+        task = client.show_migration_task(ShowMigrationTaskRequest(task_id=created.id))
+        assert task.status == "SUCCESS" and task.created_at.count("/") == 2
+        assert state.instance(CLUSTER_ID).keys == 42
+
+    def test_a_wrong_password_is_dcs_4080(self, emulator: DcsEmulator) -> None:
+        emulator.state.instance(CLUSTER_ID).password = "right"
+        body = CreateMigrationTaskBody(
+            task_name="import-2",
+            migration_type="backupfile_import",
+            migration_method="full_amount_migration",
+            backup_files=BackupFilesBody(file_source="self_build_obs", bucket_name="b", files=[]),
+            target_instance=TargetInstanceBody(id=CLUSTER_ID, password="wrong"),
+        )
+        client = _client(emulator)
+        assert _error_code(lambda: client.create_migration_task(CreateMigrationTaskRequest(body=body))) == "DCS.4080"
