@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
-from dcs_backup.actions.backup import back_up, required_obs_endpoint
+from dcs_backup.actions.backup import back_up, export_files_at_once, required_obs_endpoint
 from dcs_backup.config import LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.dcs.access import DcsAccess, resolve_access
 from dcs_backup.idempotency import idempotency_tag
@@ -43,7 +43,8 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
         redactor.remember(access.secrets, access.internals)
         request, key = _read_request(event, trigger, settings)
         if request.export is not None:
-            required_obs_endpoint(settings)  # a configuration error, before any DCS call
+            required_obs_endpoint(settings)  # configuration errors, before any DCS call
+            export_files_at_once(settings)
         invocation = _invocation(access, context, trigger, settings, request_id, rt, request, key)
         result = _audit(request, settings, invocation, rt) if request.action == "audit" else None
         document = back_up(request, settings, invocation, rt) if result is None else None

@@ -11,6 +11,7 @@ from dcs_backup.export.links import parse_domains
 from dcs_backup.export.spec import (
     DEFAULT_PART_MB,
     DEFAULT_PREFIX,
+    FILES_AT_ONCE_RANGE,
     KMS_KEY_ID_RULE,
     PART_MB_RANGE,
     ExportSpec,
@@ -52,6 +53,8 @@ class Settings(NamedTuple):
     export_prefix: str = DEFAULT_PREFIX
     export_part_mb: int = DEFAULT_PART_MB
     export_kms_key_id: str | None = None
+    export_files_at_once: int | None = None
+    function_memory_mb: int | None = None
     obs_endpoint: str | None = None
     link_domains: tuple[str, ...] | None = None
     default_rpo_hours: int = DEFAULT_RPO_HOURS
@@ -120,7 +123,8 @@ def _endpoint(env: Mapping[str, str], problems: list[str]) -> str | None:
 
 
 def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
-    """DCS_EXPORT_BUCKET / _PREFIX / _PART_MB / _KMS_KEY_ID and OBS_ENDPOINT (same https rule as DCS_ENDPOINT)."""
+    """DCS_EXPORT_BUCKET / _PREFIX / _PART_MB / _KMS_KEY_ID / _FILES_AT_ONCE, RUNTIME_MEMORY and OBS_ENDPOINT
+    (same https rule as DCS_ENDPOINT)."""
     bucket = _get(env, "DCS_EXPORT_BUCKET")
     prefix = _get(env, "DCS_EXPORT_PREFIX") or DEFAULT_PREFIX
     found = [f"DCS_EXPORT_BUCKET {p}" for p in [bucket_problem(bucket)] if bucket is not None and p]
@@ -137,6 +141,9 @@ def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
         "export_prefix": prefix,
         "export_part_mb": _whole_number(env, "DCS_EXPORT_PART_MB", PART_MB_RANGE, problems) or DEFAULT_PART_MB,
         "export_kms_key_id": _kms_key_id(env, problems),
+        "export_files_at_once": _whole_number(env, "DCS_EXPORT_FILES_AT_ONCE", FILES_AT_ONCE_RANGE, problems),
+        # Set by FunctionGraph (MB); the export's memory budget is judged against it when a request exports.
+        "function_memory_mb": ascii_whole_number(_get(env, "RUNTIME_MEMORY")),
         "obs_endpoint": endpoint,
     }
 

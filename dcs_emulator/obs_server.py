@@ -55,6 +55,7 @@ class ObsRequest:
     query: dict[str, str | None]
     headers: dict[str, str]
     signature_valid: bool
+    received_at: float = 0.0  # time.monotonic() once its body was in
 
 
 class ObsEmulator(LoopbackServer):
@@ -151,7 +152,7 @@ class _Handler(LoopbackHandler):
             valid = True
         except ObsError as error:
             prefix, valid, auth_error = "x-amz-", False, error
-        emulator.record(ObsRequest(route, self.command, url.path, dict(query), headers, valid))
+        emulator.record(ObsRequest(route, self.command, url.path, dict(query), headers, valid, time.monotonic()))
         try:
             if not valid:
                 raise auth_error

@@ -1,8 +1,9 @@
 """Copying a backup's files from DCS's download links into a bucket: one multipart upload per file.
 
-Each part is read into one reusable buffer (never the whole file, never /tmp), sent with its
-Content-MD5, and the completed object's size is checked. No part is started that cannot finish
-before the deadline at the throughput measured so far: the upload is then aborted and the
+Each part is read into one of two reusable buffers (never the whole file, never /tmp) while the
+other is being sent (see ``pipeline``), with its Content-MD5, and the completed object's size is
+checked; a cluster's shards are copied at the same time, as many as the memory holds. No part is
+started that cannot finish before the deadline at the throughput measured so far: the upload is then aborted and the
 export reported ``pending``, for the next run to start again (a half-copied file is not kept
 waiting, billed, for a run that may never come; the bucket's lifecycle rule is the backstop).
 """
@@ -10,8 +11,10 @@ waiting, billed, for a run that may never come; the bucket's lifecycle rule is t
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 
 import requests
 import structlog
@@ -29,6 +32,7 @@ from dcs_backup.export.base import (
 from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
 from dcs_backup.export.links import LinkPolicy
+from dcs_backup.export.pipeline import NoTimeLeftError, PartPipeline, PartPlan
 from dcs_backup.export.verify.base import CorruptFileError, Verification
 from dcs_backup.export.verify.check import FileCheck
 from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
@@ -38,40 +42,41 @@ from dcs_backup.platform.text import show_list
 MIB = 1024 * 1024
 MIN_PART_BYTES = 100 * 1024  # OBS's smallest part (but the last); the function's setting starts at 5 MiB
 MAX_PARTS = 10_000
+MAX_FILE_THREADS = 16  # files waiting for a slot (each holding none of its memory yet)
 # Until a part has been timed: a deliberately modest rate, so the first part is not started blindly.
 ASSUMED_BYTES_PER_S = 16 * MIB
 
 log = structlog.get_logger("dcs_backup.export")
 
 
-class NoTimeLeftError(Exception):
-    """The next step would not finish before the deadline at the measured throughput."""
-
-
 @dataclass
 class Pace:
-    """Throughput measured over the parts done so far, to decide whether the next one fits."""
+    """Throughput of one file's stream, measured over the parts done so far (by every file: they run
+    alike), to decide whether the next part fits; parts of several files record it at once."""
 
     reserve_s: float
     assumed_bytes_per_s: float = ASSUMED_BYTES_PER_S
     bytes_done: int = 0
     seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def bytes_per_s(self) -> float:
-        return self.bytes_done / self.seconds if self.bytes_done and self.seconds > 0 else self.assumed_bytes_per_s
+        with self._lock:
+            done, seconds = self.bytes_done, self.seconds
+        return done / seconds if done and seconds > 0 else self.assumed_bytes_per_s
 
     def require(self, size: int, deadline: Deadline, *, measured_only: bool = False) -> None:
         if measured_only and not self.bytes_done:
             return
-        if not deadline.allows(size / self.bytes_per_s + self.reserve_s):
-            raise NoTimeLeftError(
-                f"{size} bytes need about {size / self.bytes_per_s:.1f} s at {self.bytes_per_s / MIB:.1f} MiB/s"
-            )
+        rate = self.bytes_per_s
+        if not deadline.allows(size / rate + self.reserve_s):
+            raise NoTimeLeftError(f"{size} bytes need about {size / rate:.1f} s at {rate / MIB:.1f} MiB/s")
 
     def record(self, size: int, seconds: float) -> None:
-        self.bytes_done += size
-        self.seconds += seconds
+        with self._lock:
+            self.bytes_done += size
+            self.seconds += seconds
 
 
 def export_backup(
@@ -85,13 +90,16 @@ def export_backup(
     part_size: int,
     http_session: requests.Session,
     link_policy: LinkPolicy,
+    file_slots: threading.Semaphore | None = None,
     assumed_bytes_per_s: float = ASSUMED_BYTES_PER_S,
 ) -> ExportResult:
     """Export every file (idempotently: an object already there with the same size is not copied again).
 
     Never raises for a failed call: the result says ``failed`` or ``pending`` with a reason naming the file.
     ``target`` is built on the same ``deadline`` (see ``ObsTarget``); ``part_size`` is in bytes. Every
-    link is judged by ``link_policy`` before any is fetched.
+    link is judged by ``link_policy`` before any is fetched. A cluster's shards are copied at the same
+    time, each once it holds one of ``file_slots`` (shared by the invocation's exports: each holds two
+    parts in memory; without it, one file at a time); once one fails, no other starts.
     """
     if part_size < MIN_PART_BYTES:
         raise ValueError(f"part_size must be at least {MIN_PART_BYTES} bytes")
@@ -102,24 +110,35 @@ def export_backup(
         return ExportResult("failed", reason=refused)
     # Time kept after the last part for completing (or aborting) the upload and checking the object.
     pace = Pace(reserve_s=3 * policy.min_attempt_s, assumed_bytes_per_s=assumed_bytes_per_s)
-    copier = _FileCopier(source, target, CallLoop(deadline, policy, classify), pace, part_size, http_session)
+    slots = file_slots or threading.BoundedSemaphore(1)
+    copier = _FileCopier(source, target, CallLoop(deadline, policy, classify), pace, part_size, http_session, slots)
     named = safe_file_names(files)
     try:
         expected = copier.expected_sizes(named)
     except CallError as error:
         return ExportResult(_status_of(error), reason=f"{error.operation}: {error.message}")
-    objects: list[ExportObject] = []
-    for file, size in zip(named, expected, strict=True):
-        key = object_key(prefix, source.instance_id, source.backup_id, file.file_name)
-        try:
-            objects.append(copier.copy(file, key, size))
-        except NoTimeLeftError as exc:
-            return ExportResult("pending", tuple(objects), f"{file.file_name}: not enough time left ({exc})")
-        except CallError as error:
-            return ExportResult(
-                _status_of(error), tuple(objects), f"{file.file_name}: {error.operation}: {error.message}"
-            )
-    return ExportResult("done", tuple(objects))
+    keys = [object_key(prefix, source.instance_id, source.backup_id, file.file_name) for file in named]
+    with ThreadPoolExecutor(max_workers=min(MAX_FILE_THREADS, len(named)), thread_name_prefix="export") as pool:
+        copies = [pool.submit(copier.copy, *job) for job in zip(named, keys, expected, strict=True)]
+        wait(copies, return_when=FIRST_EXCEPTION)
+        for copy in copies:
+            copy.cancel()  # those not started: the export has failed or is cut short anyway
+    return _result(named, copies)
+
+
+def _result(files: Sequence[BackupFile], copies: Sequence[Future[ExportObject]]) -> ExportResult:
+    """``done`` when every copy is; else the first failure in file order (a failed file before a pending one)."""
+    settled = [(file, copy) for file, copy in zip(files, copies, strict=True) if not copy.cancelled()]
+    objects = tuple(copy.result() for _, copy in settled if copy.exception() is None)
+    problems = [(file, problem) for file, copy in settled if (problem := copy.exception()) is not None]
+    for file, problem in sorted(problems, key=lambda found: isinstance(found[1], NoTimeLeftError)):
+        if isinstance(problem, NoTimeLeftError):
+            return ExportResult("pending", objects, f"{file.file_name}: not enough time left ({problem})")
+        if isinstance(problem, CallError):
+            reason = f"{file.file_name}: {problem.operation}: {problem.message}"
+            return ExportResult(_status_of(problem), objects, reason)
+        raise problem  # not a call's failure: a fault in the code, never hidden
+    return ExportResult("done", objects)
 
 
 def _status_of(error: CallError) -> ExportStatus:
@@ -161,7 +180,7 @@ def _size_mismatch(size: int, expected: int, recorded: int | None) -> CallError:
 
 
 class _FileCopier:
-    """Streams files one at a time through one part-sized buffer."""
+    """Streams each file through two part-sized buffers (one downloading, one uploading); files may run at once."""
 
     def __init__(
         self,
@@ -171,14 +190,15 @@ class _FileCopier:
         pace: Pace,
         part_size: int,
         session: requests.Session,
+        slots: threading.Semaphore,
     ) -> None:
+        self._slots = slots
         self._source = source
         self._target = target
         self._loop = loop
         self.pace = pace
         self._part_size = part_size
         self._session = session
-        self._buffer = memoryview(bytearray(part_size))
 
     def expected_sizes(self, files: Sequence[BackupFile]) -> list[int | None]:
         """What each file must hold so that the export adds up to the size DCS records for the backup.
@@ -204,7 +224,17 @@ class _FileCopier:
         return list(sizes)
 
     def copy(self, file: BackupFile, key: str, expected: int | None) -> ExportObject:
-        """The object once it holds the file (now or before); the download must announce ``expected``."""
+        """The object once it holds the file (now or before), copied once a slot is free."""
+        deadline = self._loop.deadline
+        if not self._slots.acquire(timeout=max(0.0, deadline.remaining() - self.pace.reserve_s)):
+            raise NoTimeLeftError("every file slot the memory allows stayed taken until the deadline")
+        try:
+            return self._copy(file, key, expected)
+        finally:
+            self._slots.release()
+
+    def _copy(self, file: BackupFile, key: str, expected: int | None) -> ExportObject:
+        """The download must announce ``expected`` (when known)."""
         download = LinkDownload(file, self._session, self._loop, self.pace.reserve_s)
         try:
             size = download.open()
@@ -235,13 +265,14 @@ class _FileCopier:
         upload_id = self._target.start_upload(key, self._source.metadata())
         clock = self._loop.deadline.clock
         started = clock()
+        plan = PartPlan(size, self._part_size, first=1, last=parts)
         try:
-            etags = []
-            for number in range(1, parts + 1):
-                etags.append((number, self._part(download, key, upload_id, number, size, check)))
+            PartPipeline(self._target, key, upload_id, self.pace, self._loop.deadline).run(
+                _CheckedDownload(download, check), plan
+            )
             download.finish()
             verification = _verdict(check)
-            self._target.complete_upload(key, upload_id, etags)
+            self._target.complete_upload(key, upload_id, [(part.number, part.etag) for part in plan.sent])
         except BaseException:
             self._abort(key, upload_id)
             raise
@@ -256,21 +287,23 @@ class _FileCopier:
         )
         return verification
 
-    def _part(self, download: LinkDownload, key: str, upload_id: str, number: int, size: int, check: FileCheck) -> str:
-        length = min(self._part_size, size - (number - 1) * self._part_size)
-        self.pace.require(length, self._loop.deadline)
-        clock = self._loop.deadline.clock
-        started = clock()
-        part = self._buffer[:length]
-        download.fill(part)
-        _checked(check, part)
-        etag = self._target.upload_part(key, upload_id, number, part)
-        self.pace.record(length, clock() - started)
-        return etag
-
     def _abort(self, key: str, upload_id: str) -> None:
         """Best effort: when even this fails, the bucket's lifecycle rule removes the parts."""
         try:
             self._target.abort_upload(key, upload_id)
         except CallError as error:
             log.warning("export upload not aborted", key=key, error_kind=error.kind.value, error_code=error.error_code)
+
+
+class _CheckedDownload:
+    """The download leg's parts: read from the link, each verified before it may be sent."""
+
+    def __init__(self, download: LinkDownload, check: FileCheck) -> None:
+        self._download = download
+        self._check = check
+
+    def fill(self, part: memoryview) -> None:
+        self._download.fill(part)
+
+    def check(self, part: memoryview) -> None:
+        _checked(self._check, part)

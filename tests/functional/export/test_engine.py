@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -88,6 +89,48 @@ class TestCopying:
         assert all(_stored_md5(rig, o.key) == _source_md5(rig, o.key) for o in result.objects)
 
 
+class TestParallel:
+    def test_a_clusters_shards_are_copied_at_the_same_time(self, rig: ExportRig) -> None:
+        # GIVEN a cluster backup whose three shard downloads are slow (2 MiB/s, 1 MiB each), three file slots
+        rig.storage.download_bytes_per_s = 2 * MIB
+        backup_id = _backup(rig, CLUSTER_ID, size=3 * MIB)
+        # WHEN it is exported
+        result = rig.export(CLUSTER_ID, backup_id, file_slots=threading.BoundedSemaphore(3))
+        # THEN every shard's download began before any shard's upload was completed, and all are byte-identical
+        assert result.status == "done", result.reason
+        downloads = [r.received_at for r in rig.storage.requests_for("GetObject") if "range" not in r.headers]
+        completed = [r.received_at for r in rig.storage.requests_for("CompleteMultipartUpload")]
+        assert len(downloads) == 3 and max(downloads) < min(completed)
+        assert all(_stored_md5(rig, o.key) == _source_md5(rig, o.key) for o in result.objects)
+
+    def test_without_a_free_slot_the_shards_go_one_after_another(self, rig: ExportRig) -> None:
+        # GIVEN one file slot, WHEN a cluster backup is exported
+        result = rig.export(
+            CLUSTER_ID, _backup(rig, CLUSTER_ID, size=3 * MIB), file_slots=threading.BoundedSemaphore(1)
+        )
+        # THEN each shard's download began only once the one before it was completed
+        assert result.status == "done", result.reason
+        downloads = [r.received_at for r in rig.storage.requests_for("GetObject") if "range" not in r.headers]
+        completed = [r.received_at for r in rig.storage.requests_for("CompleteMultipartUpload")]
+        assert downloads[1] > completed[0] and downloads[2] > completed[1]
+
+    def test_a_shard_that_fails_leaves_no_object_while_the_others_are_kept(self, rig: ExportRig) -> None:
+        # GIVEN a cluster backup whose second upload is refused
+        rig.storage.faults.script(
+            "InitiateMultipartUpload", Fault(FaultKind.LATENCY, delay_s=0.2), Fault(FaultKind.FORBIDDEN)
+        )
+        # WHEN it is exported three at a time
+        result = rig.export(
+            CLUSTER_ID, _backup(rig, CLUSTER_ID, size=3 * MIB), file_slots=threading.BoundedSemaphore(3)
+        )
+        # THEN the export failed naming that shard, no upload is left open, and only the finished shards are objects
+        assert result.status == "failed" and "AccessDenied" in (result.reason or "")
+        assert rig.open_uploads() == []
+        assert sorted(rig.storage.store.objects(BUCKET)) == sorted(o.key for o in result.objects)
+        assert len(result.objects) == 2
+        assert not [t for t in threading.enumerate() if t.name.startswith(("upload ", "export"))]
+
+
 class TestFailures:
     def test_a_cut_download_resumes_with_a_range_request(self, rig: ExportRig) -> None:
         # GIVEN a download that breaks after 1.5 MiB
@@ -111,6 +154,18 @@ class TestFailures:
         assert result.status == "failed" and "AccessDenied" in (result.reason or "")
         assert rig.storage.requests_for("AbortMultipartUpload")
         assert rig.open_uploads() == [] and not rig.storage.store.objects(BUCKET)
+
+    def test_a_download_that_fails_midway_aborts_the_upload_and_leaves_no_thread(self, rig: ExportRig) -> None:
+        # GIVEN a download that breaks after 1.5 MiB (two parts already on their way) and is then refused
+        rig.storage.faults.script(
+            "GetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=3 * MIB // 2), Fault(FaultKind.FORBIDDEN)
+        )
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, _backup(rig))
+        # THEN it failed, the upload was aborted, no object exists and no thread of the copy is still running
+        assert result.status == "failed" and "DownloadBackupFile: HTTP 403" in (result.reason or "")
+        assert rig.open_uploads() == [] and not rig.storage.store.objects(BUCKET)
+        assert not [t for t in threading.enumerate() if t.name.startswith(("upload ", "export"))]
 
     def test_a_corrupted_part_is_caught_by_its_md5_and_sent_again(self, rig: ExportRig) -> None:
         # GIVEN a part altered in transit

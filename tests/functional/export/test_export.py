@@ -212,6 +212,29 @@ class TestConfiguration:
         result = export_harness.export({}, env={name: value})
         assert isinstance(result.error, ConfigurationError) and name in str(result.error)
 
+    @pytest.mark.parametrize(
+        ("env", "named"),
+        [
+            ({"RUNTIME_MEMORY": "128", "DCS_EXPORT_PART_MB": "64"}, "DCS_EXPORT_PART_MB"),
+            ({"RUNTIME_MEMORY": "256", "DCS_EXPORT_PART_MB": "64", "DCS_EXPORT_FILES_AT_ONCE": "2"}, "FILES_AT_ONCE"),
+        ],
+    )
+    def test_an_export_the_memory_cannot_hold_is_a_configuration_error_before_any_call(
+        self, export_harness: ExportHarness, env: dict[str, str], named: str
+    ) -> None:
+        # GIVEN a function whose memory cannot hold the parts the export would keep in flight
+        # WHEN a request exports, THEN it is refused naming the settings and the memory, and nothing is called
+        result = export_harness.export({}, env=env)
+        assert isinstance(result.error, ConfigurationError)
+        assert named in str(result.error) and f"({env['RUNTIME_MEMORY']} MB" in str(result.error)
+        assert export_harness.emulator.requests == []
+
+    def test_a_memory_too_small_to_export_does_not_stop_plain_backups(self, export_harness: ExportHarness) -> None:
+        context = LocalContext.seeded(security_token=EXPORT_TOKEN)
+        small = {"RUNTIME_MEMORY": "128", "DCS_EXPORT_PART_MB": "64"}
+        result = export_harness.invoke({"instance_ids": [HA_ID]}, context, **small)
+        assert result.error is None and result.answer is not None
+
     def test_without_an_obs_endpoint_or_region_nothing_is_called(self, export_harness: ExportHarness) -> None:
         result = export_harness.export({}, env={"OBS_ENDPOINT": ""})
         assert isinstance(result.error, ConfigurationError) and "OBS_ENDPOINT" in str(result.error)
