@@ -30,6 +30,7 @@ from dcs_emulator.obs_store import Encryption, ObjectStore, ObsError, Part, Stor
 
 MAX_CLOCK_SKEW_S = 15 * 60
 _READ_PIECE = 1 << 20
+SMALL_BODY = 1 << 20  # a PutObject body up to this size is kept even when uploaded data is not (progress records)
 _FAULT_ERRORS = {
     FaultKind.FORBIDDEN: (403, "AccessDenied", "Access Denied"),
     FaultKind.SERVER_ERROR: (500, "InternalError", "We encountered an internal error. Please try again."),
@@ -168,7 +169,8 @@ class _Handler(LoopbackHandler):
         """The request body, read in pieces, with its MD5 (kept whole only where it is stored)."""
         remaining = int(self.headers.get("Content-Length") or 0)
         digest, pieces, size = hashlib.md5(), [], 0
-        keep = route != "UploadPart" or self.server.emulator.store.keep_data
+        large = route == "UploadPart" or (route == "PutObject" and remaining > SMALL_BODY)
+        keep = not large or self.server.emulator.store.keep_data
         while remaining > 0:
             piece = self.rfile.read(min(_READ_PIECE, remaining))
             if not piece:
@@ -240,6 +242,8 @@ class _Operation:
             "AbortMultipartUpload": lambda: self.abort(),
             "ListParts": lambda: self.list_parts(),
             "ListMultipartUploads": lambda: self.list_uploads(),
+            "PutObject": lambda: self.put(body),
+            "DeleteObject": lambda: self.delete(),
         }
         operation = operations.get(route)
         if operation is None:
@@ -288,6 +292,20 @@ class _Operation:
             sent += len(piece)
             if emulator.download_bytes_per_s:
                 time.sleep(len(piece) / emulator.download_bytes_per_s)
+
+    def put(self, body: Part) -> None:
+        given = self.headers.get("content-md5")
+        if given is not None and given != base64.b64encode(bytes.fromhex(body.md5)).decode("ascii"):
+            raise ObsError(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+        meta = f"{self.prefix}meta-"
+        metadata = {k[len(meta) :]: v for k, v in self.headers.items() if k.startswith(meta)}
+        content_type = self.headers.get("content-type", "")
+        stored = self.store.put_object(self.bucket, self.key, body, metadata, content_type, self._encryption())
+        self.handler.answer(200, {"ETag": stored.etag})
+
+    def delete(self) -> None:
+        self.store.delete(self.bucket, self.key)
+        self.handler.answer(204, {})
 
     def initiate(self) -> None:
         meta = f"{self.prefix}meta-"
