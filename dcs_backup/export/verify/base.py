@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NamedTuple, Protocol
 
-FileFormat = Literal["rdb", "aof", "archive"]
+FileFormat = Literal["rdb", "aof", "aof-manifest", "archive"]
 ChecksumState = Literal["verified", "absent", "not checked"]
 
 

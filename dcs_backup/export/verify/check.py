@@ -1,13 +1,16 @@
 """Which check a file gets: recognised by its first bytes, held against what DCS calls it.
 
-An RDB starts ``REDIS`` + four digits, an AOF with a RESP command (``*``); an archive (gzip, zip, tar)
-is exported byte for byte and reported as such. A file DCS calls RDB or AOF that starts as neither fails.
+An RDB starts ``REDIS`` + four digits, an AOF with a RESP command (``*``) or with an RDB preamble, and
+Redis 7's AOF manifest with ``file ``; an archive (gzip, zip, tar) is exported byte for byte and reported
+as such. A file DCS calls RDB or AOF that starts as none of these fails.
 """
 
 from __future__ import annotations
 
+from dcs_backup.export.verify import manifest
 from dcs_backup.export.verify.aof import AofVerifier
 from dcs_backup.export.verify.base import CorruptFileError, FileVerifier, Verification
+from dcs_backup.export.verify.preamble import PreambleAofVerifier
 from dcs_backup.export.verify.rdb import MAGIC, RdbVerifier
 
 ARCHIVE_MAGICS = (b"\x1f\x8b", b"PK\x03\x04")
@@ -43,12 +46,13 @@ class FileCheck:
 
     def _pick(self, first: bytes) -> FileVerifier:
         if first.startswith(MAGIC):  # before the archives: an RDB's first value may hold "ustar" at 257
-            # An AOF may start with an RDB preamble: RESP follows the RDB, whose end only a full parse finds.
-            return _PreambleAof() if self._claimed == "aof" else RdbVerifier()
+            return PreambleAofVerifier() if self._claimed == "aof" else RdbVerifier()
         if first.startswith(ARCHIVE_MAGICS) or first[TAR_MAGIC_AT:_RECOGNISED_AFTER] == TAR_MAGIC:
             return _Archive()
         if self._claimed == "aof" and first[:1] in (b"", b"*", b"#"):  # empty, a command, or an annotation
             return AofVerifier()
+        if self._claimed == "aof" and first.startswith(manifest.MAGIC):  # Redis 7: the list of the AOF's files
+            return manifest.ManifestVerifier()
         raise CorruptFileError(0, f"not an {self._claimed.upper()}: bad magic")
 
 
@@ -60,10 +64,3 @@ class _Archive:
 
     def finish(self) -> Verification:
         return Verification("archive", "not checked")
-
-
-class _PreambleAof(_Archive):
-    """An AOF that starts with an RDB preamble: exported byte for byte, reported as not checked."""
-
-    def finish(self) -> Verification:
-        return Verification("aof", "not checked")

@@ -17,12 +17,14 @@ MAGIC = b"REDIS"
 MIN_VERSION, MAX_VERSION = 5, 12  # 5: the first with a checksum (Redis 2.6); 12: Redis 7.4
 HEADER_LIMIT = 1 << 20  # AUX fields and functions are small; past this the key counts are left unknown
 _TAIL = 8  # the stored CRC, after the EOF opcode
+_JOIN = _TAIL + 1 + len(MAGIC) + 4  # an EOF opcode, its CRC, and the next file's magic and version
 # The AUX fields reported (the file's own words, so kept short): the engine, the time of the save, its memory.
 AUX_FIELDS = frozenset({"redis-ver", "redis-bits", "ctime", "used-mem", "aof-base"})
 MAX_AUX_VALUE = 64
 _PRINTABLE = re.compile(r"[^\x20-\x7e]")  # the file's own words reach results and logs: printable ASCII only
 _AUX, _RESIZEDB, _SELECTDB, _EOF, _FUNCTION2, _MODULE_AUX = 0xFA, 0xFB, 0xFE, 0xFF, 0xF5, 0xF7
 _CRC64_REDIS = anycrc.Model("CRC64-REDIS")
+_JOINED = re.compile(rb"\xff[\x00-\xff]{8}REDIS[0-9]{4}")  # an EOF opcode, a stored CRC, a file's start
 
 
 class _HeaderIncompleteError(Exception):
@@ -41,12 +43,14 @@ class RdbVerifier:
         self._version: int | None = None
         self._aux: dict[str, str] = {}
         self._keys: dict[int, int] | None = None
+        self._recent = b""  # the last bytes seen, where a joined file's start may begin
 
     def feed(self, data: bytes | memoryview) -> None:
         if not data:
             return
         if self._header is not None:
             self._read_header(data)
+        self._refuse_a_joined_file(data)
         self._run_crc(data)
         self._size += len(data)
 
@@ -69,6 +73,31 @@ class RdbVerifier:
             aux=dict(self._aux),
             keys_by_db=self._keys,
         )
+
+    def _refuse_a_joined_file(self, data: bytes | memoryview) -> None:
+        """Two whole RDBs joined end to end would pass the CRC: after a file and its stored CRC, the CRC is 0
+        again, so the first file goes unseen. A second file's start, right after an EOF and a CRC at which the
+        running CRC is 0, is refused (by chance, 1 in 2^64). The CRC to each such place runs on from the last."""
+        straddling = self._recent + bytes(data[: _JOIN - 1])  # the places that begin before ``data``
+        places = [self._size - len(self._recent) + m.start() for m in _JOINED.finditer(straddling)]
+        places = [at for at in places if at < self._size]
+        places += [self._size + m.start() for m in _JOINED.finditer(data)]
+        at, crc = self._size - len(self._tail), self._crc  # how far the running CRC has got
+        for place in places:
+            start = place + _TAIL + 1  # where the second file's magic begins
+            crc = self._crc_between(data, at, start, crc)
+            at = start
+            if crc == 0:
+                raise CorruptFileError(start, "a second RDB file starts here: two files joined into one")
+        self._recent = (self._recent + bytes(data[-(_JOIN - 1) :]))[-(_JOIN - 1) :]
+
+    def _crc_between(self, data: bytes | memoryview, begin: int, end: int, crc: int) -> int:
+        """The CRC run on over the stream's bytes [begin, end): the held tail's, then the new ``data``'s."""
+        held_from = self._size - len(self._tail)
+        if begin < self._size:
+            crc = _CRC64_REDIS.calc(self._tail[begin - held_from : min(end, self._size) - held_from], crc)
+            begin = self._size
+        return _CRC64_REDIS.calc(data[begin - self._size : end - self._size], crc) if end > begin else crc
 
     def _run_crc(self, data: bytes | memoryview) -> None:
         """Everything but the last 9 bytes seen goes through the CRC now; those wait to be the EOF and CRC."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import anycrc
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +17,15 @@ from dcs_emulator.backup_files import GeneratedFile
 EMPTY_V10 = bytes.fromhex("524544495330303130ff" + "a9fd37fe89a77eeb")
 ONE_KEY_V10 = bytes.fromhex("524544495330303130fe00fb010000016b0176ff" + "bfc684baad6ca103")
 AOF = b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n"
+MANIFEST = b"file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+
+
+def _rdb_with_value(value: bytes) -> bytes:
+    """A v10 RDB holding k=``value`` in db0 (a value under 16 KiB), with its CRC-64."""
+    length = bytes([0x40 | len(value) >> 8, len(value) & 0xFF])  # a 14-bit RDB length
+    body = b"REDIS0010\xfe\x00\xfb\x01\x00\x00\x01k" + length + value + b"\xff"
+    crc: int = anycrc.Model("CRC64-REDIS").calc(body)
+    return body + crc.to_bytes(8, "little")
 
 
 def _check(data: bytes, claimed: str, cuts: list[int] | None = None) -> Verification:
@@ -54,6 +64,17 @@ class TestRdb:
         with pytest.raises(CorruptFileError, match="ends before"):
             _check(ONE_KEY_V10[:-3], "rdb")
 
+    @given(st.lists(st.integers(min_value=1, max_value=len(ONE_KEY_V10) + len(EMPTY_V10) - 1), max_size=6))
+    def test_two_whole_files_joined_into_one_are_refused(self, cuts: list[int]) -> None:
+        # the CRC-64 is 0 again after a file and its CRC: the joined file's own CRC would pass
+        with pytest.raises(CorruptFileError, match="two files joined") as refused:
+            _check(ONE_KEY_V10 + EMPTY_V10, "rdb", cuts)
+        assert refused.value.offset == len(ONE_KEY_V10)
+
+    def test_a_value_that_holds_an_rdb_start_is_no_joined_file(self) -> None:
+        data = _rdb_with_value(b"x" * 50 + b"\xff" + b"\x01" * 8 + ONE_KEY_V10 + b"y" * 50)
+        assert _check(data, "rdb", [60, 70])[:2] == ("rdb", "verified")
+
     def test_a_large_generated_file_reads_its_header(self) -> None:
         data = GeneratedFile("dump.rdb", 3 << 20, "seed").read()
         verdict = _check(data, "rdb", [5, 1000, 1 << 20])
@@ -71,8 +92,33 @@ class TestAof:
         with pytest.raises(CorruptFileError):
             _check(AOF[:length], "aof")
 
-    def test_an_aof_with_an_rdb_preamble_is_exported_but_not_checked(self) -> None:
-        assert _check(ONE_KEY_V10 + AOF, "aof") == Verification("aof", "not checked")
+
+class TestPreambleAof:
+    @given(st.lists(st.integers(min_value=1, max_value=len(ONE_KEY_V10) + len(AOF) - 1), max_size=8))
+    def test_the_preamble_is_verified_and_the_commands_checked(self, cuts: list[int]) -> None:
+        assert _check(ONE_KEY_V10 + AOF, "aof", cuts) == Verification("aof", "verified", 10, {}, {0: 1})
+
+    def test_a_preamble_without_commands_is_verified(self) -> None:
+        assert _check(ONE_KEY_V10, "aof")[:2] == ("aof", "verified")
+
+    @given(st.integers(min_value=0, max_value=len(ONE_KEY_V10) - 9))
+    def test_any_flipped_byte_in_the_preamble_is_caught(self, offset: int) -> None:
+        damaged = bytearray(ONE_KEY_V10 + AOF)
+        damaged[offset] ^= 0x01
+        with pytest.raises(CorruptFileError):
+            _check(bytes(damaged), "aof")
+
+    def test_commands_cut_short_are_refused_at_their_offset_in_the_file(self) -> None:
+        with pytest.raises(CorruptFileError, match="middle of a command") as refused:
+            _check(ONE_KEY_V10 + AOF[:-3], "aof")
+        assert refused.value.offset == len(ONE_KEY_V10) + AOF.index(b"*3")
+
+    def test_a_preamble_saved_without_a_checksum_is_absent_not_verified(self) -> None:
+        assert _check(ONE_KEY_V10[:-8] + bytes(8) + AOF, "aof", [5]) == Verification("aof", "absent")
+
+    def test_a_value_that_looks_like_the_preamble_end_does_not_end_it(self) -> None:
+        value = b"\xff" + b"\x01" * 8 + b"*2\r\n"  # an EOF opcode, 8 bytes and a command, inside a value
+        assert _check(_rdb_with_value(value * 20) + AOF, "aof", [40]).checksum == "verified"
 
 
 class TestRecognition:
@@ -91,6 +137,14 @@ class TestWhatRedisWrites:
     def test_an_aof_with_timestamp_annotations_is_an_aof(self) -> None:
         assert _check(b"#TS:1700000000\r\n" + AOF + b"#TS:1700000001\r\n" + AOF, "aof", [3, 20]).format == "aof"
 
+    def test_the_aof_manifest_of_redis_7_is_recognised(self) -> None:
+        assert _check(MANIFEST, "aof", [3]) == Verification("aof-manifest", "not checked")
+
+    @pytest.mark.parametrize("damaged", [MANIFEST[:-1], MANIFEST + b"file x seq two type b\n", MANIFEST + b"\x00" * 9])
+    def test_a_damaged_manifest_is_refused(self, damaged: bytes) -> None:
+        with pytest.raises(CorruptFileError, match="manifest"):
+            _check(damaged, "aof")
+
     def test_an_empty_aof_is_an_aof(self) -> None:
         assert _check(b"", "aof") == Verification("aof", "not checked")
 
@@ -100,17 +154,10 @@ class TestWhatRedisWrites:
         assert _check(command + AOF, "aof", [30, 4000, 9000, len(command) - 1]).format == "aof"
 
     def test_an_rdb_whose_first_value_holds_ustar_is_still_an_rdb(self) -> None:
-        value = b"x" * 238 + b"ustar" + b"y" * 100  # at byte 257 of the file
-        length = bytes([0x40 | len(value) >> 8, len(value) & 0xFF])  # a 14-bit RDB length
-        body = b"REDIS0010\xfe\x00\xfb\x01\x00\x00\x01k" + length + value + b"\xff"
-        import anycrc
-
-        data = body + anycrc.Model("CRC64-REDIS").calc(body).to_bytes(8, "little")
+        data = _rdb_with_value(b"x" * 238 + b"ustar" + b"y" * 100)  # at byte 257 of the file
         assert data[257:262] == b"ustar" and _check(data, "rdb")[:2] == ("rdb", "verified")
 
     def test_aux_values_are_printable_ascii(self) -> None:
         body = b"REDIS0010\xfa\x09redis-ver\x06\x1b[2J\r\n\xfe\x00\xfb\x00\x00\xff"
-        import anycrc
-
         data = body + anycrc.Model("CRC64-REDIS").calc(body).to_bytes(8, "little")
         assert _check(data, "rdb", [1, 2, 3]).aux == {"redis-ver": "?[2J??"}
