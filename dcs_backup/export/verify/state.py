@@ -80,7 +80,7 @@ def _decode(value: Any) -> Any:
     if "list" in value:
         return [_decode(item) for item in value["list"]]
     cls = _CLASSES[value["object"]]
-    rebuilt = object.__new__(cls)
+    rebuilt: Any = object.__new__(cls)
     expected = set(vars(cls()) if cls is not FileCheck else vars(FileCheck("rdb")))
     state = value["state"]
     if set(state) != expected:
