@@ -156,6 +156,8 @@ def _export_dict(result: ExportResult, backup_id: str | None) -> dict[str, Any]:
     data["objects"] = [o.to_dict() for o in result.objects]
     if result.reason is not None:
         data["reason"] = result.reason
+    if result.progress is not None:
+        data.update(result.progress.to_dict())
     return data
 
 

@@ -32,14 +32,28 @@ class ExportObject(NamedTuple):
         return data
 
 
+class ExportProgress(NamedTuple):
+    """How far a pending export got: bytes (of the files known) and parts of the files cut short."""
+
+    bytes_done: int
+    bytes_total: int
+    parts_done: int
+    parts_total: int
+
+    def to_dict(self) -> dict[str, int]:
+        return self._asdict()
+
+
 class ExportResult(NamedTuple):
-    """``done``: every file is in the bucket; ``pending``: time ran out, the next run starts again;
-    ``failed``: a file could not be copied (``reason`` says which and why); ``skipped``: nothing to do.
+    """``done``: every file is in the bucket; ``pending``: time ran out, the next run continues from where
+    this one stopped (``progress``); ``failed``: a file could not be copied (``reason`` says which and why);
+    ``skipped``: nothing to do.
     """
 
     status: ExportStatus
     objects: tuple[ExportObject, ...] = ()
     reason: str | None = None
+    progress: ExportProgress | None = None
 
 
 class BackupSource(NamedTuple):
@@ -100,3 +114,13 @@ class ExportTarget(Protocol):
 
     def abort_upload(self, key: str, upload_id: str) -> None:
         """Drop the upload's parts, so none stays billed."""
+
+    def uploaded_parts(self, key: str, upload_id: str) -> dict[int, str] | None:
+        """The parts the upload holds (number → ETag), or None when the upload is gone."""
+
+    def read_object(self, key: str) -> bytes | None:
+        """A small object's bytes, or None when there is none."""
+
+    def write_object(self, key: str, data: bytes) -> None: ...
+
+    def delete_object(self, key: str) -> None: ...

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 import structlog
@@ -23,6 +24,7 @@ from dcs_backup.dcs.models import BackupFile
 from dcs_backup.export.base import (
     BackupSource,
     ExportObject,
+    ExportProgress,
     ExportResult,
     ExportStatus,
     ExportTarget,
@@ -32,9 +34,11 @@ from dcs_backup.export.base import (
 from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
 from dcs_backup.export.links import LinkPolicy
-from dcs_backup.export.pipeline import NoTimeLeftError, PartPipeline, PartPlan
+from dcs_backup.export.pipeline import NoTimeLeftError, PartPipeline, PartPlan, SentPart
+from dcs_backup.export.progress import FileProgress, ProgressBook, progress_key
 from dcs_backup.export.verify.base import CorruptFileError, Verification
 from dcs_backup.export.verify.check import FileCheck
+from dcs_backup.export.verify.state import StateError, restore, snapshot
 from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
 from dcs_backup.platform.retry import Deadline, RetryPolicy
 from dcs_backup.platform.text import show_list
@@ -110,35 +114,73 @@ def export_backup(
         return ExportResult("failed", reason=refused)
     # Time kept after the last part for completing (or aborting) the upload and checking the object.
     pace = Pace(reserve_s=3 * policy.min_attempt_s, assumed_bytes_per_s=assumed_bytes_per_s)
-    slots = file_slots or threading.BoundedSemaphore(1)
-    copier = _FileCopier(source, target, CallLoop(deadline, policy, classify), pace, part_size, http_session, slots)
+    loop = CallLoop(deadline, policy, classify)
     named = safe_file_names(files)
+    book = ProgressBook(target, progress_key(prefix, source.instance_id), source.backup_id)
+    result: ExportResult | None = None
     try:
+        book.open()
+        slots = file_slots or threading.BoundedSemaphore(1)
+        copier = _FileCopier(source, target, loop, pace, part_size, http_session, slots, book)
         expected = copier.expected_sizes(named)
+        keys = [object_key(prefix, source.instance_id, source.backup_id, file.file_name) for file in named]
+        with ThreadPoolExecutor(max_workers=min(MAX_FILE_THREADS, len(named)), thread_name_prefix="export") as pool:
+            copies = [pool.submit(copier.copy, *job) for job in zip(named, keys, expected, strict=True)]
+            wait(copies, return_when=FIRST_EXCEPTION)
+            for copy in copies:
+                copy.cancel()  # those not started: the export has failed or is cut short anyway
+        result = _result(named, copies, expected)
     except CallError as error:
-        return ExportResult(_status_of(error), reason=f"{error.operation}: {error.message}")
-    keys = [object_key(prefix, source.instance_id, source.backup_id, file.file_name) for file in named]
-    with ThreadPoolExecutor(max_workers=min(MAX_FILE_THREADS, len(named)), thread_name_prefix="export") as pool:
-        copies = [pool.submit(copier.copy, *job) for job in zip(named, keys, expected, strict=True)]
-        wait(copies, return_when=FIRST_EXCEPTION)
-        for copy in copies:
-            copy.cancel()  # those not started: the export has failed or is cut short anyway
-    return _result(named, copies)
+        result = ExportResult(_status_of(error), reason=f"{error.operation}: {error.message}")
+    finally:
+        _close(book, keep=result is None or result.status == "pending")
+    return result
 
 
-def _result(files: Sequence[BackupFile], copies: Sequence[Future[ExportObject]]) -> ExportResult:
-    """``done`` when every copy is; else the first failure in file order (a failed file before a pending one)."""
+def _close(book: ProgressBook, *, keep: bool) -> None:
+    """The progress record written for the next run (pending), else removed; a failure here is only logged."""
+    try:
+        book.close(keep=keep)
+    except CallError as error:
+        log.warning("export progress record not updated", error_kind=error.kind.value, error_code=error.error_code)
+
+
+def _result(
+    files: Sequence[BackupFile], copies: Sequence[Future[ExportObject]], expected: Sequence[int | None]
+) -> ExportResult:
+    """``done`` when every copy is; else the first failure in file order (a failed file before a pending one),
+    with how far the export got when it is pending."""
     settled = [(file, copy) for file, copy in zip(files, copies, strict=True) if not copy.cancelled()]
     objects = tuple(copy.result() for _, copy in settled if copy.exception() is None)
     problems = [(file, problem) for file, copy in settled if (problem := copy.exception()) is not None]
-    for file, problem in sorted(problems, key=lambda found: isinstance(found[1], NoTimeLeftError)):
-        if isinstance(problem, NoTimeLeftError):
-            return ExportResult("pending", objects, f"{file.file_name}: not enough time left ({problem})")
+    for file, problem in sorted(problems, key=lambda found: isinstance(found[1], _CutShortError)):
+        if isinstance(problem, _CutShortError):
+            reason = f"{file.file_name}: not enough time left ({problem}); the next run continues"
+            return ExportResult("pending", objects, reason, _progress(copies, objects, expected))
         if isinstance(problem, CallError):
             reason = f"{file.file_name}: {problem.operation}: {problem.message}"
             return ExportResult(_status_of(problem), objects, reason)
         raise problem  # not a call's failure: a fault in the code, never hidden
     return ExportResult("done", objects)
+
+
+def _progress(
+    copies: Sequence[Future[ExportObject]], objects: Sequence[ExportObject], expected: Sequence[int | None]
+) -> ExportProgress:
+    """Bytes and parts done of the whole export: finished files, the parts of those cut short, none of the rest."""
+    done = sum(o.size_bytes for o in objects)
+    total = done
+    parts_done = parts_total = 0
+    for copy, size in zip(copies, expected, strict=True):
+        problem = None if copy.cancelled() else copy.exception()
+        if isinstance(problem, _CutShortError):
+            done += problem.bytes_done
+            total += problem.bytes_total
+            parts_done += problem.parts_done
+            parts_total += problem.parts_total
+        elif problem is not None or copy.cancelled():
+            total += size or 0
+    return ExportProgress(done, total, parts_done, parts_total)
 
 
 def _status_of(error: CallError) -> ExportStatus:
@@ -191,8 +233,10 @@ class _FileCopier:
         part_size: int,
         session: requests.Session,
         slots: threading.Semaphore,
+        book: ProgressBook,
     ) -> None:
         self._slots = slots
+        self._book = book
         self._source = source
         self._target = target
         self._loop = loop
@@ -227,27 +271,35 @@ class _FileCopier:
         """The object once it holds the file (now or before), copied once a slot is free."""
         deadline = self._loop.deadline
         if not self._slots.acquire(timeout=max(0.0, deadline.remaining() - self.pace.reserve_s)):
-            raise NoTimeLeftError("every file slot the memory allows stayed taken until the deadline")
+            raise _CutShortError(
+                key, 0, expected or 0, "every file slot the memory allows stayed taken until the deadline"
+            )
         try:
             return self._copy(file, key, expected)
         finally:
             self._slots.release()
 
     def _copy(self, file: BackupFile, key: str, expected: int | None) -> ExportObject:
-        """The download must announce ``expected`` (when known)."""
+        """Continued from the record of an earlier run when it still fits; the download must announce ``expected``."""
+        resumed = self._resumable(key, expected)
         download = LinkDownload(file, self._session, self._loop, self.pace.reserve_s)
         try:
-            size = download.open()
-            if expected is not None and size != expected:
-                raise _size_mismatch(size, expected, self._source.size_bytes)
-            if self._target.existing_size(key) == size:
-                log.info("export object already present", key=key, size_bytes=size)
-                return ExportObject(key, size)
-            parts = max(1, math.ceil(size / self._part_size))
-            if parts > MAX_PARTS:
-                raise CallError(ErrorKind.REJECTED, "UploadPart", f"{size} bytes need more than {MAX_PARTS} parts")
-            self.pace.require(size, self._loop.deadline, measured_only=True)
-            verification = self._upload(download, key, size, parts, FileCheck(self._claimed_format(file)))
+            if resumed is not None:
+                size = download.open(resumed.bytes_done, resumed.size)
+                verification = self._upload(download, key, resumed, restore(resumed.check_state))
+            else:
+                size = download.open()
+                if expected is not None and size != expected:
+                    raise _size_mismatch(size, expected, self._source.size_bytes)
+                if self._target.existing_size(key) == size:
+                    log.info("export object already present", key=key, size_bytes=size)
+                    return ExportObject(key, size)
+                if math.ceil(size / self._part_size) > MAX_PARTS:
+                    raise CallError(ErrorKind.REJECTED, "UploadPart", f"{size} bytes need more than {MAX_PARTS} parts")
+                self.pace.require(size, self._loop.deadline, measured_only=True)
+                upload_id = self._target.start_upload(key, self._source.metadata())
+                started = FileProgress(upload_id, size, self._part_size)
+                verification = self._upload(download, key, started, FileCheck(self._claimed_format(file)))
         finally:
             download.close()
         stored = self._target.existing_size(key)
@@ -255,27 +307,67 @@ class _FileCopier:
             raise CallError(ErrorKind.REJECTED, "HeadObject", f"the object holds {stored} bytes, not {size}")
         return ExportObject(key, size, verification)
 
+    def _resumable(self, key: str, expected: int | None) -> FileProgress | None:
+        """An earlier run's upload of this file, when OBS still holds every part it recorded and it fits this run;
+        else None (an upload that does not fit is aborted: the file is copied again from its start)."""
+        progress = self._book.entry(key)
+        if progress is None:
+            return None
+        held = self._target.uploaded_parts(key, progress.upload_id)
+        problem = _resume_problem(progress, held, expected, self._part_size)
+        if problem is None:
+            log.info(
+                "export continues an earlier run's upload",
+                key=key,
+                bytes_done=progress.bytes_done,
+                size_bytes=progress.size,
+                parts_done=len(progress.parts),
+            )
+            return progress
+        log.info("export starts a file again", key=key, problem=problem)
+        self._book.forget(key, progress.upload_id if held is not None else None)
+        return None
+
     def _claimed_format(self, file: BackupFile) -> str:
         """What DCS calls the file: its name's suffix, else the backup's format."""
         suffix = file.file_name.rsplit(".", 1)[-1].lower()
         return suffix if suffix in ("rdb", "aof") else self._source.backup_format
 
-    def _upload(self, download: LinkDownload, key: str, size: int, parts: int, check: FileCheck) -> Verification:
-        """Every part goes through ``check`` before it is sent; a file that fails it is never completed."""
-        upload_id = self._target.start_upload(key, self._source.metadata())
+    def _upload(self, download: LinkDownload, key: str, progress: FileProgress, check: FileCheck) -> Verification:
+        """Every part goes through ``check`` before it is sent; a file that fails it is never completed.
+
+        Cut short by the deadline, the upload stays open with its progress recorded, for the next run.
+        """
+        size = progress.size
+        parts = max(1, math.ceil(size / self._part_size))
         clock = self._loop.deadline.clock
         started = clock()
-        plan = PartPlan(size, self._part_size, first=1, last=parts)
+        plan = PartPlan(size, self._part_size, first=len(progress.parts) + 1, last=parts)
+
+        def sent(part: SentPart) -> None:
+            progress.parts.append((part.number, part.etag))
+            progress.bytes_done, progress.check_state = part.end_offset, part.state
+            self._book.update(key, progress)
+
+        pipeline = PartPipeline(self._target, key, progress.upload_id, self.pace, self._loop.deadline, sent)
         try:
-            PartPipeline(self._target, key, upload_id, self.pace, self._loop.deadline).run(
-                _CheckedDownload(download, check), plan
-            )
+            pipeline.run(_CheckedDownload(download, check), plan)
             download.finish()
             verification = _verdict(check)
-            self._target.complete_upload(key, upload_id, [(part.number, part.etag) for part in plan.sent])
+            self._target.complete_upload(key, progress.upload_id, progress.parts)
+        except (NoTimeLeftError, CallError) as exc:
+            out_of_time = isinstance(exc, NoTimeLeftError) or exc.kind is ErrorKind.DEADLINE
+            if not (out_of_time and progress.parts):  # an upload without a part is not worth keeping open
+                self._book.forget(key, progress.upload_id)
+            if not out_of_time:
+                raise
+            if progress.parts:
+                self._book.update(key, progress)
+            raise _CutShortError(key, progress.bytes_done, size, str(exc), len(progress.parts), parts) from None
         except BaseException:
-            self._abort(key, upload_id)
+            self._book.forget(key, progress.upload_id)
             raise
+        self._book.forget(key)
         seconds = clock() - started
         log.info(
             "export object copied and verified",
@@ -287,12 +379,37 @@ class _FileCopier:
         )
         return verification
 
-    def _abort(self, key: str, upload_id: str) -> None:
-        """Best effort: when even this fails, the bucket's lifecycle rule removes the parts."""
-        try:
-            self._target.abort_upload(key, upload_id)
-        except CallError as error:
-            log.warning("export upload not aborted", key=key, error_kind=error.kind.value, error_code=error.error_code)
+
+def _resume_problem(
+    progress: FileProgress, held: dict[int, str] | None, expected: int | None, part_size: int
+) -> str | None:
+    """Why an earlier run's upload cannot be continued, or None when it can."""
+    if held is None:
+        return "its upload is gone"
+    if expected is not None and progress.size != expected:
+        return f"it was {progress.size} bytes, the backup's file is {expected}"
+    if progress.part_size != part_size:
+        return f"its parts were {progress.part_size} bytes, now {part_size}"
+    if any(held.get(number, "").strip('"') != etag.strip('"') for number, etag in progress.parts):
+        return "OBS does not hold every part it recorded"
+    if progress.bytes_done != min(progress.size, len(progress.parts) * part_size):
+        return "its record does not add up"
+    try:
+        restore(progress.check_state)
+    except StateError as problem:
+        return str(problem)
+    return None
+
+
+class _CutShortError(Exception):
+    """A file not finished by the deadline: its upload stays open, its progress recorded."""
+
+    def __init__(
+        self, key: str, bytes_done: int, bytes_total: int, why: str, parts_done: int = 0, parts_total: int = 0
+    ) -> None:
+        super().__init__(why)
+        self.key, self.bytes_done, self.bytes_total = key, bytes_done, bytes_total
+        self.parts_done, self.parts_total = parts_done, parts_total
 
 
 class _CheckedDownload:
@@ -305,5 +422,7 @@ class _CheckedDownload:
     def fill(self, part: memoryview) -> None:
         self._download.fill(part)
 
-    def check(self, part: memoryview) -> None:
+    def check(self, part: memoryview) -> Any:
+        """The check's state at the part's end, kept with the part for a later run to continue from."""
         _checked(self._check, part)
+        return snapshot(self._check)

@@ -119,7 +119,7 @@ class TestFailures:
         # GIVEN a download link answering with "Content-Length: ²"
         yesterdays_backup(export_harness)
         odd = Fault(FaultKind.ODD_HEADER, header=("Content-Length", "²"))
-        export_harness.storage.faults.script("GetObject", odd)
+        export_harness.storage.faults.script("PresignedGetObject", odd)
         # WHEN the nightly run exports
         result = export_harness.export({})
         # THEN the instance's export failed with a clear reason, and the run still answered with its document
@@ -142,7 +142,7 @@ class TestFailures:
 
     def test_a_cut_download_is_resumed(self, export_harness: ExportHarness) -> None:
         yesterdays_backup(export_harness)
-        export_harness.storage.faults.script("GetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB))
+        export_harness.storage.faults.script("PresignedGetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB))
         outcome = _outcome(export_harness.export({}))
         assert outcome["export"]["status"] == "done"
 
