@@ -353,8 +353,8 @@ class TestResume:
         assert _stored_md5(rig, exported.key) == _source_md5(rig, exported.key)
         assert exported.verification is not None and exported.verification.checksum == "verified"
         # no part was uploaded twice, each later run asked the link for the rest only, and nothing is left behind
-        numbers = [r.query["partNumber"] for r in rig.storage.requests_for("UploadPart")]
-        assert sorted(numbers, key=int) == [str(n) for n in range(1, 7)]
+        numbers = [int(r.query["partNumber"] or 0) for r in rig.storage.requests_for("UploadPart")]
+        assert sorted(numbers) == list(range(1, 7))
         ranges = [r.headers.get("range") for r in rig.storage.requests_for("PresignedGetObject")]
         assert ranges == [None, f"bytes={first.progress.bytes_done}-", f"bytes={second.progress.bytes_done}-"]
         assert len(rig.storage.requests_for("InitiateMultipartUpload")) == 1 and rig.open_uploads() == []
