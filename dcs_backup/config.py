@@ -33,6 +33,7 @@ DEFAULT_HTTP_TIMEOUT_MS = 5_000
 HTTP_TIMEOUT_MS_RANGE = (1, 600_000)
 DEFAULT_RPO_HOURS = 24
 RPO_HOURS_RANGE = (1, 8760)
+PLATFORM_MEMORY_VARIABLE = "RUNTIME_MEMORY"  # the function's memory in MB, set by the platform
 
 
 class Settings(NamedTuple):
@@ -142,8 +143,8 @@ def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
         "export_part_mb": _whole_number(env, "DCS_EXPORT_PART_MB", PART_MB_RANGE, problems) or DEFAULT_PART_MB,
         "export_kms_key_id": _kms_key_id(env, problems),
         "export_files_at_once": _whole_number(env, "DCS_EXPORT_FILES_AT_ONCE", FILES_AT_ONCE_RANGE, problems),
-        # Set by FunctionGraph (MB); the export's memory budget is judged against it when a request exports.
-        "function_memory_mb": ascii_whole_number(_get(env, "RUNTIME_MEMORY")),
+        # Set by FunctionGraph (MB), not configured; the export's memory budget is judged against it.
+        "function_memory_mb": ascii_whole_number(_get(env, PLATFORM_MEMORY_VARIABLE)),
         "obs_endpoint": endpoint,
     }
 

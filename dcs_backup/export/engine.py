@@ -3,9 +3,10 @@
 Each part is read into one of two reusable buffers (never the whole file, never /tmp) while the
 other is being sent (see ``pipeline``), with its Content-MD5, and the completed object's size is
 checked; a cluster's shards are copied at the same time, as many as the memory holds. No part is
-started that cannot finish before the deadline at the throughput measured so far: the upload is then aborted and the
-export reported ``pending``, for the next run to start again (a half-copied file is not kept
-waiting, billed, for a run that may never come; the bucket's lifecycle rule is the backstop).
+started that cannot finish before the deadline at the throughput measured so far. A file cut short
+keeps its upload open and its progress recorded (``progress``): the next run lists the parts OBS
+holds, asks the link for the rest with a Range request and carries the verifier on from its state
+at the last part, so the object is still checked over every byte and no part is sent twice.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from dcs_backup.platform.retry import Deadline, RetryPolicy
 log = structlog.get_logger("dcs_backup.jobs")
 LINK_EXPIRATION_S = 3600
 NOTHING_TO_EXPORT = "no backup of this function has succeeded on this instance yet"
-STILL_COPYING = "deadline reached while copying; the next run starts the copy again"
+STILL_COPYING = "deadline reached while copying; the next run continues from the last part recorded"
 
 
 class ExportSettings(NamedTuple):
