@@ -391,6 +391,21 @@ class TestResume:
         assert _progress_record(rig) is None
         assert [k for k in rig.storage.store.objects(BUCKET) if older in k] == []
 
+    def test_an_upload_missing_a_recorded_part_is_started_again(self, rig: ExportRig) -> None:
+        # GIVEN an export cut short whose upload then lost its first part
+        rig.storage.download_bytes_per_s = 4 * MIB
+        backup_id = _backup(rig, size=4 * MIB)
+        assert rig.export(HA_ID, backup_id, deadline=_short_deadline(0.9)).status == "pending"
+        (upload,) = rig.storage.store.uploads(BUCKET)
+        upload.parts.pop(1)
+        # WHEN the next run exports it, THEN that upload is aborted and the file copied from its start, whole
+        rig.storage.download_bytes_per_s = None
+        result = rig.export(HA_ID, backup_id)
+        assert result.status == "done", result.reason
+        assert upload.upload_id in [r.query.get("uploadId") for r in rig.storage.requests_for("AbortMultipartUpload")]
+        assert _stored_md5(rig, result.objects[0].key) == _source_md5(rig, result.objects[0].key)
+        assert rig.storage.requests_for("PresignedGetObject")[-1].headers.get("range") is None
+
     def test_an_upload_obs_no_longer_holds_is_started_again(self, rig: ExportRig) -> None:
         # GIVEN an export cut short whose upload was then removed from the bucket (a lifecycle rule)
         rig.storage.download_bytes_per_s = 4 * MIB

@@ -100,7 +100,7 @@ def test_an_upload_failure_stops_the_download_leg() -> None:
     assert not source.downloading[4].is_set() and target.sent == [] and _no_upload_thread()
 
 
-def test_a_download_failure_sends_nothing_more() -> None:
+def test_a_download_failure_ends_the_copy_and_its_upload_thread() -> None:
     target = _Target()
     source = _Source(target, fail_at=3)
     with pytest.raises(OSError, match="link broke"):

@@ -51,6 +51,10 @@ def test_a_damaged_file_still_fails_when_checked_across_runs() -> None:
     "state",
     [
         {"object": "Popen", "state": {}},
+        {
+            "object": "FileCheck",
+            "state": {"_claimed": "rdb", "_first": None, "_verifier": {"object": "StateError", "state": {}}},
+        },
         {"object": "FileCheck", "state": {"_claimed": "rdb"}},
         {"bytes": "not base64!"},
         ["a list"],
