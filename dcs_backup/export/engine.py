@@ -11,7 +11,6 @@ at the last part, so the object is still checked over every byte and no part is 
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -35,7 +34,14 @@ from dcs_backup.export.base import (
 from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
 from dcs_backup.export.links import LinkPolicy
-from dcs_backup.export.pipeline import NoTimeLeftError, PartPipeline, PartPlan, SentPart
+from dcs_backup.export.pipeline import (
+    NoTimeLeftError,
+    PartPipeline,
+    PartPlan,
+    SentPart,
+    part_count,
+    part_end,
+)
 from dcs_backup.export.progress import FileProgress, ProgressBook, progress_key
 from dcs_backup.export.verify.base import CorruptFileError, Verification
 from dcs_backup.export.verify.check import FileCheck
@@ -295,7 +301,7 @@ class _FileCopier:
                 if self._target.existing_size(key) == size:
                     log.info("export object already present", key=key, size_bytes=size)
                     return ExportObject(key, size)
-                if math.ceil(size / self._part_size) > MAX_PARTS:
+                if part_count(size, self._part_size) > MAX_PARTS:
                     raise CallError(ErrorKind.REJECTED, "UploadPart", f"{size} bytes need more than {MAX_PARTS} parts")
                 self.pace.require(size, self._loop.deadline, measured_only=True)
                 upload_id = self._target.start_upload(key, self._source.metadata())
@@ -340,7 +346,7 @@ class _FileCopier:
         Cut short by the deadline, the upload stays open with its progress recorded, for the next run.
         """
         size = progress.size
-        parts = max(1, math.ceil(size / self._part_size))
+        parts = part_count(size, self._part_size)
         clock = self._loop.deadline.clock
         started = clock()
         plan = PartPlan(size, self._part_size, first=len(progress.parts) + 1, last=parts)
@@ -393,7 +399,7 @@ def _resume_problem(
         return f"its parts were {progress.part_size} bytes, now {part_size}"
     if any(held.get(number, "").strip('"') != etag.strip('"') for number, etag in progress.parts):
         return "OBS does not hold every part it recorded"
-    if progress.bytes_done != min(progress.size, len(progress.parts) * part_size):
+    if progress.bytes_done != part_end(len(progress.parts), progress.size, part_size):
         return "its record does not add up"
     try:
         restore(progress.check_state)

@@ -9,6 +9,7 @@ the worker has always ended when ``run`` returns or raises.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -19,6 +20,9 @@ from dcs_backup.export.base import ExportTarget
 from dcs_backup.platform.retry import Deadline
 
 BUFFERS = 2  # part buffers per file: one being downloaded, one being uploaded
+# The first part is this small (or the part size, if smaller), so the upload leg starts after it
+# rather than after a whole part; OBS takes parts of different sizes (all but the last ≥ 100 KB).
+LEAD_PART_BYTES = 1 << 20
 _WAIT_S = 0.05  # how often a waiting leg looks whether the other one failed
 
 
@@ -60,7 +64,22 @@ class PartPlan:
     sent: list[SentPart] = field(default_factory=list)
 
     def length(self, number: int) -> int:
-        return min(self.part_size, self.size - (number - 1) * self.part_size)
+        return self.end(number) - self.end(number - 1)
+
+    def end(self, number: int) -> int:
+        return part_end(number, self.size, self.part_size)
+
+
+def part_end(number: int, size: int, part_size: int) -> int:
+    """How many of the file's bytes parts 1 to ``number`` hold: a short first part, then whole parts."""
+    if number <= 0:
+        return 0
+    return min(size, min(part_size, LEAD_PART_BYTES) + (number - 1) * part_size)
+
+
+def part_count(size: int, part_size: int) -> int:
+    lead = min(part_size, LEAD_PART_BYTES)
+    return 1 if size <= lead else 1 + math.ceil((size - lead) / part_size)
 
 
 @dataclass
@@ -149,8 +168,7 @@ class PartPipeline:
             try:
                 part = item.buffer[: item.length]
                 etag = self._target.upload_part(self._key, self._upload_id, item.number, part)
-                end = (item.number - 1) * plan.part_size + item.length
-                sent = SentPart(item.number, etag, end, item.state)
+                sent = SentPart(item.number, etag, plan.end(item.number), item.state)
                 plan.sent.append(sent)
                 self._on_sent(sent)
             except BaseException as failure:  # noqa: BLE001 - handed to the download leg's thread

@@ -7,10 +7,11 @@ from collections.abc import Mapping, Sequence
 
 import pytest
 
-from dcs_backup.export.pipeline import NoTimeLeftError, PartPipeline, PartPlan
+from dcs_backup.export.pipeline import NoTimeLeftError, PartPipeline, PartPlan, part_count, part_end
 from dcs_backup.platform.retry import Deadline
 
 WAIT_S = 5.0
+MIB = 1 << 20
 
 
 class _Pace:
@@ -115,3 +116,17 @@ def test_no_time_left_ends_the_copy_after_the_parts_already_downloaded_are_sent(
     with pytest.raises(NoTimeLeftError):
         pipeline.run(_Source(target), plan)
     assert [p.number for p in plan.sent] == [1, 2] and _no_upload_thread()
+
+
+@pytest.mark.parametrize(
+    ("size", "part_size", "ends"),
+    [
+        (12 * MIB, 5 * MIB, [MIB, 6 * MIB, 11 * MIB, 12 * MIB]),
+        (3 * MIB, MIB, [MIB, 2 * MIB, 3 * MIB]),
+        (MIB // 2, 5 * MIB, [MIB // 2]),
+        (0, 5 * MIB, [0]),
+    ],
+)
+def test_the_first_part_is_short_so_the_upload_starts_early(size: int, part_size: int, ends: list[int]) -> None:
+    assert part_count(size, part_size) == len(ends)
+    assert [part_end(n, size, part_size) for n in range(1, len(ends) + 1)] == ends
