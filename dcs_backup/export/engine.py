@@ -35,6 +35,7 @@ from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
 from dcs_backup.export.links import LinkPolicy
 from dcs_backup.export.pipeline import (
+    MIN_PART_BYTES,
     NoTimeLeftError,
     PartPipeline,
     PartPlan,
@@ -51,7 +52,6 @@ from dcs_backup.platform.retry import Deadline, RetryPolicy
 from dcs_backup.platform.text import show_list
 
 MIB = 1024 * 1024
-MIN_PART_BYTES = 100 * 1024  # OBS's smallest part (but the last); the function's setting starts at 5 MiB
 MAX_PARTS = 10_000
 MAX_FILE_THREADS = 16  # files waiting for a slot (each holding none of its memory yet)
 # Until a part has been timed: a deliberately modest rate, so the first part is not started blindly.

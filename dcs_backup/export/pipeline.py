@@ -9,7 +9,6 @@ the worker has always ended when ``run`` returns or raises.
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -20,9 +19,10 @@ from dcs_backup.export.base import ExportTarget
 from dcs_backup.platform.retry import Deadline
 
 BUFFERS = 2  # part buffers per file: one being downloaded, one being uploaded
-# The first part is this small (or the part size, if smaller), so the upload leg starts after it
-# rather than after a whole part; OBS takes parts of different sizes (all but the last ≥ 100 KB).
+# The first and last parts are this small (or the part size, if smaller), so the upload leg starts
+# after 1 MiB, not a whole part, and ends soon after the download; OBS takes parts of different sizes.
 LEAD_PART_BYTES = 1 << 20
+MIN_PART_BYTES = 100 * 1024  # OBS's smallest part (but the last)
 _WAIT_S = 0.05  # how often a waiting leg looks whether the other one failed
 
 
@@ -67,19 +67,33 @@ class PartPlan:
         return self.end(number) - self.end(number - 1)
 
     def end(self, number: int) -> int:
-        return part_end(number, self.size, self.part_size)
+        return self._ends[number - 1] if number > 0 else 0
+
+    def __post_init__(self) -> None:
+        self._ends = part_ends(self.size, self.part_size)
+
+
+def part_ends(size: int, part_size: int) -> list[int]:
+    """Where each part ends in the file: a short first part, whole parts, and a short last one.
+
+    Both legs idle while the first part downloads and the last one uploads, so both are short
+    (LEAD_PART_BYTES): the part before the last takes what the whole parts leave. Every part but the
+    last stays at least MIN_PART_BYTES, and none is larger than ``part_size`` (the buffers' size).
+    """
+    lead = min(part_size, LEAD_PART_BYTES)
+    ends = [*range(lead, size, part_size), size]
+    if len(ends) >= 2 and ends[-1] - ends[-2] > lead and size - lead - ends[-2] >= MIN_PART_BYTES:
+        ends.insert(-1, size - lead)
+    return ends
 
 
 def part_end(number: int, size: int, part_size: int) -> int:
-    """How many of the file's bytes parts 1 to ``number`` hold: a short first part, then whole parts."""
-    if number <= 0:
-        return 0
-    return min(size, min(part_size, LEAD_PART_BYTES) + (number - 1) * part_size)
+    """How many of the file's bytes parts 1 to ``number`` hold."""
+    return part_ends(size, part_size)[number - 1] if number > 0 else 0
 
 
 def part_count(size: int, part_size: int) -> int:
-    lead = min(part_size, LEAD_PART_BYTES)
-    return 1 if size <= lead else 1 + math.ceil((size - lead) / part_size)
+    return len(part_ends(size, part_size))
 
 
 @dataclass

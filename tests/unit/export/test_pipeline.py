@@ -123,10 +123,14 @@ def test_no_time_left_ends_the_copy_after_the_parts_already_downloaded_are_sent(
     [
         (12 * MIB, 5 * MIB, [MIB, 6 * MIB, 11 * MIB, 12 * MIB]),
         (3 * MIB, MIB, [MIB, 2 * MIB, 3 * MIB]),
+        (150 * MIB, 5 * MIB, [*range(MIB, 150 * MIB, 5 * MIB), 149 * MIB, 150 * MIB]),
+        (16 * MIB + 50_000, 5 * MIB, [MIB, 6 * MIB, 11 * MIB, 16 * MIB, 16 * MIB + 50_000]),
         (MIB // 2, 5 * MIB, [MIB // 2]),
         (0, 5 * MIB, [0]),
     ],
 )
-def test_the_first_part_is_short_so_the_upload_starts_early(size: int, part_size: int, ends: list[int]) -> None:
+def test_the_first_and_last_parts_are_short_so_the_legs_overlap_longest(
+    size: int, part_size: int, ends: list[int]
+) -> None:
     assert part_count(size, part_size) == len(ends)
     assert [part_end(n, size, part_size) for n in range(1, len(ends) + 1)] == ends
