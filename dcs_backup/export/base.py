@@ -107,8 +107,8 @@ class ExportTarget(Protocol):
     def start_upload(self, key: str, metadata: Mapping[str, str]) -> str:
         """A new multipart upload's id."""
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview) -> str:
-        """Send one part with its Content-MD5; its ETag, checked against the MD5."""
+    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview, digest: bytes | None = None) -> str:
+        """Send one part with its Content-MD5 (``digest``, else worked out here); its ETag, checked against it."""
 
     def complete_upload(self, key: str, upload_id: str, etags: Sequence[tuple[int, str]]) -> None: ...
 

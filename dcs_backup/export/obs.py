@@ -109,8 +109,9 @@ class ObsTarget:
 
         return self._loop.run("InitiateMultipartUpload", initiate)
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview) -> str:
-        digest = hashlib.md5(data).digest()
+    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview, digest: bytes | None = None) -> str:
+        """``digest``: the part's MD5 when already known (worked out while the next part is being sent)."""
+        digest = digest or hashlib.md5(data).digest()
 
         def upload() -> str:
             response = self._send(

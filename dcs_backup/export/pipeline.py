@@ -9,6 +9,7 @@ the worker has always ended when ``run`` returns or raises.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -102,6 +103,7 @@ class _Item:
     buffer: memoryview
     length: int
     state: Any
+    digest: bytes
 
 
 class PartPipeline:
@@ -161,9 +163,11 @@ class PartPipeline:
             part = buffer[:length]
             source.fill(part)
             state = source.check(part)
+            # The MD5 is worked out here, while the link's bytes keep arriving: the upload leg only sends.
+            digest = hashlib.md5(part).digest()
             with self._lock:
                 self._in_flight += length
-            self._work.put(_Item(number, buffer, length, state))
+            self._work.put(_Item(number, buffer, length, state, digest))
 
     def _next_buffer(self) -> memoryview | None:
         while not self._stop.is_set():
@@ -181,7 +185,7 @@ class PartPipeline:
                 continue  # drain: nothing more is sent once the download leg failed
             try:
                 part = item.buffer[: item.length]
-                etag = self._target.upload_part(self._key, self._upload_id, item.number, part)
+                etag = self._target.upload_part(self._key, self._upload_id, item.number, part, item.digest)
                 sent = SentPart(item.number, etag, plan.end(item.number), item.state)
                 plan.sent.append(sent)
                 self._on_sent(sent)

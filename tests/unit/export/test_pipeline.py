@@ -57,7 +57,7 @@ class _Target:
         self.source_events = source_events
         self.fail_at = fail_at
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview) -> str:
+    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview, digest: bytes | None = None) -> str:
         self.uploading[number].set()
         if number == 1 and self.source_events is not None:
             # part 1's upload ends only once part 2 is being downloaded: the legs overlap, or this times out
