@@ -5,10 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 FUZZ_EXAMPLES ?= 5000
 
-.PHONY: help run demo test lint typecheck fuzz bench package clean
+.PHONY: help run demo test lint typecheck fuzz bench bench-export package clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /\1\t/' | awk -F'\t' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' | awk -F'\t' '{printf "  %-13s %s\n", $$1, $$2}'
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,3 +56,7 @@ package: $(BIN)/.runtime ## build the deployment zip (needs CPython 3.12)
 # The function side by side with the SDK's sample code, the import floor and the raw SDK (bench/compare.py).
 bench: package ## cold start, memory, warm and fan-out figures beside the SDK's sample code
 	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m bench.compare
+
+# The export on a throttled link and bucket beside each leg alone and rclone copyurl (bench/export_link.py).
+bench-export: $(BIN)/.dev ## export speed and memory on a throttled loopback link and bucket, beside rclone
+	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m bench.export_link

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import structlog
 
 from dcs_backup import SERVICE_NAME, __version__, responses
-from dcs_backup.actions.backup import back_up, required_obs_endpoint
+from dcs_backup.actions.backup import back_up, export_files_at_once, required_obs_endpoint
 from dcs_backup.config import ENCRYPTED_VARIABLES, LOG_LEVELS, Settings, requested_log_level
 from dcs_backup.dcs.access import DcsAccess, resolve_access
 from dcs_backup.idempotency import idempotency_tag
@@ -76,7 +76,8 @@ def _back_up_or_audit(received: _Received) -> Callable[[], Any]:
     trigger_input, trigger, settings, access, context, request_id, rt = received
     request, key = _read_request(trigger_input, settings)
     if request.export is not None:
-        required_obs_endpoint(settings)  # a configuration error, before any DCS call
+        required_obs_endpoint(settings)  # configuration errors, before any DCS call
+        export_files_at_once(settings)
     invocation = _invocation(access, context, trigger, settings, request_id, rt, request, key)
     if request.action == "audit":
         return partial(responses.report, trigger, _audit(request, settings, invocation, rt), request.raise_on_failure)

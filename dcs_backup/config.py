@@ -12,6 +12,7 @@ from dcs_backup.export.links import parse_domains
 from dcs_backup.export.spec import (
     DEFAULT_PART_MB,
     DEFAULT_PREFIX,
+    FILES_AT_ONCE_RANGE,
     KMS_KEY_ID_RULE,
     PART_MB_RANGE,
     ExportSpec,
@@ -35,6 +36,7 @@ DEFAULT_HTTP_TIMEOUT_MS = 5_000
 HTTP_TIMEOUT_MS_RANGE = (1, 600_000)
 DEFAULT_RPO_HOURS = 24
 RPO_HOURS_RANGE = (1, 8760)
+PLATFORM_MEMORY_VARIABLE = "RUNTIME_MEMORY"  # the function's memory in MB, set by the platform
 
 
 class TargetPasswords(Mapping[str, str]):
@@ -77,6 +79,8 @@ class Settings(NamedTuple):
     export_prefix: str = DEFAULT_PREFIX
     export_part_mb: int = DEFAULT_PART_MB
     export_kms_key_id: str | None = None
+    export_files_at_once: int | None = None
+    function_memory_mb: int | None = None
     obs_endpoint: str | None = None
     link_domains: tuple[str, ...] | None = None
     default_rpo_hours: int = DEFAULT_RPO_HOURS
@@ -149,7 +153,8 @@ def _endpoint(env: Mapping[str, str], problems: list[str]) -> str | None:
 
 
 def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
-    """DCS_EXPORT_BUCKET / _PREFIX / _PART_MB / _KMS_KEY_ID and OBS_ENDPOINT (same https rule as DCS_ENDPOINT)."""
+    """DCS_EXPORT_BUCKET / _PREFIX / _PART_MB / _KMS_KEY_ID / _FILES_AT_ONCE, RUNTIME_MEMORY and OBS_ENDPOINT
+    (same https rule as DCS_ENDPOINT)."""
     bucket = _get(env, "DCS_EXPORT_BUCKET")
     prefix = _get(env, "DCS_EXPORT_PREFIX") or DEFAULT_PREFIX
     found = [f"DCS_EXPORT_BUCKET {p}" for p in [bucket_problem(bucket)] if bucket is not None and p]
@@ -166,6 +171,9 @@ def _export(env: Mapping[str, str], problems: list[str]) -> dict[str, Any]:
         "export_prefix": prefix,
         "export_part_mb": _whole_number(env, "DCS_EXPORT_PART_MB", PART_MB_RANGE, problems) or DEFAULT_PART_MB,
         "export_kms_key_id": _kms_key_id(env, problems),
+        "export_files_at_once": _whole_number(env, "DCS_EXPORT_FILES_AT_ONCE", FILES_AT_ONCE_RANGE, problems),
+        # Set by FunctionGraph (MB), not configured; the export's memory budget is judged against it.
+        "function_memory_mb": ascii_whole_number(_get(env, PLATFORM_MEMORY_VARIABLE)),
         "obs_endpoint": endpoint,
     }
 

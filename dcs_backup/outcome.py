@@ -164,6 +164,8 @@ def _export_dict(result: ExportResult, backup_id: str | None) -> dict[str, Any]:
         data["reason"] = result.reason
     if result.corrupt is not None:
         data["backup_corrupt"] = result.corrupt.to_dict()
+    if result.progress is not None:
+        data.update(result.progress.to_dict())
     return data
 
 

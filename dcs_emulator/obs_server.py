@@ -30,6 +30,7 @@ from dcs_emulator.obs_store import Encryption, ObjectStore, ObsError, Part, Stor
 
 MAX_CLOCK_SKEW_S = 15 * 60
 _READ_PIECE = 1 << 20
+SMALL_BODY = 1 << 20  # a PutObject body up to this size is kept even when uploaded data is not (progress records)
 _FAULT_ERRORS = {
     FaultKind.FORBIDDEN: (403, "AccessDenied", "Access Denied"),
     FaultKind.SERVER_ERROR: (500, "InternalError", "We encountered an internal error. Please try again."),
@@ -55,6 +56,7 @@ class ObsRequest:
     query: dict[str, str | None]
     headers: dict[str, str]
     signature_valid: bool
+    received_at: float = 0.0  # time.monotonic() once its body was in
 
 
 class ObsEmulator(LoopbackServer):
@@ -151,7 +153,7 @@ class _Handler(LoopbackHandler):
             valid = True
         except ObsError as error:
             prefix, valid, auth_error = "x-amz-", False, error
-        emulator.record(ObsRequest(route, self.command, url.path, dict(query), headers, valid))
+        emulator.record(ObsRequest(route, self.command, url.path, dict(query), headers, valid, time.monotonic()))
         try:
             if not valid:
                 raise auth_error
@@ -167,7 +169,8 @@ class _Handler(LoopbackHandler):
         """The request body, read in pieces, with its MD5 (kept whole only where it is stored)."""
         remaining = int(self.headers.get("Content-Length") or 0)
         digest, pieces, size = hashlib.md5(), [], 0
-        keep = route != "UploadPart" or self.server.emulator.store.keep_data
+        large = route == "UploadPart" or (route == "PutObject" and remaining > SMALL_BODY)
+        keep = not large or self.server.emulator.store.keep_data
         while remaining > 0:
             piece = self.rfile.read(min(_READ_PIECE, remaining))
             if not piece:
@@ -231,6 +234,7 @@ class _Operation:
     def run(self, route: str, body: Part) -> None:
         operations = {
             "GetObject": lambda: self.get(),
+            "PresignedGetObject": lambda: self.get(),
             "HeadObject": lambda: self.head(),
             "HeadBucket": lambda: self.head_bucket(),
             "InitiateMultipartUpload": lambda: self.initiate(),
@@ -240,6 +244,8 @@ class _Operation:
             "ListParts": lambda: self.list_parts(),
             "ListMultipartUploads": lambda: self.list_uploads(),
             "SetObjectMetadata": lambda: self.set_metadata(),
+            "PutObject": lambda: self.put(body),
+            "DeleteObject": lambda: self.delete(),
         }
         operation = operations.get(route)
         if operation is None:
@@ -299,6 +305,19 @@ class _Operation:
         stored.metadata = {**stored.metadata, **given} if directive == "REPLACE_NEW" else given
         self.handler.answer(200, {})
 
+    def put(self, body: Part) -> None:
+        given = self.headers.get("content-md5")
+        if given is not None and given != base64.b64encode(bytes.fromhex(body.md5)).decode("ascii"):
+            raise ObsError(400, "BadDigest", "The Content-MD5 you specified did not match what we received.")
+        metadata = self._user_metadata()
+        content_type = self.headers.get("content-type", "")
+        stored = self.store.put_object(self.bucket, self.key, body, metadata, content_type, self._encryption())
+        self.handler.answer(200, {"ETag": stored.etag})
+
+    def delete(self) -> None:
+        self.store.delete(self.bucket, self.key)
+        self.handler.answer(204, {})
+
     def _user_metadata(self) -> dict[str, str]:
         meta = f"{self.prefix}meta-"
         return {k[len(meta) :]: v for k, v in self.headers.items() if k.startswith(meta)}
@@ -339,9 +358,16 @@ class _Operation:
     def list_parts(self) -> None:
         upload = self.store.upload(self.bucket, self.key, self.args.get("uploadId") or "")
         fields: list[tuple[str, Any]] = [("Bucket", self.bucket), ("Key", self.key), ("UploadId", upload.upload_id)]
-        for number, part in sorted(upload.parts.items()):
+        marker, most = self.args.get("part-number-marker") or "0", self.args.get("max-parts") or "1000"
+        if not (marker.isdigit() and most.isdigit() and 0 < int(most) <= 1000):
+            raise ObsError(400, "InvalidArgument", "max-parts and part-number-marker must be whole numbers.")
+        after = [(n, p) for n, p in sorted(upload.parts.items()) if n > int(marker)]
+        page, more = after[: int(most)], len(after) > int(most)
+        for number, part in page:
             fields.append(("Part", [("PartNumber", str(number)), ("ETag", f'"{part.md5}"'), ("Size", str(part.size))]))
-        fields.append(("IsTruncated", "false"))
+        fields.append(("IsTruncated", "true" if more else "false"))
+        if more:
+            fields.append(("NextPartNumberMarker", str(page[-1][0])))
         self._xml_answer("ListPartsResult", fields)
 
     def list_uploads(self) -> None:
@@ -394,6 +420,8 @@ def _route(method: str, has_key: bool, names: set[str]) -> str:
     if "uploadId" in names:
         by_method = {"PUT": "UploadPart", "POST": "CompleteMultipartUpload", "DELETE": "AbortMultipartUpload"}
         return by_method.get(method, "ListParts")
+    if method == "GET" and "AWSAccessKeyId" in names:  # a download link: its faults are scripted apart from GETs
+        return "PresignedGetObject"
     return {"GET": "GetObject", "HEAD": "HeadObject", "PUT": "PutObject", "DELETE": "DeleteObject"}.get(method, "")
 
 

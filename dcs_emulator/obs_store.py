@@ -110,6 +110,31 @@ class ObjectStore:
         with self._lock:
             self._bucket(bucket)[key] = stored
 
+    def put_object(
+        self,
+        bucket: str,
+        key: str,
+        body: Part,
+        metadata: dict[str, str],
+        content_type: str,
+        encryption: Encryption | None = None,
+    ) -> StoredObject:
+        """A PutObject: the object replaced whole (its bytes kept as the body kept them)."""
+        etag = f'"{body.md5}"'
+        stored = StoredObject(
+            body.size, etag, metadata, content_type or "binary/octet-stream", body.data, None, encryption
+        )
+        with self._lock:
+            if encryption is None and bucket in self._encrypted_only:
+                raise ObsError(403, "AccessDenied", "Access Denied")
+            self._bucket(bucket)[key] = stored
+        return stored
+
+    def delete(self, bucket: str, key: str) -> None:
+        """A DeleteObject: gone, or never there (OBS answers 204 either way)."""
+        with self._lock:
+            self._bucket(bucket).pop(key, None)
+
     def get(self, bucket: str, key: str) -> StoredObject:
         with self._lock:
             found = self._bucket(bucket).get(key)

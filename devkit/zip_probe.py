@@ -43,11 +43,12 @@ class Context:
 event = json.load(open(sys.argv[4]))
 result = handler(event, Context())
 invoked = time.perf_counter()
-warm = []
+warm, warm_cpu = [], []
 for _ in range(int(sys.argv[7])):
-    before = time.perf_counter()
+    before, cpu_before = time.perf_counter(), time.process_time()
     handler(event, Context())
     warm.append(time.perf_counter() - before)
+    warm_cpu.append(time.process_time() - cpu_before)
 import gc, resource
 sdk = sys.modules.get("huaweicloudsdkdcs.v2.dcs_client")
 print(json.dumps({
@@ -64,6 +65,7 @@ print(json.dumps({
     "import_s": imported - started,
     "invoke_s": invoked - imported,
     "warm_s": warm,
+    "warm_cpu_s": warm_cpu,
     "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
 }))
 """

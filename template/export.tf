@@ -38,8 +38,11 @@ locals {
 }
 
 # Only the OBS calls the function makes: PutObject covers initiating, uploading parts and
-# completing a multipart upload; the abort cleans up a failed upload (no orphan parts billed);
-# GetObject answers the HEAD that tells whether an object was already exported. All of them are
+# completing a multipart upload, and writing the progress record of an export cut short by the
+# deadline; ListMultipartUploadParts lets the next run continue that upload from its first missing
+# part; the abort cleans up a failed or superseded upload (no orphan parts billed); GetObject answers
+# the HEAD that tells whether an object was already exported and reads the progress record, which
+# DeleteObject removes once the export is done, failed or superseded. All of them are
 # object actions scoped to the prefix: the function can neither read nor overwrite anything else,
 # and has no action on the bucket itself (leftover uploads are the lifecycle rule's job). OBS is a
 # global service, so this is a domain-level role (AX), held through the agency's domain_roles.
@@ -57,8 +60,10 @@ resource "huaweicloud_identity_role" "obs_export" {
         Action = [
           "obs:object:PutObject",
           "obs:object:AbortMultipartUpload",
+          "obs:object:ListMultipartUploadParts",
           "obs:object:GetObject",
           "obs:object:ModifyObjectMetadata",
+          "obs:object:DeleteObject",
         ]
         Resource = ["obs:*:*:object:${var.export_bucket}/${var.export_prefix}*"]
       },
@@ -143,10 +148,11 @@ resource "huaweicloud_obs_bucket" "export" {
       }
     }
 
-    # Always: an upload cut off by the function's deadline or a crash leaves parts that are billed
-    # until aborted; the function aborts what it can, this catches the rest a day later.
+    # Always: an upload left by a crash is billed until aborted; the function aborts what it no
+    # longer needs, this catches the rest. Not sooner than a week: an export of a large backup is
+    # continued by the following runs (a daily schedule), and its upload must still be there.
     abort_incomplete_multipart_upload {
-      days = 1
+      days = 7
     }
   }
 

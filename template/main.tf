@@ -52,6 +52,7 @@ locals {
     DCS_EXPORT_BUCKET        = var.export_bucket
     DCS_EXPORT_PREFIX        = var.export_prefix
     DCS_EXPORT_PART_MB       = tostring(var.export_part_mb)
+    DCS_EXPORT_FILES_AT_ONCE = var.export_files_at_once == null ? "" : tostring(var.export_files_at_once)
     DCS_EXPORT_KMS_KEY_ID    = var.export_kms_key_id
     OBS_ENDPOINT             = var.obs_endpoint
     DCS_LINK_DOMAINS         = join(",", var.link_domains)
@@ -156,6 +157,12 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
     precondition {
       condition     = !local.export_enabled || var.memory_size >= 2 * var.export_part_mb + 64
       error_message = "memory_size must be at least 2 * export_part_mb + 64 MB when exporting: lower export_part_mb or raise memory_size."
+    }
+    # Each file copied at once holds two parts: the number asked for must fit too (the function
+    # refuses it otherwise, as a configuration error, on every request that exports).
+    precondition {
+      condition     = !local.export_enabled || var.export_files_at_once == null || var.memory_size >= 2 * var.export_part_mb * coalesce(var.export_files_at_once, 1) + 64
+      error_message = "memory_size must be at least 2 * export_part_mb * export_files_at_once + 64 MB: lower export_files_at_once or export_part_mb, or raise memory_size."
     }
   }
 }

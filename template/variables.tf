@@ -370,13 +370,24 @@ variable "export_prefix" {
 }
 
 variable "export_part_mb" {
-  description = "Part size of the export's multipart upload in MiB, 5-512 (DCS_EXPORT_PART_MB); the function holds about two parts in memory, so memory_size must leave room for them."
+  description = "Part size of the export's multipart upload in MiB, 5-512 (DCS_EXPORT_PART_MB); each file being copied holds two parts in memory (one downloading while the other uploads), so memory_size must leave room for them."
   type        = number
   default     = 64
 
   validation {
     condition     = var.export_part_mb >= 5 && var.export_part_mb <= 512 && floor(var.export_part_mb) == var.export_part_mb
     error_message = "export_part_mb must be a whole number from 5 to 512."
+  }
+}
+
+variable "export_files_at_once" {
+  description = "Files (a cluster's shards, several instances' backups) exported at the same time, 1-16 (DCS_EXPORT_FILES_AT_ONCE); each holds two parts in memory. Unset: as many as memory_size holds, at most 4."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.export_files_at_once == null || try(var.export_files_at_once >= 1 && var.export_files_at_once <= 16 && floor(var.export_files_at_once) == var.export_files_at_once, false)
+    error_message = "export_files_at_once must be a whole number from 1 to 16, or unset."
   }
 }
 

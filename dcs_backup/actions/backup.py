@@ -12,7 +12,7 @@ from dcs_backup.backup.pipeline import BackupPipeline, backup_failure
 from dcs_backup.completion.wait import BackupWaiter, still_running
 from dcs_backup.config import Settings
 from dcs_backup.dcs.gateway import DcsGateway
-from dcs_backup.export.spec import obs_endpoint
+from dcs_backup.export.spec import files_at_once, obs_endpoint
 from dcs_backup.invocation import Invocation
 from dcs_backup.outcome import BackupOutcome, OutcomeStatus, ResultDocument, summarize
 from dcs_backup.platform.errors import ConfigurationError
@@ -79,6 +79,14 @@ def required_obs_endpoint(settings: Settings) -> str:
     return endpoint
 
 
+def export_files_at_once(settings: Settings) -> int:
+    """How many files the invocation's exports copy at once; a configuration error when its memory holds none."""
+    count, problem = files_at_once(settings.function_memory_mb, settings.export_part_mb, settings.export_files_at_once)
+    if problem is not None:
+        raise ConfigurationError(f"invalid configuration: {problem}")
+    return count
+
+
 def _is_ready(outcome: BackupOutcome) -> bool:
     return outcome.status is OutcomeStatus.READY
 
@@ -119,5 +127,6 @@ def _exporter(
         backup_format=request.backup_format,
         links=LinkPolicy.for_export(settings.link_domains, settings.region, endpoint),
         kms_key_id=settings.export_kms_key_id,
+        files_at_once=export_files_at_once(settings),
     )
     return Exporter(gateway, invocation.access, export_settings, invocation.deadline, rt.policy)

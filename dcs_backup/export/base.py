@@ -43,16 +43,29 @@ class CorruptFile(NamedTuple):
         return {"file": self.file_name, "offset": self.offset, "check": self.check}
 
 
+class ExportProgress(NamedTuple):
+    """How far a pending export got: bytes (of the files known) and parts of the files cut short."""
+
+    bytes_done: int
+    bytes_total: int
+    parts_done: int
+    parts_total: int
+
+    def to_dict(self) -> dict[str, int]:
+        return self._asdict()
+
+
 class ExportResult(NamedTuple):
-    """``done``: every file is in the bucket; ``pending``: time ran out, the next run starts again;
-    ``failed``: a file could not be copied (``reason`` says which and why; ``corrupt`` when the
-    backup's file itself failed its check); ``skipped``: nothing to do.
+    """``done``: every file is in the bucket; ``pending``: time ran out, the next run continues from where
+    this one stopped (``progress``); ``failed``: a file could not be copied (``reason`` says which and why;
+    ``corrupt`` when the backup's file itself failed its check); ``skipped``: nothing to do.
     """
 
     status: ExportStatus
     objects: tuple[ExportObject, ...] = ()
     reason: str | None = None
     corrupt: CorruptFile | None = None
+    progress: ExportProgress | None = None
 
 
 class BackupSource(NamedTuple):
@@ -114,10 +127,20 @@ class ExportTarget(Protocol):
     def start_upload(self, key: str, metadata: Mapping[str, str]) -> str:
         """A new multipart upload's id."""
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview) -> str:
-        """Send one part with its Content-MD5; its ETag, checked against the MD5."""
+    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview, digest: bytes | None = None) -> str:
+        """Send one part with its Content-MD5 (``digest``, else worked out here); its ETag, checked against it."""
 
     def complete_upload(self, key: str, upload_id: str, etags: Sequence[tuple[int, str]]) -> None: ...
 
     def abort_upload(self, key: str, upload_id: str) -> None:
         """Drop the upload's parts, so none stays billed."""
+
+    def uploaded_parts(self, key: str, upload_id: str) -> dict[int, str] | None:
+        """The parts the upload holds (number → ETag), or None when the upload is gone."""
+
+    def read_object(self, key: str) -> bytes | None:
+        """A small object's bytes, or None when there is none."""
+
+    def write_object(self, key: str, data: bytes) -> None: ...
+
+    def delete_object(self, key: str) -> None: ...

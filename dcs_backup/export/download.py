@@ -14,7 +14,9 @@ from dcs_backup.platform.text import ascii_whole_number
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
-PIECE_BYTES = 1 << 20  # at most per read; a read returns what has arrived, so the deadline is checked often
+# At most per read: a read returns what has arrived, so the deadline is checked often; small pieces
+# (copied into the part buffer) keep the allocator from holding freed megabytes in each thread's arena.
+PIECE_BYTES = 1 << 18
 # ASCII digits only: "\d" would take any script's digits, which int() then reads.
 _CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+)")
 
@@ -36,9 +38,14 @@ class LinkDownload:
         self.size = 0
         self.position = 0
 
-    def open(self) -> int:
-        """The file's size, from the first answer's Content-Length."""
-        return self._loop.run("DownloadBackupFile", self._open_at_start)
+    def open(self, start: int = 0, size: int | None = None) -> int:
+        """The file's size, from the first answer's Content-Length; from ``start`` on (an earlier run read the
+        rest), it is a Range request whose Content-Range must say the file still holds ``size`` bytes."""
+        if start == 0:
+            return self._loop.run("DownloadBackupFile", self._open_at_start)
+        self.position, self.size = start, size or 0
+        self._loop.run("DownloadBackupFile", self._resume)
+        return self.size
 
     def probe(self) -> int:
         """The file's size without reading it: the total of a one-byte Range request's Content-Range."""

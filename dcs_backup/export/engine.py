@@ -1,17 +1,21 @@
 """Copying a backup's files from DCS's download links into a bucket: one multipart upload per file.
 
-Each part is read into one reusable buffer (never the whole file, never /tmp), sent with its
-Content-MD5, and the completed object's size is checked. No part is started that cannot finish
-before the deadline at the throughput measured so far: the upload is then aborted and the
-export reported ``pending``, for the next run to start again (a half-copied file is not kept
-waiting, billed, for a run that may never come; the bucket's lifecycle rule is the backstop).
+Each part is read into one of two reusable buffers (never the whole file, never /tmp) while the
+other is being sent (see ``pipeline``), with its Content-MD5, and the completed object's size is
+checked; a cluster's shards are copied at the same time, as many as the memory holds. No part is
+started that cannot finish before the deadline at the throughput measured so far. A file cut short
+keeps its upload open and its progress recorded (``progress``): the next run lists the parts OBS
+holds, asks the link for the rest with a Range request and carries the verifier on from its state
+at the last part, so the object is still checked over every byte and no part is sent twice.
 """
 
 from __future__ import annotations
 
-import math
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
 
 import requests
 import structlog
@@ -21,6 +25,7 @@ from dcs_backup.export.base import (
     BackupSource,
     CorruptFile,
     ExportObject,
+    ExportProgress,
     ExportResult,
     ExportStatus,
     ExportTarget,
@@ -30,49 +35,60 @@ from dcs_backup.export.base import (
 from dcs_backup.export.download import LinkDownload
 from dcs_backup.export.errors import classify
 from dcs_backup.export.links import LinkPolicy
+from dcs_backup.export.pipeline import (
+    MIN_PART_BYTES,
+    NoTimeLeftError,
+    PartPipeline,
+    PartPlan,
+    SentPart,
+    part_count,
+    part_end,
+)
+from dcs_backup.export.progress import FileProgress, ProgressBook, progress_key
 from dcs_backup.export.verify.base import CorruptFileError, Verification
 from dcs_backup.export.verify.check import FileCheck
+from dcs_backup.export.verify.state import StateError, restore, snapshot
 from dcs_backup.platform.calls import CallError, CallLoop, ErrorKind
 from dcs_backup.platform.retry import Deadline, RetryPolicy
 from dcs_backup.platform.text import show_list
 
 MIB = 1024 * 1024
-MIN_PART_BYTES = 100 * 1024  # OBS's smallest part (but the last); the function's setting starts at 5 MiB
 MAX_PARTS = 10_000
+MAX_FILE_THREADS = 16  # files waiting for a slot (each holding none of its memory yet)
 # Until a part has been timed: a deliberately modest rate, so the first part is not started blindly.
 ASSUMED_BYTES_PER_S = 16 * MIB
 
 log = structlog.get_logger("dcs_backup.export")
 
 
-class NoTimeLeftError(Exception):
-    """The next step would not finish before the deadline at the measured throughput."""
-
-
 @dataclass
 class Pace:
-    """Throughput measured over the parts done so far, to decide whether the next one fits."""
+    """Throughput of one file's stream, measured over the parts done so far (by every file: they run
+    alike), to decide whether the next part fits; parts of several files record it at once."""
 
     reserve_s: float
     assumed_bytes_per_s: float = ASSUMED_BYTES_PER_S
     bytes_done: int = 0
     seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def bytes_per_s(self) -> float:
-        return self.bytes_done / self.seconds if self.bytes_done and self.seconds > 0 else self.assumed_bytes_per_s
+        with self._lock:
+            done, seconds = self.bytes_done, self.seconds
+        return done / seconds if done and seconds > 0 else self.assumed_bytes_per_s
 
     def require(self, size: int, deadline: Deadline, *, measured_only: bool = False) -> None:
         if measured_only and not self.bytes_done:
             return
-        if not deadline.allows(size / self.bytes_per_s + self.reserve_s):
-            raise NoTimeLeftError(
-                f"{size} bytes need about {size / self.bytes_per_s:.1f} s at {self.bytes_per_s / MIB:.1f} MiB/s"
-            )
+        rate = self.bytes_per_s
+        if not deadline.allows(size / rate + self.reserve_s):
+            raise NoTimeLeftError(f"{size} bytes need about {size / rate:.1f} s at {rate / MIB:.1f} MiB/s")
 
     def record(self, size: int, seconds: float) -> None:
-        self.bytes_done += size
-        self.seconds += seconds
+        with self._lock:
+            self.bytes_done += size
+            self.seconds += seconds
 
 
 def export_backup(
@@ -86,13 +102,16 @@ def export_backup(
     part_size: int,
     http_session: requests.Session,
     link_policy: LinkPolicy,
+    file_slots: threading.Semaphore | None = None,
     assumed_bytes_per_s: float = ASSUMED_BYTES_PER_S,
 ) -> ExportResult:
     """Export every file (idempotently: an object already there with the same size is not copied again).
 
     Never raises for a failed call: the result says ``failed`` or ``pending`` with a reason naming the file.
     ``target`` is built on the same ``deadline`` (see ``ObsTarget``); ``part_size`` is in bytes. Every
-    link is judged by ``link_policy`` before any is fetched.
+    link is judged by ``link_policy`` before any is fetched. A cluster's shards are copied at the same
+    time, each once it holds one of ``file_slots`` (shared by the invocation's exports: each holds two
+    parts in memory; without it, one file at a time); once one fails, no other starts.
     """
     if part_size < MIN_PART_BYTES:
         raise ValueError(f"part_size must be at least {MIN_PART_BYTES} bytes")
@@ -103,24 +122,74 @@ def export_backup(
         return ExportResult("failed", reason=refused)
     # Time kept after the last part for completing (or aborting) the upload and checking the object.
     pace = Pace(reserve_s=3 * policy.min_attempt_s, assumed_bytes_per_s=assumed_bytes_per_s)
-    copier = _FileCopier(source, target, CallLoop(deadline, policy, classify), pace, part_size, http_session)
+    loop = CallLoop(deadline, policy, classify)
     named = safe_file_names(files)
+    book = ProgressBook(target, progress_key(prefix, source.instance_id), source.backup_id)
+    result: ExportResult | None = None
     try:
+        book.open()
+        slots = file_slots or threading.BoundedSemaphore(1)
+        copier = _FileCopier(source, target, loop, pace, part_size, http_session, slots, book)
         expected = copier.expected_sizes(named)
+        keys = [object_key(prefix, source.instance_id, source.backup_id, file.file_name) for file in named]
+        with ThreadPoolExecutor(max_workers=min(MAX_FILE_THREADS, len(named)), thread_name_prefix="export") as pool:
+            copies = [pool.submit(copier.copy, *job) for job in zip(named, keys, expected, strict=True)]
+            wait(copies, return_when=FIRST_EXCEPTION)
+            for copy in copies:
+                copy.cancel()  # those not started: the export has failed or is cut short anyway
+        result = _result(named, copies, expected)
     except CallError as error:
-        return ExportResult(_status_of(error), reason=f"{error.operation}: {error.message}")
-    objects: list[ExportObject] = []
-    for file, size in zip(named, expected, strict=True):
-        key = object_key(prefix, source.instance_id, source.backup_id, file.file_name)
-        try:
-            objects.append(copier.copy(file, key, size))
-        except NoTimeLeftError as exc:
-            return ExportResult("pending", tuple(objects), f"{file.file_name}: not enough time left ({exc})")
-        except CallError as error:
-            reason = f"{file.file_name}: {error.operation}: {error.message}"
-            corrupt = error.corrupt_file(file.file_name) if isinstance(error, CorruptBackupError) else None
-            return ExportResult(_status_of(error), tuple(objects), reason, corrupt)
-    return ExportResult("done", tuple(objects))
+        result = ExportResult(_status_of(error), reason=f"{error.operation}: {error.message}")
+    finally:
+        _close(book, keep=result is None or result.status == "pending")
+    return result
+
+
+def _close(book: ProgressBook, *, keep: bool) -> None:
+    """The progress record written for the next run (pending), else removed; a failure here is only logged."""
+    try:
+        book.close(keep=keep)
+    except CallError as error:
+        log.warning("export progress record not updated", error_kind=error.kind.value, error_code=error.error_code)
+
+
+def _result(
+    files: Sequence[BackupFile], copies: Sequence[Future[ExportObject]], expected: Sequence[int | None]
+) -> ExportResult:
+    """``done`` when every copy is; else the first failure in file order (a failed file before a pending one),
+    with how far the export got when it is pending."""
+    settled = [(file, copy) for file, copy in zip(files, copies, strict=True) if not copy.cancelled()]
+    objects = tuple(copy.result() for _, copy in settled if copy.exception() is None)
+    problems = [(file, problem) for file, copy in settled if (problem := copy.exception()) is not None]
+    for file, problem in sorted(problems, key=lambda found: isinstance(found[1], _CutShortError)):
+        if isinstance(problem, _CutShortError):
+            reason = f"{file.file_name}: not enough time left ({problem}); the next run continues"
+            return ExportResult("pending", objects, reason, progress=_progress(copies, objects, expected))
+        if isinstance(problem, CallError):
+            reason = f"{file.file_name}: {problem.operation}: {problem.message}"
+            corrupt = problem.corrupt_file(file.file_name) if isinstance(problem, CorruptBackupError) else None
+            return ExportResult(_status_of(problem), objects, reason, corrupt)
+        raise problem  # not a call's failure: a fault in the code, never hidden
+    return ExportResult("done", objects)
+
+
+def _progress(
+    copies: Sequence[Future[ExportObject]], objects: Sequence[ExportObject], expected: Sequence[int | None]
+) -> ExportProgress:
+    """Bytes and parts done of the whole export: finished files, the parts of those cut short, none of the rest."""
+    done = sum(o.size_bytes for o in objects)
+    total = done
+    parts_done = parts_total = 0
+    for copy, size in zip(copies, expected, strict=True):
+        problem = None if copy.cancelled() else copy.exception()
+        if isinstance(problem, _CutShortError):
+            done += problem.bytes_done
+            total += problem.bytes_total
+            parts_done += problem.parts_done
+            parts_total += problem.parts_total
+        elif problem is not None or copy.cancelled():
+            total += size or 0
+    return ExportProgress(done, total, parts_done, parts_total)
 
 
 def _status_of(error: CallError) -> ExportStatus:
@@ -173,7 +242,7 @@ def _size_mismatch(size: int, expected: int, recorded: int | None) -> CallError:
 
 
 class _FileCopier:
-    """Streams files one at a time through one part-sized buffer."""
+    """Streams each file through two part-sized buffers (one downloading, one uploading); files may run at once."""
 
     def __init__(
         self,
@@ -183,14 +252,17 @@ class _FileCopier:
         pace: Pace,
         part_size: int,
         session: requests.Session,
+        slots: threading.Semaphore,
+        book: ProgressBook,
     ) -> None:
+        self._slots = slots
+        self._book = book
         self._source = source
         self._target = target
         self._loop = loop
         self.pace = pace
         self._part_size = part_size
         self._session = session
-        self._buffer = memoryview(bytearray(part_size))
 
     def expected_sizes(self, files: Sequence[BackupFile]) -> list[int | None]:
         """What each file must hold so that the export adds up to the size DCS records for the backup.
@@ -216,20 +288,38 @@ class _FileCopier:
         return list(sizes)
 
     def copy(self, file: BackupFile, key: str, expected: int | None) -> ExportObject:
-        """The object once it holds the file (now or before); the download must announce ``expected``."""
+        """The object once it holds the file (now or before), copied once a slot is free."""
+        deadline = self._loop.deadline
+        if not self._slots.acquire(timeout=max(0.0, deadline.remaining() - self.pace.reserve_s)):
+            raise _CutShortError(
+                key, 0, expected or 0, "every file slot the memory allows stayed taken until the deadline"
+            )
+        try:
+            return self._copy(file, key, expected)
+        finally:
+            self._slots.release()
+
+    def _copy(self, file: BackupFile, key: str, expected: int | None) -> ExportObject:
+        """Continued from the record of an earlier run when it still fits; the download must announce ``expected``."""
+        resumed = self._resumable(key, expected)
         download = LinkDownload(file, self._session, self._loop, self.pace.reserve_s)
         try:
-            size = download.open()
-            if expected is not None and size != expected:
-                raise _size_mismatch(size, expected, self._source.size_bytes)
-            present = self._already_exported(key, size)
-            if present is not None:
-                return present
-            parts = max(1, math.ceil(size / self._part_size))
-            if parts > MAX_PARTS:
-                raise CallError(ErrorKind.REJECTED, "UploadPart", f"{size} bytes need more than {MAX_PARTS} parts")
-            self.pace.require(size, self._loop.deadline, measured_only=True)
-            verification = self._upload(download, key, size, parts, FileCheck(self._claimed_format(file)))
+            if resumed is not None:
+                size = download.open(resumed.bytes_done, resumed.size)
+                verification = self._upload(download, key, resumed, restore(resumed.check_state))
+            else:
+                size = download.open()
+                if expected is not None and size != expected:
+                    raise _size_mismatch(size, expected, self._source.size_bytes)
+                present = self._already_exported(key, size)
+                if present is not None:
+                    return present
+                if part_count(size, self._part_size) > MAX_PARTS:
+                    raise CallError(ErrorKind.REJECTED, "UploadPart", f"{size} bytes need more than {MAX_PARTS} parts")
+                self.pace.require(size, self._loop.deadline, measured_only=True)
+                upload_id = self._target.start_upload(key, self._source.metadata())
+                started = FileProgress(upload_id, size, self._part_size)
+                verification = self._upload(download, key, started, FileCheck(self._claimed_format(file)))
         finally:
             download.close()
         stored = self._target.existing(key)
@@ -250,26 +340,67 @@ class _FileCopier:
         log.info("export object already present", key=key, size_bytes=size, **verification.to_dict())
         return ExportObject(key, size, verification)
 
+    def _resumable(self, key: str, expected: int | None) -> FileProgress | None:
+        """An earlier run's upload of this file, when OBS still holds every part it recorded and it fits this run;
+        else None (an upload that does not fit is aborted: the file is copied again from its start)."""
+        progress = self._book.entry(key)
+        if progress is None:
+            return None
+        held = self._target.uploaded_parts(key, progress.upload_id)
+        problem = _resume_problem(progress, held, expected, self._part_size)
+        if problem is None:
+            log.info(
+                "export continues an earlier run's upload",
+                key=key,
+                bytes_done=progress.bytes_done,
+                size_bytes=progress.size,
+                parts_done=len(progress.parts),
+            )
+            return progress
+        log.info("export starts a file again", key=key, problem=problem)
+        self._book.forget(key, progress.upload_id if held is not None else None)
+        return None
+
     def _claimed_format(self, file: BackupFile) -> str:
         """What DCS calls the file: its name's suffix, else the backup's format."""
         suffix = file.file_name.rsplit(".", 1)[-1].lower()
         return suffix if suffix in ("rdb", "aof") else self._source.backup_format
 
-    def _upload(self, download: LinkDownload, key: str, size: int, parts: int, check: FileCheck) -> Verification:
-        """Every part goes through ``check`` before it is sent; a file that fails it is never completed."""
-        upload_id = self._target.start_upload(key, self._source.metadata())
+    def _upload(self, download: LinkDownload, key: str, progress: FileProgress, check: FileCheck) -> Verification:
+        """Every part goes through ``check`` before it is sent; a file that fails it is never completed.
+
+        Cut short by the deadline, the upload stays open with its progress recorded, for the next run.
+        """
+        size = progress.size
+        parts = part_count(size, self._part_size)
         clock = self._loop.deadline.clock
         started = clock()
+        plan = PartPlan(size, self._part_size, first=len(progress.parts) + 1, last=parts)
+
+        def sent(part: SentPart) -> None:
+            progress.parts.append((part.number, part.etag))
+            progress.bytes_done, progress.check_state = part.end_offset, part.state
+            self._book.update(key, progress)
+
+        pipeline = PartPipeline(self._target, key, progress.upload_id, self.pace, self._loop.deadline, sent)
         try:
-            etags = []
-            for number in range(1, parts + 1):
-                etags.append((number, self._part(download, key, upload_id, number, size, check)))
+            pipeline.run(_CheckedDownload(download, check), plan)
             download.finish()
             verification = _verdict(check)
-            self._target.complete_upload(key, upload_id, etags)
+            self._target.complete_upload(key, progress.upload_id, progress.parts)
+        except (NoTimeLeftError, CallError) as exc:
+            out_of_time = isinstance(exc, NoTimeLeftError) or exc.kind is ErrorKind.DEADLINE
+            if not (out_of_time and progress.parts):  # an upload without a part is not worth keeping open
+                self._book.forget(key, progress.upload_id)
+            if not out_of_time:
+                raise
+            if progress.parts:
+                self._book.update(key, progress)
+            raise _CutShortError(key, progress.bytes_done, size, str(exc), len(progress.parts), parts) from None
         except BaseException:
-            self._abort(key, upload_id)
+            self._book.forget(key, progress.upload_id)
             raise
+        self._book.forget(key)
         # Known only once the last byte passed: the object is labelled once it is whole. Unlabelled
         # (this call failed), it is never taken for a verified copy: the next run copies it again.
         # The source's metadata goes again with it: OBS may read REPLACE_NEW as replacing every custom name.
@@ -285,21 +416,50 @@ class _FileCopier:
         )
         return verification
 
-    def _part(self, download: LinkDownload, key: str, upload_id: str, number: int, size: int, check: FileCheck) -> str:
-        length = min(self._part_size, size - (number - 1) * self._part_size)
-        self.pace.require(length, self._loop.deadline)
-        clock = self._loop.deadline.clock
-        started = clock()
-        part = self._buffer[:length]
-        download.fill(part)
-        _checked(check, part)
-        etag = self._target.upload_part(key, upload_id, number, part)
-        self.pace.record(length, clock() - started)
-        return etag
 
-    def _abort(self, key: str, upload_id: str) -> None:
-        """Best effort: when even this fails, the bucket's lifecycle rule removes the parts."""
-        try:
-            self._target.abort_upload(key, upload_id)
-        except CallError as error:
-            log.warning("export upload not aborted", key=key, error_kind=error.kind.value, error_code=error.error_code)
+def _resume_problem(
+    progress: FileProgress, held: dict[int, str] | None, expected: int | None, part_size: int
+) -> str | None:
+    """Why an earlier run's upload cannot be continued, or None when it can."""
+    if held is None:
+        return "its upload is gone"
+    if expected is not None and progress.size != expected:
+        return f"it was {progress.size} bytes, the backup's file is {expected}"
+    if progress.part_size != part_size:
+        return f"its parts were {progress.part_size} bytes, now {part_size}"
+    if any(held.get(number, "").strip('"') != etag.strip('"') for number, etag in progress.parts):
+        return "OBS does not hold every part it recorded"
+    if progress.bytes_done != part_end(len(progress.parts), progress.size, part_size):
+        return "its record does not add up"
+    try:
+        restore(progress.check_state)
+    except StateError as problem:
+        return str(problem)
+    return None
+
+
+class _CutShortError(Exception):
+    """A file not finished by the deadline: its upload stays open, its progress recorded."""
+
+    def __init__(
+        self, key: str, bytes_done: int, bytes_total: int, why: str, parts_done: int = 0, parts_total: int = 0
+    ) -> None:
+        super().__init__(why)
+        self.key, self.bytes_done, self.bytes_total = key, bytes_done, bytes_total
+        self.parts_done, self.parts_total = parts_done, parts_total
+
+
+class _CheckedDownload:
+    """The download leg's parts: read from the link, each verified before it may be sent."""
+
+    def __init__(self, download: LinkDownload, check: FileCheck) -> None:
+        self._download = download
+        self._check = check
+
+    def fill(self, part: memoryview) -> None:
+        self._download.fill(part)
+
+    def check(self, part: memoryview) -> Any:
+        """The check's state at the part's end, kept with the part for a later run to continue from."""
+        _checked(self._check, part)
+        return snapshot(self._check)

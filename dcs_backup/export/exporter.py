@@ -6,6 +6,7 @@ every other cold start.
 
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import requests
@@ -28,7 +29,7 @@ from dcs_backup.platform.retry import Deadline, RetryPolicy
 log = structlog.get_logger("dcs_backup.jobs")
 LINK_EXPIRATION_S = 3600
 NOTHING_TO_EXPORT = "no backup of this function has succeeded on this instance yet"
-STILL_COPYING = "deadline reached while copying; the next run starts the copy again"
+STILL_COPYING = "deadline reached while copying; the next run continues from the last part recorded"
 
 
 class ExportSettings(NamedTuple):
@@ -38,6 +39,7 @@ class ExportSettings(NamedTuple):
     backup_format: str
     links: LinkPolicy
     kms_key_id: str | None = None
+    files_at_once: int = 1
 
 
 class Exporter:
@@ -56,6 +58,8 @@ class Exporter:
         self._settings = settings
         self._deadline = deadline
         self._policy = policy
+        # Shared by every instance's export in this invocation: the memory holds this many files' parts.
+        self._file_slots = threading.BoundedSemaphore(settings.files_at_once)
 
     def export(self, outcome: BackupOutcome) -> BackupOutcome:
         """This run's backup once it succeeded, else the newest earlier one that did (if not yet copied).
@@ -113,6 +117,7 @@ class Exporter:
                 part_size=self._settings.part_size,
                 http_session=session,
                 link_policy=self._settings.links,
+                file_slots=self._file_slots,
             )
 
     def _loop(self) -> CallLoop:

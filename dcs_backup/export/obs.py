@@ -133,8 +133,9 @@ class ObsTarget:
 
         return self._loop.run("InitiateMultipartUpload", initiate)
 
-    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview) -> str:
-        digest = hashlib.md5(data).digest()
+    def upload_part(self, key: str, upload_id: str, number: int, data: memoryview, digest: bytes | None = None) -> str:
+        """``digest``: the part's MD5 when already known (worked out while the next part is being sent)."""
+        digest = digest or hashlib.md5(data).digest()
 
         def upload() -> str:
             response = self._send(
@@ -163,6 +164,55 @@ class ObsTarget:
         self._loop.run(
             "CompleteMultipartUpload",
             lambda: self._send(lambda c: c.completeMultipartUpload(self._bucket, key, upload_id, request)),
+        )
+
+    def uploaded_parts(self, key: str, upload_id: str) -> dict[int, str] | None:
+        """The parts OBS holds for the upload (number → ETag, every page), or None once the upload is gone."""
+
+        def list_page(marker: int | None) -> Any:
+            return self._send(
+                lambda c: c.listParts(self._bucket, key, upload_id, maxParts=1000, partNumberMarker=marker),
+                missing_ok=True,
+            )
+
+        parts: dict[int, str] = {}
+        marker: int | None = None
+        while True:
+            response = self._loop.run("ListParts", lambda at=marker: list_page(at))  # type: ignore[misc]
+            if response is None:
+                return None
+            parts.update({int(p.partNumber): str(p.etag) for p in response.body.parts or []})
+            if not response.body.isTruncated:
+                return parts
+            marker = int(response.body.nextPartNumberMarker)
+
+    def read_object(self, key: str) -> bytes | None:
+        """A small object's bytes (a progress record), or None when there is none."""
+
+        def get() -> bytes | None:
+            response = self._send(lambda c: c.getObject(self._bucket, key, loadStreamInMemory=True), missing_ok=True)
+            return None if response is None else bytes(response.body.buffer or b"")
+
+        return self._loop.run("GetObject", get)
+
+    def write_object(self, key: str, data: bytes) -> None:
+        """A small object (a progress record), encrypted as the exports are."""
+        from obs import PutObjectHeader
+
+        digest = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
+        headers = PutObjectHeader(
+            md5=digest, contentType="application/json", sseHeader=upload_encryption(self._kms_key_id)
+        )
+        self._loop.run(
+            "PutObject", lambda: self._send(lambda c: c.putContent(self._bucket, key, content=data, headers=headers))
+        )
+
+    def delete_object(self, key: str) -> None:
+        """Gone, whether it was there or not; tried past the deadline like an abort (it is cleanup)."""
+        loop = self._loop.with_allowance(CLEANUP_ALLOWANCE_S)
+        loop.run(
+            "DeleteObject",
+            lambda: self._send(lambda c: c.deleteObject(self._bucket, key), missing_ok=True, loop=loop),
         )
 
     def abort_upload(self, key: str, upload_id: str) -> None:

@@ -15,6 +15,11 @@ MAX_PREFIX_LENGTH = 256
 PART_MB_RANGE = (5, 512)
 DEFAULT_PART_MB = 64
 EXPORT_FIELDS = ("bucket", "prefix")
+# Memory: each file being copied holds two parts (one downloading, one uploading), beside the function's own.
+PART_BUFFERS = 2
+FOOTPRINT_MB = 64
+FILES_AT_ONCE_RANGE = (1, 16)
+DEFAULT_FILES_AT_ONCE = 4
 # OBS: 3-63 characters, lower-case letters, digits, '-' and '.', starting and ending with a letter or digit.
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # KMS key ids are lower-case UUIDs (KMS API: key_id, 36 characters), as the template's variable checks.
@@ -70,3 +75,30 @@ def export_problems(raw: Any, default_prefix: str) -> tuple[ExportSpec | None, l
     if problems:
         return None, problems
     return ExportSpec(bucket=str(bucket), prefix=str(prefix)), []
+
+
+def files_at_once(memory_mb: int | None, part_mb: int, configured: int | None) -> tuple[int, str | None]:
+    """How many files an invocation copies at once (over all its instances), or why the memory cannot hold one.
+
+    Each takes ``PART_BUFFERS`` × DCS_EXPORT_PART_MB; FOOTPRINT_MB is kept for the function itself.
+    Unset, DCS_EXPORT_FILES_AT_ONCE is what the function's memory (RUNTIME_MEMORY) holds, at most
+    DEFAULT_FILES_AT_ONCE; set, it must fit too. With the memory unknown (not on the platform), it is taken as given.
+    """
+    wanted = configured or DEFAULT_FILES_AT_ONCE
+    if memory_mb is None:
+        return wanted, None
+    per_file = PART_BUFFERS * part_mb
+    fits = (memory_mb - FOOTPRINT_MB) // per_file
+    need = f"{PART_BUFFERS} × DCS_EXPORT_PART_MB ({part_mb}) per file + {FOOTPRINT_MB} MB for the function"
+    if fits < 1:
+        return 0, (
+            f"an export needs {per_file + FOOTPRINT_MB} MB ({need}), more than the function's memory "
+            f"({memory_mb} MB): lower DCS_EXPORT_PART_MB or raise the function's memory"
+        )
+    if configured is not None and configured > fits:
+        return 0, (
+            f"DCS_EXPORT_FILES_AT_ONCE {configured} needs {configured * per_file + FOOTPRINT_MB} MB ({need}), "
+            f"more than the function's memory ({memory_mb} MB holds {fits}): lower DCS_EXPORT_FILES_AT_ONCE "
+            "or DCS_EXPORT_PART_MB, or raise the function's memory"
+        )
+    return min(wanted, fits), None

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -89,16 +90,58 @@ class TestCopying:
         assert all(_stored_md5(rig, o.key) == _source_md5(rig, o.key) for o in result.objects)
 
 
+class TestParallel:
+    def test_a_clusters_shards_are_copied_at_the_same_time(self, rig: ExportRig) -> None:
+        # GIVEN a cluster backup whose three shard downloads are slow (2 MiB/s, 1 MiB each), three file slots
+        rig.storage.download_bytes_per_s = 2 * MIB
+        backup_id = _backup(rig, CLUSTER_ID, size=3 * MIB)
+        # WHEN it is exported
+        result = rig.export(CLUSTER_ID, backup_id, file_slots=threading.BoundedSemaphore(3))
+        # THEN every shard's download began before any shard's upload was completed, and all are byte-identical
+        assert result.status == "done", result.reason
+        downloads = [r.received_at for r in rig.storage.requests_for("PresignedGetObject") if "range" not in r.headers]
+        completed = [r.received_at for r in rig.storage.requests_for("CompleteMultipartUpload")]
+        assert len(downloads) == 3 and max(downloads) < min(completed)
+        assert all(_stored_md5(rig, o.key) == _source_md5(rig, o.key) for o in result.objects)
+
+    def test_without_a_free_slot_the_shards_go_one_after_another(self, rig: ExportRig) -> None:
+        # GIVEN one file slot, WHEN a cluster backup is exported
+        result = rig.export(
+            CLUSTER_ID, _backup(rig, CLUSTER_ID, size=3 * MIB), file_slots=threading.BoundedSemaphore(1)
+        )
+        # THEN each shard's download began only once the one before it was completed
+        assert result.status == "done", result.reason
+        downloads = [r.received_at for r in rig.storage.requests_for("PresignedGetObject") if "range" not in r.headers]
+        completed = [r.received_at for r in rig.storage.requests_for("CompleteMultipartUpload")]
+        assert downloads[1] > completed[0] and downloads[2] > completed[1]
+
+    def test_a_shard_that_fails_leaves_no_object_while_the_others_are_kept(self, rig: ExportRig) -> None:
+        # GIVEN a cluster backup whose second upload is refused
+        rig.storage.faults.script(
+            "InitiateMultipartUpload", Fault(FaultKind.LATENCY, delay_s=0.2), Fault(FaultKind.FORBIDDEN)
+        )
+        # WHEN it is exported three at a time
+        result = rig.export(
+            CLUSTER_ID, _backup(rig, CLUSTER_ID, size=3 * MIB), file_slots=threading.BoundedSemaphore(3)
+        )
+        # THEN the export failed naming that shard, no upload is left open, and only the finished shards are objects
+        assert result.status == "failed" and "AccessDenied" in (result.reason or "")
+        assert rig.open_uploads() == []
+        assert sorted(rig.storage.store.objects(BUCKET)) == sorted(o.key for o in result.objects)
+        assert len(result.objects) == 2
+        assert not [t for t in threading.enumerate() if t.name.startswith(("upload ", "export"))]
+
+
 class TestFailures:
     def test_a_cut_download_resumes_with_a_range_request(self, rig: ExportRig) -> None:
         # GIVEN a download that breaks after 1.5 MiB
-        rig.storage.faults.script("GetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=3 * MIB // 2))
+        rig.storage.faults.script("PresignedGetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=3 * MIB // 2))
         backup_id = _backup(rig)
         # WHEN the backup is exported
         result = rig.export(HA_ID, backup_id)
         # THEN it asked for the rest from where it stopped, and the object is still byte-identical
         assert result.status == "done", result.reason
-        ranges = [r.headers.get("range") for r in rig.storage.requests_for("GetObject")]
+        ranges = [r.headers.get("range") for r in rig.storage.requests_for("PresignedGetObject")]
         assert ranges == [None, f"bytes={3 * MIB // 2}-"]
         assert _stored_md5(rig, result.objects[0].key) == _source_md5(rig, result.objects[0].key)
 
@@ -122,6 +165,18 @@ class TestFailures:
         assert result.status == "failed" and "obs:object:ModifyObjectMetadata" in (result.reason or "")
         (stored,) = rig.storage.store.objects(BUCKET).values()
         assert LABEL not in stored.metadata
+
+    def test_a_download_that_fails_midway_aborts_the_upload_and_leaves_no_thread(self, rig: ExportRig) -> None:
+        # GIVEN a download that breaks after 1.5 MiB (two parts already on their way) and is then refused
+        rig.storage.faults.script(
+            "PresignedGetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=3 * MIB // 2), Fault(FaultKind.FORBIDDEN)
+        )
+        # WHEN the backup is exported
+        result = rig.export(HA_ID, _backup(rig))
+        # THEN it failed, the upload was aborted, no object exists and no thread of the copy is still running
+        assert result.status == "failed" and "DownloadBackupFile: HTTP 403" in (result.reason or "")
+        assert rig.open_uploads() == [] and not rig.storage.store.objects(BUCKET)
+        assert not [t for t in threading.enumerate() if t.name.startswith(("upload ", "export"))]
 
     def test_a_corrupted_part_is_caught_by_its_md5_and_sent_again(self, rig: ExportRig) -> None:
         # GIVEN a part altered in transit
@@ -174,7 +229,7 @@ class TestRecordedSize:
         result = rig.export(CLUSTER_ID, _backup(rig, CLUSTER_ID, size=3 * MIB))
         # THEN it is done, each shard's size having been asked with a one-byte range first
         assert result.status == "done", result.reason
-        ranges = [r.headers.get("range") for r in rig.storage.requests_for("GetObject")]
+        ranges = [r.headers.get("range") for r in rig.storage.requests_for("PresignedGetObject")]
         assert ranges == ["bytes=0-0"] * 3 + [None] * 3
 
     @pytest.mark.parametrize("recorded", [None, 0])
@@ -195,7 +250,7 @@ class TestHttpNumbers:
     @pytest.mark.parametrize("length", ["²", "1²", "+5", "0x10"])
     def test_a_download_length_that_is_not_ascii_digits_fails_the_export(self, rig: ExportRig, length: str) -> None:
         # GIVEN a download link whose answer announces its length in something other than ASCII digits
-        rig.storage.faults.script("GetObject", Fault(FaultKind.ODD_HEADER, header=("Content-Length", length)))
+        rig.storage.faults.script("PresignedGetObject", Fault(FaultKind.ODD_HEADER, header=("Content-Length", length)))
         # WHEN the backup is exported
         result = rig.export(HA_ID, _backup(rig))
         # THEN the export failed saying so, and nothing was uploaded
@@ -214,7 +269,7 @@ class TestHttpNumbers:
     def test_a_resumed_download_whose_content_range_is_not_ascii_digits_fails(self, rig: ExportRig) -> None:
         # GIVEN a download that breaks, then answers the Range request with a Content-Range in superscript digits
         rig.storage.faults.script(
-            "GetObject",
+            "PresignedGetObject",
             Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB),
             Fault(FaultKind.ODD_HEADER, header=("Content-Range", f"bytes {MIB}-²/3158073")),
         )
@@ -267,32 +322,133 @@ class TestIdempotency:
         assert result.status == "done" and _stored_md5(rig, key) == _source_md5(rig, key)
 
 
+def _progress_record(rig: ExportRig, instance_id: str = HA_ID) -> dict[str, Any] | None:
+    key = f"{PREFIX}{instance_id}/export-progress.json"
+    found = rig.storage.store.objects(BUCKET).get(key)
+    return None if found is None else json.loads(found.data or b"")
+
+
+def _short_deadline(seconds: float) -> Deadline:
+    return Deadline(expires_at=time.monotonic() + seconds)
+
+
 class TestDeadline:
     def test_no_part_is_started_that_cannot_finish_before_the_deadline(self, rig: ExportRig) -> None:
         # GIVEN downloads at 4 MiB/s, 1 MiB parts, and 0.9 s left: two or three parts fit, not four
         rig.storage.download_bytes_per_s = 4 * MIB
         backup_id = _backup(rig, size=4 * MIB)
-        deadline = Deadline(expires_at=time.monotonic() + 0.9)
+        deadline = _short_deadline(0.9)
         # WHEN the backup is exported
         result = rig.export(HA_ID, backup_id, deadline=deadline)
-        # THEN it stops before the deadline, pending, with the upload aborted and every started part finished
+        # THEN it stops before the deadline, pending, saying how far it got; the upload stays open with its parts
         assert time.monotonic() < deadline.expires_at
         assert result.status == "pending" and result.objects == ()
-        assert "not enough time left" in (result.reason or "")
-        assert rig.open_uploads() == []
-        assert len(rig.storage.requests_for("UploadPart")) < 4
+        assert "not enough time left" in (result.reason or "") and result.progress is not None
+        sent = len(rig.storage.requests_for("UploadPart"))
+        assert 1 <= sent < 4
+        assert result.progress == (sent * MIB, 4 * MIB, sent, 4)
+        (upload,) = rig.open_uploads()
+        record = _progress_record(rig)
+        assert record is not None and record["backup_id"] == backup_id
+        ((key, entry),) = record["files"].items()
+        assert key == upload.key and entry["upload_id"] == upload.uploadId
+        assert [n for n, _ in entry["parts"]] == list(range(1, sent + 1)) and entry["bytes_done"] == sent * MIB
 
-    def test_an_export_cut_short_by_the_deadline_leaves_no_upload_open(self, rig: ExportRig) -> None:
+    def test_an_export_cut_short_before_any_part_leaves_no_upload_open(self, rig: ExportRig) -> None:
         # GIVEN a download far slower than assumed: the first part is started, and still being read at the deadline
         rig.storage.download_bytes_per_s = 2 * MIB
         backup_id = _backup(rig, size=2 * MIB)
-        deadline = Deadline(expires_at=time.monotonic() + 0.3)
         # WHEN the backup is exported
-        result = rig.export(HA_ID, backup_id, deadline=deadline, assumed_bytes_per_s=64 * MIB)
-        # THEN it is pending, and the upload was aborted after the deadline all the same: nothing is left open
+        result = rig.export(HA_ID, backup_id, deadline=_short_deadline(0.3), assumed_bytes_per_s=64 * MIB)
+        # THEN it is pending, and the upload (no part in it) was aborted after the deadline all the same
         assert result.status == "pending" and "deadline reached" in (result.reason or "")
         assert rig.storage.requests_for("AbortMultipartUpload")
-        assert rig.open_uploads() == []
+        assert rig.open_uploads() == [] and _progress_record(rig) is None
+
+
+class TestResume:
+    def test_a_backup_copied_over_three_runs_is_byte_identical_and_verified(self, rig: ExportRig) -> None:
+        # GIVEN a 6 MiB backup whose link serves 4 MiB/s, and runs of 0.9 s each: one run cannot copy it
+        rig.storage.download_bytes_per_s = 4 * MIB
+        backup_id = _backup(rig, size=6 * MIB)
+        # WHEN three runs export it, the last with time enough
+        first = rig.export(HA_ID, backup_id, deadline=_short_deadline(0.9))
+        second = rig.export(HA_ID, backup_id, deadline=_short_deadline(0.9))
+        third = rig.export(HA_ID, backup_id)
+        # THEN the first two moved it forward, each continuing where the last stopped, and the third finished it
+        assert (first.status, second.status, third.status) == ("pending", "pending", "done"), third.reason
+        assert first.progress is not None and second.progress is not None
+        assert 0 < first.progress.bytes_done < second.progress.bytes_done < 6 * MIB
+        (exported,) = third.objects
+        assert _stored_md5(rig, exported.key) == _source_md5(rig, exported.key)
+        assert exported.verification is not None and exported.verification.checksum == "verified"
+        # no part was uploaded twice, each later run asked the link for the rest only, and nothing is left behind
+        numbers = [int(r.query["partNumber"] or 0) for r in rig.storage.requests_for("UploadPart")]
+        assert sorted(numbers) == list(range(1, 7))
+        ranges = [r.headers.get("range") for r in rig.storage.requests_for("PresignedGetObject")]
+        assert ranges == [None, f"bytes={first.progress.bytes_done}-", f"bytes={second.progress.bytes_done}-"]
+        assert len(rig.storage.requests_for("InitiateMultipartUpload")) == 1 and rig.open_uploads() == []
+        assert _progress_record(rig) is None
+
+    def test_a_file_damaged_past_the_first_run_fails_in_a_later_run_and_leaves_no_object(self, rig: ExportRig) -> None:
+        # GIVEN a backup whose file has a flipped byte, and a first run that stops before reaching the end
+        rig.storage.download_bytes_per_s = 4 * MIB
+        backup = rig.state.add_backup(HA_ID, size_bytes=6 * MIB)
+        backup.file_damage = "flipped_byte"  # at 3 MiB, past what the first run reads
+        first = rig.export(HA_ID, backup.backup_id, deadline=_short_deadline(0.9))
+        # WHEN the next run continues it
+        second = rig.export(HA_ID, backup.backup_id)
+        # THEN the CRC, carried over from the first run, fails it: no object, no upload, no record
+        assert first.status == "pending" and second.status == "failed", second.reason
+        assert "CRC mismatch" in (second.reason or "")
+        assert not [k for k in rig.storage.store.objects(BUCKET) if not k.endswith("export-progress.json")]
+        assert rig.open_uploads() == [] and _progress_record(rig) is None
+
+    def test_an_upload_of_a_superseded_backup_is_aborted_and_its_record_removed(self, rig: ExportRig) -> None:
+        # GIVEN an export of one backup cut short, its upload open
+        rig.storage.download_bytes_per_s = 4 * MIB
+        older = _backup(rig, size=4 * MIB)
+        assert rig.export(HA_ID, older, deadline=_short_deadline(0.9)).status == "pending"
+        (stale,) = rig.open_uploads()
+        # WHEN a newer backup is exported
+        rig.storage.download_bytes_per_s = None
+        newer = _backup(rig, size=2 * MIB)
+        result = rig.export(HA_ID, newer)
+        # THEN the older upload was aborted, the newer backup exported, and no progress record is left
+        assert result.status == "done", result.reason
+        aborted = [r.query.get("uploadId") for r in rig.storage.requests_for("AbortMultipartUpload")]
+        assert stale.uploadId in aborted and rig.open_uploads() == []
+        assert _progress_record(rig) is None
+        assert [k for k in rig.storage.store.objects(BUCKET) if older in k] == []
+
+    def test_an_upload_missing_a_recorded_part_is_started_again(self, rig: ExportRig) -> None:
+        # GIVEN an export cut short whose upload then lost its first part
+        rig.storage.download_bytes_per_s = 4 * MIB
+        backup_id = _backup(rig, size=4 * MIB)
+        assert rig.export(HA_ID, backup_id, deadline=_short_deadline(0.9)).status == "pending"
+        (upload,) = rig.storage.store.uploads(BUCKET)
+        upload.parts.pop(1)
+        # WHEN the next run exports it, THEN that upload is aborted and the file copied from its start, whole
+        rig.storage.download_bytes_per_s = None
+        result = rig.export(HA_ID, backup_id)
+        assert result.status == "done", result.reason
+        assert upload.upload_id in [r.query.get("uploadId") for r in rig.storage.requests_for("AbortMultipartUpload")]
+        assert _stored_md5(rig, result.objects[0].key) == _source_md5(rig, result.objects[0].key)
+        assert rig.storage.requests_for("PresignedGetObject")[-1].headers.get("range") is None
+
+    def test_an_upload_obs_no_longer_holds_is_started_again(self, rig: ExportRig) -> None:
+        # GIVEN an export cut short whose upload was then removed from the bucket (a lifecycle rule)
+        rig.storage.download_bytes_per_s = 4 * MIB
+        backup_id = _backup(rig, size=4 * MIB)
+        assert rig.export(HA_ID, backup_id, deadline=_short_deadline(0.9)).status == "pending"
+        (upload,) = rig.storage.store.uploads(BUCKET)
+        rig.storage.store.abort(upload)
+        # WHEN the next run exports it, THEN the file is copied from its start, whole and verified
+        rig.storage.download_bytes_per_s = None
+        result = rig.export(HA_ID, backup_id)
+        assert result.status == "done", result.reason
+        assert _stored_md5(rig, result.objects[0].key) == _source_md5(rig, result.objects[0].key)
+        assert rig.storage.requests_for("PresignedGetObject")[-1].headers.get("range") is None
 
 
 class TestSecrets:
@@ -300,7 +456,7 @@ class TestSecrets:
         # GIVEN logs at DEBUG, a cut download, a throttled part and a refused completion
         stream = io.StringIO()
         configure_logging("DEBUG", stream)
-        rig.storage.faults.script("GetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB))
+        rig.storage.faults.script("PresignedGetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB))
         rig.storage.faults.script("UploadPart", Fault(FaultKind.THROTTLE, retry_after_s=1))
         rig.storage.faults.script("CompleteMultipartUpload", Fault(FaultKind.FORBIDDEN))
         backup_id = _backup(rig)

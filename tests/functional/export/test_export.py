@@ -118,7 +118,7 @@ class TestFailures:
         # GIVEN a download link answering with "Content-Length: ²"
         yesterdays_backup(export_harness)
         odd = Fault(FaultKind.ODD_HEADER, header=("Content-Length", "²"))
-        export_harness.storage.faults.script("GetObject", odd)
+        export_harness.storage.faults.script("PresignedGetObject", odd)
         # WHEN the nightly run exports
         result = export_harness.export({})
         # THEN the instance's export failed with a clear reason, and the run still answered with its document
@@ -141,7 +141,7 @@ class TestFailures:
 
     def test_a_cut_download_is_resumed(self, export_harness: ExportHarness) -> None:
         yesterdays_backup(export_harness)
-        export_harness.storage.faults.script("GetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB))
+        export_harness.storage.faults.script("PresignedGetObject", Fault(FaultKind.CUT_BODY, cut_after_bytes=MIB))
         outcome = _outcome(export_harness.export({}))
         assert outcome["export"]["status"] == "done"
 
@@ -210,6 +210,29 @@ class TestConfiguration:
     ) -> None:
         result = export_harness.export({}, env={name: value})
         assert isinstance(result.error, ConfigurationError) and name in str(result.error)
+
+    @pytest.mark.parametrize(
+        ("env", "named"),
+        [
+            ({"RUNTIME_MEMORY": "128", "DCS_EXPORT_PART_MB": "64"}, "DCS_EXPORT_PART_MB"),
+            ({"RUNTIME_MEMORY": "256", "DCS_EXPORT_PART_MB": "64", "DCS_EXPORT_FILES_AT_ONCE": "2"}, "FILES_AT_ONCE"),
+        ],
+    )
+    def test_an_export_the_memory_cannot_hold_is_a_configuration_error_before_any_call(
+        self, export_harness: ExportHarness, env: dict[str, str], named: str
+    ) -> None:
+        # GIVEN a function whose memory cannot hold the parts the export would keep in flight
+        # WHEN a request exports, THEN it is refused naming the settings and the memory, and nothing is called
+        result = export_harness.export({}, env=env)
+        assert isinstance(result.error, ConfigurationError)
+        assert named in str(result.error) and f"({env['RUNTIME_MEMORY']} MB" in str(result.error)
+        assert export_harness.emulator.requests == []
+
+    def test_a_memory_too_small_to_export_does_not_stop_plain_backups(self, export_harness: ExportHarness) -> None:
+        context = LocalContext.seeded(security_token=EXPORT_TOKEN)
+        small = {"RUNTIME_MEMORY": "128", "DCS_EXPORT_PART_MB": "64"}
+        result = export_harness.invoke({"instance_ids": [HA_ID]}, context, **small)
+        assert result.error is None and result.answer is not None
 
     def test_without_an_obs_endpoint_or_region_nothing_is_called(self, export_harness: ExportHarness) -> None:
         result = export_harness.export({}, env={"OBS_ENDPOINT": ""})

@@ -6,8 +6,9 @@ import pytest
 import requests
 
 from dcs_backup.export.base import BackupSource, object_key
-from dcs_backup.export.engine import NoTimeLeftError, Pace
+from dcs_backup.export.engine import Pace
 from dcs_backup.export.errors import BrokenDownloadError, IntegrityError, ServiceAnswerError, classify
+from dcs_backup.export.pipeline import NoTimeLeftError
 from dcs_backup.platform.calls import ErrorKind
 from dcs_backup.platform.retry import Deadline
 

@@ -15,13 +15,16 @@ BUCKET = RESOURCES["huaweicloud_obs_bucket.export"]
 AGENCY = RESOURCES["huaweicloud_identity_agency.function"]
 
 # The OBS calls the export makes (dcs_backup/export/obs.py; shared/reference/obs.md): PutObject covers
-# initiate, upload part and complete; abort; HEAD of an object needs GetObject; the verification
-# label set once the object is whole needs ModifyObjectMetadata. Nothing on the bucket.
+# initiate, upload part, complete and the progress record; abort; listing an upload's parts to continue
+# it; HEAD of an object and reading the progress record need GetObject; removing the record, DeleteObject;
+# the verification label set once the object is whole, ModifyObjectMetadata. Nothing on the bucket.
 OBJECT_ACTIONS = {
     "obs:object:PutObject",
     "obs:object:AbortMultipartUpload",
+    "obs:object:ListMultipartUploadParts",
     "obs:object:GetObject",
     "obs:object:ModifyObjectMetadata",
+    "obs:object:DeleteObject",
 }
 EXPORT_ENABLED = "local.export_enabled"
 
@@ -45,6 +48,8 @@ class TestFunctionSettings:
         assert env["DCS_EXPORT_BUCKET"] == "${var.export_bucket}"
         assert env["DCS_EXPORT_PREFIX"] == "${var.export_prefix}"
         assert env["DCS_EXPORT_PART_MB"] == "${tostring(var.export_part_mb)}"
+        files = '${var.export_files_at_once == null ? "" : tostring(var.export_files_at_once)}'
+        assert env["DCS_EXPORT_FILES_AT_ONCE"] == files
         assert env["OBS_ENDPOINT"] == "${var.obs_endpoint}"
 
     def test_defaults_export_nothing(self) -> None:
@@ -53,6 +58,7 @@ class TestFunctionSettings:
             "export_bucket": "",
             "export_prefix": "dcs-backup/",
             "export_part_mb": 64,
+            "export_files_at_once": None,
             "export_kms_key_id": "",
             "export_expire_days": None,
             "export_warm_after_days": None,
@@ -162,8 +168,8 @@ class TestExportBucket:
         # A lifecycle prefix may not end with '/' (provider docs): "dcs-backup/" → "dcs-backup".
         assert LOCALS["export_lifecycle_prefix"] == '${trimsuffix(var.export_prefix, "/")}'
 
-    def test_always_aborts_incomplete_multipart_uploads_after_one_day(self) -> None:
-        assert one(self.RULE["abort_incomplete_multipart_upload"]) == {"days": 1}
+    def test_always_aborts_incomplete_multipart_uploads_after_a_week(self) -> None:
+        assert one(self.RULE["abort_incomplete_multipart_upload"]) == {"days": 7}
         assert not any("abort_incomplete_multipart_upload" in d for d in self.RULE.get("dynamic", []))
 
     def test_expires_only_when_export_expire_days_is_set(self) -> None:
