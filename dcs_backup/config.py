@@ -29,6 +29,7 @@ from dcs_backup.selection.spec import Selection, name_problems, parse_tag_list, 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Set as FunctionGraph encrypted user data (they hold passwords), not as plain user data.
 ENCRYPTED_VARIABLES = ("DCS_TARGET_PASSWORDS",)
+MIN_PASSWORD_LENGTH = 8
 DEFAULT_MAX_CONCURRENCY = 4
 MAX_CONCURRENCY_LIMIT = 32
 # API Gateway's own default backend timeout; the template passes the one it configures.
@@ -271,6 +272,14 @@ def _target_passwords(env: Mapping[str, str], problems: list[str]) -> TargetPass
     bad = sum(1 for k, v in value.items() if not is_instance_id(k) or not isinstance(v, str) or not v)
     if bad:
         problems.append(f"{rule}; {bad} entr(y/ies) are not an instance id with a non-empty password (not shown)")
+        return TargetPasswords()
+    # DCS takes passwords of 8 to 64 characters; a shorter one is a word the redactor would mask in every line.
+    short = sum(1 for v in value.values() if len(v) < MIN_PASSWORD_LENGTH)
+    if short:
+        problems.append(
+            f"{rule}; {short} password(s) are shorter than the {MIN_PASSWORD_LENGTH} characters DCS requires "
+            "(not shown)"
+        )
         return TargetPasswords()
     return TargetPasswords(value)
 

@@ -49,6 +49,8 @@ def exported_objects(
             storage_class=headers.get("storage-class"),
             backup_id=unquote(headers["dcs-backup-id"]) if "dcs-backup-id" in headers else None,
             source_size=ascii_whole_number(headers.get("dcs-source-size")),
+            verified_format=headers.get("dcs-verified-format"),
+            rdb_version=ascii_whole_number(headers.get("dcs-rdb-version")),
         )
 
     return [loop.run("HeadObject", partial(head, key)) for key in export.objects]

@@ -6,6 +6,7 @@ write; the safety backup reuses the backup capability (start or find, then wait)
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import structlog
@@ -29,14 +30,13 @@ from dcs_backup.restore.guards import Refusal
 from dcs_backup.restore.outcome import RestoreDocument, RestoreOutcome, RestoreStatus, call_failed, refused
 from dcs_backup.restore.plan import restore_plan
 from dcs_backup.restore.restorer import ImportRestorer, InPlaceRestorer, Progress, follow
-from dcs_backup.restore.source import chosen_backup
+from dcs_backup.restore.source import SAFETY_REMARK, chosen_backup, own_safety_backup
 from dcs_backup.restore.spec import RestoreRequest
 from dcs_backup.runtime import Runtime
 from dcs_backup.selection.targets import Target
 
 log = structlog.get_logger("dcs_backup")
 
-SAFETY_REMARK = "dcs-backup safety backup before restore"
 STILL_RUNNING = (
     "the restore was still running when the time to wait ran out; a retry of the same request resumes waiting"
 )
@@ -94,11 +94,14 @@ class _RestoreJob:
         self._rt = rt
         self._gateway = gateway
         self.known = RestoreOutcome(request.instance_id, RestoreStatus.PENDING)
+        self._exported: list[guards.ExportedObject] = []  # what OBS said of the exported files, once read
 
     def __call__(self, target: Target) -> RestoreOutcome:
         try:
             return self._restore()
         except CallError as error:
+            if error.kind is ErrorKind.DEADLINE:  # a call cut short may have started the restore: look again
+                return self.known._replace(status=RestoreStatus.PENDING, reason=LATE)
             return call_failed(self.known, error)
 
     def _restore(self) -> RestoreOutcome:
@@ -122,12 +125,22 @@ class _RestoreJob:
                     409,
                 )
             )
-        refusal = guards.state_refusal(instance) or (
-            guards.running_restore_refusal(restorer.records) if isinstance(restorer, InPlaceRestorer) else None
-        )
+        refusal = guards.state_refusal(instance) or self._running_refusal(instance, restorer)
         if refusal is not None:
             return self._refused(refusal)
         return self._restore_from_source(instance, restorer)
+
+    def _running_refusal(self, instance: InstanceInfo, restorer: InPlaceRestorer | ImportRestorer) -> Refusal | None:
+        """Whichever path this restore takes, none other may run into the instance: an in-place restore
+        (queued or running), a backup import, or another request's safety backup (its restore comes next)."""
+        restores = restorer.records if isinstance(restorer, InPlaceRestorer) else None
+        return (
+            guards.running_restore_refusal(
+                restores if restores is not None else self._gateway.list_restores(instance.instance_id)
+            )
+            or guards.running_import_refusal(self._gateway.find_migration_tasks(None), instance.instance_id)
+            or guards.other_safety_backup_refusal(self._gateway.list_backups(instance.instance_id), self._tag)
+        )
 
     def _restore_from_source(
         self, instance: InstanceInfo, restorer: InPlaceRestorer | ImportRestorer
@@ -185,13 +198,25 @@ class _RestoreJob:
         if export is not None:
             self.known = self.known._replace(source={"bucket": export.bucket, "objects": list(export.objects)})
             objects = exported_objects(export, self._settings, self._access, self._deadline, self._rt.policy)
+            self._exported = objects
             return None, None, guards.export_refusal(objects)
         records = self._gateway.list_backups(request.source_instance_id)
-        chosen = chosen_backup(records, request.source, self._tag)
+        chosen = chosen_backup(records, request.source, self._chosen_before(records))
         refusal = guards.backup_refusal(chosen, request.source.backup_id, request.source_instance_id)
         if chosen is not None:
             self.known = self.known._replace(source=_backup_source(request.source_instance_id, chosen))
         return chosen, records, refusal
+
+    def _chosen_before(self, source_records: list[BackupRecord]) -> datetime | None:
+        """For ``latest``: when an earlier delivery took this request's safety backup, the backup chosen then
+        is the newest made before it (one made meanwhile is not the one the first delivery chose)."""
+        request = self._request
+        if request.source.backup_id is not None:
+            return None
+        same = request.source_instance_id == request.instance_id
+        target_records = source_records if same else self._gateway.list_backups(request.instance_id)
+        safety = own_safety_backup(target_records, self._tag)
+        return safety.created_or_oldest if safety is not None else None
 
     def _import_refusal(self, instance: InstanceInfo) -> tuple[int | None, Refusal | None]:
         """An import's own guards: the password, the engine version, and the target's keys."""
@@ -199,6 +224,8 @@ class _RestoreJob:
         refusal = guards.password_refusal(instance, self._settings.target_passwords)
         if refusal is None and request.source.export is None:
             refusal = guards.version_refusal(self._gateway.show_instance(request.source_instance_id), instance)
+        elif refusal is None:
+            refusal = guards.rdb_version_refusal(self._exported, instance)
         if refusal is not None:
             return None, refusal
         keys = self._gateway.key_counts().get(instance.instance_id)

@@ -286,8 +286,9 @@ class DcsGateway:
             updated_at=dcs_text(response.updated_at),
         )
 
-    def find_migration_tasks(self, name: str) -> list[MigrationTask]:
-        """ListMigrationTask filtered by ``name`` (first page: the names this function gives are unique)."""
+    def find_migration_tasks(self, name: str | None) -> list[MigrationTask]:
+        """ListMigrationTask filtered by ``name`` (first page: the names this function gives are unique), or
+        the newest tasks of every name (None)."""
         request = sdk.ListMigrationTaskRequest(name=name, offset=0, limit=TASK_PAGE_SIZE)
         response = self._call("ListMigrationTask", lambda c: _readable(c.list_migration_task(request), "count"))
         return [

@@ -10,7 +10,16 @@ from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from dcs_backup.config import Settings
-from dcs_backup.dcs.models import BACKUPABLE_MODES, READY_STATUS, BackupRecord, InstanceInfo, RestoreRecord
+from dcs_backup.dcs.models import (
+    BACKUPABLE_MODES,
+    READY_STATUS,
+    BackupRecord,
+    InstanceInfo,
+    MigrationTask,
+    RestoreRecord,
+)
+from dcs_backup.idempotency import made_for_request
+from dcs_backup.restore.source import is_safety_backup
 
 RING_SIZE = 24  # DCS keeps 24 backups per instance; creating one more deletes the oldest
 GONE_BACKUP_STATUSES = frozenset({"deleted", "expired"})
@@ -28,6 +37,8 @@ class ExportedObject(NamedTuple):
     storage_class: str | None = None
     backup_id: str | None = None  # the export's dcs-backup-id
     source_size: int | None = None  # the export's dcs-source-size: the whole backup's bytes
+    verified_format: str | None = None  # dcs-verified-format: set once the file passed its check in the stream
+    rdb_version: int | None = None  # dcs-rdb-version: the RDB format the file declared
 
 
 class Refusal(NamedTuple):
@@ -87,6 +98,33 @@ def running_restore_refusal(records: Iterable[RestoreRecord]) -> Refusal | None:
     if running is None:
         return None
     return Refusal("restore_running", f"restore {running.restore_id} of this instance is {running.status}", 409)
+
+
+def running_import_refusal(tasks: Iterable[MigrationTask], instance_id: str) -> Refusal | None:
+    """A backup import into the instance has not ended (whoever started it)."""
+    running = next((t for t in tasks if t.target_instance_id == instance_id and not t.finished), None)
+    if running is None:
+        return None
+    return Refusal("restore_running", f"import task {running.task_id} into this instance is {running.status}", 409)
+
+
+def other_safety_backup_refusal(records: Iterable[BackupRecord], tag: str) -> Refusal | None:
+    """Another restore request's safety backup of the instance is still being taken: that restore comes next."""
+    running = next(
+        (
+            r
+            for r in records
+            if is_safety_backup(r) and not made_for_request(r, tag) and r.status in ("waiting", "backuping")
+        ),
+        None,
+    )
+    if running is None:
+        return None
+    return Refusal(
+        "restore_running",
+        f"another restore request's safety backup {running.backup_id} of this instance is {running.status}",
+        409,
+    )
 
 
 def backup_refusal(record: BackupRecord | None, backup_id: str | None, source_instance_id: str) -> Refusal | None:
@@ -158,6 +196,29 @@ def version_refusal(source: InstanceInfo, target: InstanceInfo) -> Refusal | Non
     )
 
 
+# The first Redis release that loads each RDB format (a loader refuses a version above its own).
+REDIS_FOR_RDB = {6: (2, 6), 7: (3, 2), 8: (4, 0), 9: (5, 0), 10: (7, 0), 11: (7, 2), 12: (7, 4)}
+
+
+def rdb_version_refusal(objects: Iterable[ExportedObject], target: InstanceInfo) -> Refusal | None:
+    """An exported RDB (or AOF preamble) of a format newer than the target's Redis loads is refused."""
+    target_version = _version(target.engine_version)
+    versions = [o.rdb_version for o in objects if o.rdb_version is not None]
+    if target_version is None or not versions:
+        return None
+    newest = max(versions)
+    needed = REDIS_FOR_RDB.get(newest, (99,))
+    if needed <= target_version[: len(needed)]:
+        return None
+    shown = ".".join(map(str, needed)) if newest in REDIS_FOR_RDB else "a later Redis"
+    return Refusal(
+        "engine_version",
+        f"the exported files are RDB version {newest} (Redis {shown} or later), newer than the target's "
+        f"Redis {target.engine_version} loads",
+        409,
+    )
+
+
 def _version(text: str | None) -> tuple[int, ...] | None:
     parts = (text or "").split(".")
     return tuple(int(p) for p in parts) if all(p.isascii() and p.isdigit() for p in parts) else None
@@ -169,6 +230,22 @@ def export_refusal(objects: list[ExportedObject]) -> Refusal | None:
     missing = [o.key for o in objects if o.size is None]
     if missing:
         return Refusal("export_complete", f"not in the bucket: {', '.join(missing[:5])}", 409)
+    unverified = [o.key for o in objects if o.verified_format is None]
+    if unverified:
+        return Refusal(
+            "export_verified",
+            "not verified when exported (no dcs-verified-format metadata: copied by an earlier version, or its "
+            f"labelling failed; export the backup again): {', '.join(unverified[:5])}",
+            409,
+        )
+    folders = {o.key.rpartition("/")[0] for o in objects}
+    names = [o.key.rpartition("/")[2] for o in objects]
+    if len(folders) != 1 or len(set(names)) != len(names):
+        return Refusal(
+            "export_complete",
+            "the objects are not the files of one export: each file once, all in one {instance_id}/{backup_id}/ folder",
+            409,
+        )
     archived = [o.key for o in objects if (o.storage_class or "").upper() in ARCHIVE_STORAGE_CLASSES]
     if archived:
         return Refusal(

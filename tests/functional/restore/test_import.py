@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dcs_backup.export.verify.base import LABEL, Verification
 from dcs_backup.platform.errors import ConfigurationError
 from dcs_emulator import Instance
 from devkit.context import LocalContext
@@ -163,6 +164,12 @@ class TestPasswords:
         assert isinstance(result.error, ConfigurationError)
         assert DR_PASSWORD not in str(result.error)
 
+    def test_a_password_shorter_than_dcs_allows_is_a_configuration_error(self, importing: FunctionHarness) -> None:
+        # "restore" as a password would be masked wherever the word appears, answers and messages alike
+        result = importing.invoke(_into_dr(), DCS_TARGET_PASSWORDS=f'{{"{DR_ID}": "restore"}}')
+        assert isinstance(result.error, ConfigurationError) and "shorter than the 8" in str(result.error)
+        assert 'restore"' not in str(result.error) and writes(importing.emulator) == []
+
 
 @dataclass
 class _ContextWithUserData(LocalContext):
@@ -188,6 +195,7 @@ def test_target_passwords_are_read_from_encrypted_user_data_through_the_context(
 
 EXPORT_PREFIX = f"dcs-backup/{HA_ID}/b-1"
 SHARDS = {"shard-0-8191.rdb": 3 * MIB, "shard-8192-16383.rdb": 2 * MIB}
+VERIFIED = Verification("rdb", "verified", rdb_version=9).to_metadata()  # what a verified export carries
 
 
 @pytest.fixture
@@ -195,7 +203,7 @@ def from_exports(export_harness: ExportHarness) -> ExportHarness:
     """Restores enabled, the object storage emulated, and one export of a two-shard backup in BUCKET."""
     enable_restores(export_harness)
     for name, size in SHARDS.items():
-        metadata = {"dcs-backup-id": "b-1", "dcs-source-size": str(sum(SHARDS.values()))}
+        metadata = {"dcs-backup-id": "b-1", "dcs-source-size": str(sum(SHARDS.values())), **VERIFIED}
         export_harness.storage.store.put(BUCKET, f"{EXPORT_PREFIX}/{name}", b"\0" * size, metadata)
     export_harness.emulator.state.instance(HA_ID).keys = 0
     return export_harness
@@ -235,6 +243,29 @@ class TestImportingExportedFiles:
         stored.metadata["dcs-backup-id"] = "b-2"
         outcome = _from_export(from_exports, list(SHARDS))
         assert (outcome["status"], outcome["guard"]) == ("refused", "export_complete")
+
+    def test_an_object_not_verified_when_exported_is_refused(self, from_exports: ExportHarness) -> None:
+        del from_exports.storage.store.get(BUCKET, f"{EXPORT_PREFIX}/shard-0-8191.rdb").metadata[LABEL]
+        outcome = _from_export(from_exports, list(SHARDS))
+        assert (outcome["status"], outcome["guard"]) == ("refused", "export_verified")
+        assert writes(from_exports.emulator) == []
+
+    def test_an_rdb_format_newer_than_the_target_loads_is_refused(self, from_exports: ExportHarness) -> None:
+        from_exports.storage.store.get(BUCKET, f"{EXPORT_PREFIX}/shard-0-8191.rdb").metadata["dcs-rdb-version"] = "12"
+        outcome = _from_export(from_exports, list(SHARDS))
+        assert (outcome["status"], outcome["guard"]) == ("refused", "engine_version")
+        assert writes(from_exports.emulator) == []
+
+    def test_the_same_file_of_two_copies_of_an_export_is_refused(self, from_exports: ExportHarness) -> None:
+        # the first shard twice (from two folders), adding up to the backup's size, the second never
+        doubled = {"dcs-backup-id": "b-1", "dcs-source-size": str(6 * MIB), **VERIFIED}
+        for folder in ("copy1", "copy2"):
+            from_exports.storage.store.put(BUCKET, f"{folder}/shard-0-8191.rdb", b"\0" * 3 * MIB, doubled)
+        source = {"export": {"bucket": BUCKET, "objects": ["copy1/shard-0-8191.rdb", "copy2/shard-0-8191.rdb"]}}
+        context = LocalContext.seeded(security_token=EXPORT_TOKEN)
+        outcome = only_result(from_exports.invoke(restore_request(source=source), context).answer)
+        assert (outcome["status"], outcome["guard"]) == ("refused", "export_complete")
+        assert writes(from_exports.emulator) == []
 
     def test_an_object_in_an_archive_class_is_refused(self, from_exports: ExportHarness) -> None:
         from_exports.storage.store.get(BUCKET, f"{EXPORT_PREFIX}/shard-0-8191.rdb").storage_class = "COLD"
