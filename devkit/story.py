@@ -35,6 +35,7 @@ FLEET = {HA_ID: "orders-cache", CLUSTER_ID: "sessions-cluster", SINGLE_ID: "scra
 BACKED_UP = (HA_ID, CLUSTER_ID)  # the single-node one cannot be backed up
 EARLIER_NIGHTS = 3  # backups the function made before the story starts, on each backed-up instance
 KEEP_LAST = 2
+ORDERS_KEYS = 1200
 
 
 class StepFailedError(Exception):
@@ -153,6 +154,36 @@ def prune_with_retention(scene: Scene) -> str:
     return f"{deleted} older backups deleted, the newest {KEEP_LAST} kept on each instance"
 
 
+@step(
+    "restore in place: a plan first (nothing written), then orders-cache's newest backup put back after a safety backup"
+)
+def restore_in_place(scene: Scene) -> str:
+    request = {
+        "action": "restore",
+        "instance_id": HA_ID,
+        "confirm_instance_name": FLEET[HA_ID],
+        "source": {"latest": True},
+        "idempotency_key": "demo-restore-orders",
+    }
+    good = [b for b in scene.state.backups(HA_ID) if scene.state.backup_status(b) == "succeed"]
+    expect(bool(good), "orders-cache has no good backup to restore")
+    newest = max(good, key=lambda b: b.created_at)
+    held = newest.keys
+    expect(held == ORDERS_KEYS, f"the newest backup holds {held} keys, not the {ORDERS_KEYS} orders-cache held")
+    scene.state.instance(HA_ID).keys = 0  # the data is lost
+    planned = _by_instance(scene.invoke({**request, "plan": True})).get(HA_ID, {})
+    expect(planned.get("status") == "planned", f"the plan is {planned.get('status')}: {planned.get('reason')}")
+    expect(scene.state.instance(HA_ID).keys == 0, "the plan changed the instance")
+    restored = _by_instance(scene.invoke(request)).get(HA_ID, {})
+    expect(restored.get("status") == "restored", f"the restore is {restored.get('status')}: {restored.get('reason')}")
+    chosen = restored.get("source", {}).get("backup_id")
+    expect(chosen == newest.backup_id, f"restored {chosen}, not the newest good backup {newest.backup_id}")
+    expect(bool(restored.get("safety_backup_id")), "no safety backup was taken first")
+    keys = scene.state.instance(HA_ID).keys
+    expect(keys == held, f"orders-cache holds {keys} keys after the restore, its backup {held}")
+    return f"backup {chosen} restored ({keys} keys back), safety backup {restored['safety_backup_id']} taken first"
+
+
 @step("audit the RPO: every tagged instance has a good backup newer than 24 hours")
 def audit_the_rpo(scene: Scene) -> str:
     report = scene.invoke({"action": "audit", "select": TAGGED, "rpo_hours": 24})
@@ -169,6 +200,7 @@ def demo_state() -> EmulatorState:
     state = EmulatorState.from_seed(waiting_s=0.1, backuping_s=0.3)
     for instance_id in FLEET:
         state.instance(instance_id).tags["backup"] = "daily"
+    state.instance(HA_ID).keys = ORDERS_KEYS  # what its backups hold, and a restore brings back
     for instance_id in BACKED_UP:
         for night in range(EARLIER_NIGHTS, 0, -1):
             remark = f"nightly {TAG_PREFIX}{night:012x}]"
@@ -187,6 +219,7 @@ def scene_of(state: EmulatorState) -> Iterator[Scene]:
                 "DCS_PROJECT_ID": PROJECT_ID,
                 "OBS_ENDPOINT": storage.endpoint,
                 "DCS_EXPORT_PART_MB": "5",
+                "DCS_RESTORE_TARGETS": HA_ID,  # the only instance the story may restore into
             }
             runtime = Runtime(env=env)
             runtime.poll_policy = PollPolicy(first_delay_s=0.1, max_delay_s=0.3)
