@@ -237,6 +237,7 @@ class _Operation:
             "PresignedGetObject": lambda: self.get(),
             "HeadObject": lambda: self.head(),
             "HeadBucket": lambda: self.head_bucket(),
+            "ListObjects": lambda: self.list_objects(),
             "InitiateMultipartUpload": lambda: self.initiate(),
             "UploadPart": lambda: self.upload_part(body),
             "CompleteMultipartUpload": lambda: self.complete(body),
@@ -251,6 +252,32 @@ class _Operation:
         if operation is None:
             raise ObsError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
         operation()
+
+    def list_objects(self) -> None:
+        """ListObjects in key order from ``marker``, ``max-keys`` at a time (1000 at most), as OBS pages them."""
+        prefix, marker = self.args.get("prefix") or "", self.args.get("marker") or ""
+        max_keys = min(int(self.args.get("max-keys") or 1000), 1000)
+        keys = sorted(k for k in self.store.objects(self.bucket) if k.startswith(prefix) and k > marker)
+        page, truncated = keys[:max_keys], len(keys) > max_keys
+        objects = self.store.objects(self.bucket)
+        fields: list[tuple[str, Any]] = [("Name", self.bucket), ("Prefix", prefix), ("Marker", marker)]
+        fields += [("MaxKeys", str(max_keys)), ("IsTruncated", "true" if truncated else "false")]
+        if truncated:
+            fields.append(("NextMarker", page[-1]))
+        for key in page:
+            modified = datetime.fromtimestamp(objects[key].modified, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            fields.append(
+                (
+                    "Contents",
+                    [
+                        ("Key", key),
+                        ("LastModified", modified),
+                        ("ETag", objects[key].etag),
+                        ("Size", str(objects[key].size)),
+                    ],
+                )
+            )
+        self._xml_answer("ListBucketResult", fields)
 
     def head_bucket(self) -> None:
         self.store.objects(self.bucket)

@@ -57,6 +57,7 @@ class StoredObject:
     data: bytes | None = None  # None when not kept, or generated
     generated: GeneratedFile | None = None
     encryption: Encryption | None = None
+    modified: float = field(default_factory=time.time)  # LastModified, epoch seconds
     storage_class: str | None = None  # None: STANDARD (OBS then sends no storage-class header)
 
 

@@ -43,8 +43,9 @@ locals {
 # part; the abort cleans up a failed or superseded upload (no orphan parts billed); GetObject answers
 # the HEAD that tells whether an object was already exported and reads the progress record, which
 # DeleteObject removes once the export is done, failed or superseded. All of them are
-# object actions scoped to the prefix: the function can neither read nor overwrite anything else,
-# and has no action on the bucket itself (leftover uploads are the lifecycle rule's job). OBS is a
+# object actions scoped to the prefix: the function can neither read nor overwrite anything else.
+# On the bucket itself, only listing keys under the prefix (OBS's obs:prefix condition), which a
+# restore of "the newest export" needs; leftover uploads are the lifecycle rule's job. OBS is a
 # global service, so this is a domain-level role (AX), held through the agency's domain_roles.
 resource "huaweicloud_identity_role" "obs_export" {
   count = local.export_enabled ? 1 : 0
@@ -66,6 +67,13 @@ resource "huaweicloud_identity_role" "obs_export" {
           "obs:object:DeleteObject",
         ]
         Resource = ["obs:*:*:object:${var.export_bucket}/${var.export_prefix}*"]
+      },
+      # A restore of "the newest export" lists the instance's exports: keys under the export prefix only.
+      {
+        Effect    = "Allow"
+        Action    = ["obs:bucket:ListBucket"]
+        Resource  = ["obs:*:*:bucket:${var.export_bucket}"]
+        Condition = { StringLike = { "obs:prefix" = ["${var.export_prefix}*"] } }
       },
     ]
   })

@@ -5,7 +5,9 @@ Imported only for a restore of exported files: the OBS SDK stays out of every ot
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
+from typing import Any
 from urllib.parse import unquote
 
 from dcs_backup.actions.backup import required_obs_endpoint
@@ -14,10 +16,76 @@ from dcs_backup.dcs.access import DcsAccess
 from dcs_backup.platform.calls import CallLoop
 from dcs_backup.platform.retry import Deadline, RetryPolicy
 from dcs_backup.platform.text import ascii_whole_number
-from dcs_backup.restore.guards import ExportedObject
+from dcs_backup.restore.guards import ExportedObject, export_refusal
 from dcs_backup.restore.spec import ExportSource
 
 OBS_TIMEOUT_S = 30
+
+
+MAX_EXPORTS_LOOKED_AT = 5  # the newest exports tried, newest first, for one that is complete and verified
+_LIST_PAGES = 100  # 100,000 objects under one instance's folder at most
+
+
+def newest_export(
+    export: ExportSource,
+    source_instance_id: str,
+    settings: Settings,
+    access: DcsAccess,
+    deadline: Deadline,
+    policy: RetryPolicy,
+) -> tuple[ExportSource, list[ExportedObject]] | None:
+    """The newest export of the instance in the bucket (``{prefix}{instance_id}/{backup_id}/`` folders, by
+    their objects' LastModified) that is complete and verified, with what OBS says of its objects; None
+    when none of the newest few is."""
+    prefix = export.prefix if export.prefix is not None else settings.export_prefix
+    base = f"{prefix.rstrip('/')}/" if prefix else ""
+    client, loop = _client(settings, access, deadline, policy)
+    folders: dict[str, list[str]] = {}
+    newest: dict[str, str] = {}
+    for key, modified in _listed(client, loop, export.bucket, f"{base}{source_instance_id}/", deadline):
+        folder, _, name = key.rpartition("/")
+        if folder.count("/") != base.count("/") + 1 or not name:
+            continue  # not a file of one backup's folder (the progress record of an export under way)
+        folders.setdefault(folder, []).append(key)
+        newest[folder] = max(newest.get(folder, ""), modified)
+    for folder in sorted(folders, key=lambda f: newest[f], reverse=True)[:MAX_EXPORTS_LOOKED_AT]:
+        found = export._replace(objects=tuple(sorted(folders[folder])))
+        objects = exported_objects(found, settings, access, deadline, policy)
+        if export_refusal(objects) is None:
+            return found, objects
+    return None
+
+
+def _listed(client: Any, loop: CallLoop, bucket: str, prefix: str, deadline: Deadline) -> Iterator[tuple[str, str]]:
+    """Every object under ``prefix``: its key and LastModified, page by page."""
+    from dcs_backup.export.errors import ServiceAnswerError
+
+    def page(marker: str | None) -> Any:
+        client.timeout = max(1, min(OBS_TIMEOUT_S, int(deadline.remaining())))
+        response = client.listObjects(bucket, prefix=prefix, marker=marker, max_keys=1000)
+        if response.status >= 300:
+            raise ServiceAnswerError(
+                response.status, response.errorCode, response.errorMessage, request_id=response.requestId
+            )
+        return response.body
+
+    marker: str | None = None
+    for _ in range(_LIST_PAGES):
+        body = loop.run("ListObjects", partial(page, marker))
+        contents = body.contents or []
+        yield from ((str(c.key), str(c.lastModified or "")) for c in contents)
+        if not contents or str(body.is_truncated).lower() != "true":
+            return
+        marker = str(body.next_marker or contents[-1].key)
+
+
+def _client(settings: Settings, access: DcsAccess, deadline: Deadline, policy: RetryPolicy) -> tuple[Any, CallLoop]:
+    from dcs_backup.export.errors import classify
+    from dcs_backup.export.obs import ObsAccess, build_obs_client
+
+    endpoint = required_obs_endpoint(settings)
+    client = build_obs_client(ObsAccess(endpoint, access.access_key, access.secret_key, access.security_token or ""))
+    return client, CallLoop(deadline, policy, classify)
 
 
 def exported_objects(
@@ -25,12 +93,9 @@ def exported_objects(
 ) -> list[ExportedObject]:
     """Each object's size (None when it is not there), storage class and export metadata, from a HEAD
     through the call loop, with the function's agency keys."""
-    from dcs_backup.export.errors import ServiceAnswerError, classify
-    from dcs_backup.export.obs import ObsAccess, build_obs_client
+    from dcs_backup.export.errors import ServiceAnswerError
 
-    endpoint = required_obs_endpoint(settings)
-    client = build_obs_client(ObsAccess(endpoint, access.access_key, access.secret_key, access.security_token or ""))
-    loop = CallLoop(deadline, policy, classify)
+    client, loop = _client(settings, access, deadline, policy)
 
     def head(key: str) -> ExportedObject:
         client.timeout = max(1, min(OBS_TIMEOUT_S, int(deadline.remaining())))

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import structlog
 
 from dcs_backup.actions.backup import required_obs_endpoint
-from dcs_backup.actions.exported_files import exported_objects
+from dcs_backup.actions.exported_files import exported_objects, newest_export
 from dcs_backup.actions.runner import run_jobs
 from dcs_backup.actions.steps import credentials_failure, gateway_for
 from dcs_backup.backup.create import BackupStarter
@@ -31,7 +31,7 @@ from dcs_backup.restore.outcome import RestoreDocument, RestoreOutcome, RestoreS
 from dcs_backup.restore.plan import restore_plan
 from dcs_backup.restore.restorer import ImportRestorer, InPlaceRestorer, Progress, follow
 from dcs_backup.restore.source import SAFETY_REMARK, chosen_backup, own_safety_backup
-from dcs_backup.restore.spec import RestoreRequest
+from dcs_backup.restore.spec import ExportSource, RestoreRequest
 from dcs_backup.runtime import Runtime
 from dcs_backup.selection.targets import Target
 
@@ -95,6 +95,7 @@ class _RestoreJob:
         self._gateway = gateway
         self.known = RestoreOutcome(request.instance_id, RestoreStatus.PENDING)
         self._exported: list[guards.ExportedObject] = []  # what OBS said of the exported files, once read
+        self._export: ExportSource | None = None  # the newest export, when the request asked for it
 
     def __call__(self, target: Target) -> RestoreOutcome:
         try:
@@ -195,6 +196,27 @@ class _RestoreJob:
         """The backup to restore (resolved before any safety backup exists) and the source's records."""
         request = self._request
         export = request.source.export
+        if export is not None and not export.objects:
+            found = newest_export(
+                export, request.source_instance_id, self._settings, self._access, self._deadline, self._rt.policy
+            )
+            if found is None:
+                where = (
+                    f"{export.bucket}/{export.prefix if export.prefix is not None else self._settings.export_prefix}"
+                )
+                return (
+                    None,
+                    None,
+                    Refusal(
+                        "export_complete",
+                        f"no complete, verified export of instance {request.source_instance_id} under {where}",
+                        409,
+                    ),
+                )
+            export, self._exported = found
+            self._export = export
+            self.known = self.known._replace(source={"bucket": export.bucket, "objects": list(export.objects)})
+            return None, None, None
         if export is not None:
             self.known = self.known._replace(source={"bucket": export.bucket, "objects": list(export.objects)})
             objects = exported_objects(export, self._settings, self._access, self._deadline, self._rt.policy)
@@ -232,7 +254,7 @@ class _RestoreJob:
         return keys, guards.emptiness_refusal(instance.instance_id, keys, request.allow_non_empty_target)
 
     def _import_source(self, chosen: BackupRecord | None) -> BackupImport:
-        export = self._request.source.export
+        export = self._export or self._request.source.export  # the one found, for "the newest export"
         if export is not None:
             return BackupImport(bucket=export.bucket, object_keys=export.objects)
         assert chosen is not None

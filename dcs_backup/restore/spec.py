@@ -34,7 +34,8 @@ _SOURCE_RULE = 'must be one of {"backup_id": "<id>"}, {"latest": true} or {"expo
 
 
 class ExportSource(NamedTuple):
-    """Exported backup files in an OBS bucket of the region: every shard's file, by object key."""
+    """Exported backup files in an OBS bucket of the region: every shard's file, by object key; no keys
+    means the newest complete, verified export of the source instance under ``prefix``."""
 
     bucket: str
     objects: tuple[str, ...]
@@ -49,6 +50,8 @@ class RestoreSource(NamedTuple):
     export: ExportSource | None = None
 
     def describe(self) -> str:
+        if self.export is not None and not self.export.objects:
+            return f"the newest verified export in bucket {self.export.bucket}"
         if self.export is not None:
             return f"{len(self.export.objects)} exported file(s) in bucket {self.export.bucket}"
         return f"backup {self.backup_id}" if self.backup_id else "the newest restorable backup"
@@ -164,13 +167,13 @@ def _export(raw: Any, problems: list[FieldProblem]) -> ExportSource | None:
         found.append(FieldProblem("source.export.bucket", "required: the OBS bucket that holds the exported files"))
     if prefix is not None and (not isinstance(prefix, str) or not is_utf8_text(prefix)):
         found.append(FieldProblem("source.export.prefix", "must be text: the folder of the export in the bucket"))
-    keys = _object_keys(objects, prefix if isinstance(prefix, str) else "")
+    keys = () if "objects" not in raw else _object_keys(objects, prefix if isinstance(prefix, str) else "")
     if keys is None:
         found.append(
             FieldProblem(
                 "source.export.objects",
-                f"required: the object keys of every shard file of one export (1 to {MAX_OBJECTS} distinct "
-                "keys; relative to prefix when it is given)",
+                f"must be the object keys of every shard file of one export (1 to {MAX_OBJECTS} distinct "
+                "keys; relative to prefix when it is given), or left out for the newest verified export",
             )
         )
     problems.extend(found)

@@ -216,6 +216,24 @@ def _from_export(harness: ExportHarness, objects: list[str], **fields: Any) -> d
     return only_result(harness.invoke(restore_request(source=source, **fields), context).answer)
 
 
+def _older_export(harness: ExportHarness, backup_id: str, age_s: float = 3600) -> list[Any]:
+    """Another complete, verified export of HA_ID (copied ``age_s`` before b-1's)."""
+    stored = []
+    for name, size in SHARDS.items():
+        metadata = {"dcs-backup-id": backup_id, "dcs-source-size": str(sum(SHARDS.values())), **VERIFIED}
+        key = f"dcs-backup/{HA_ID}/{backup_id}/{name}"
+        harness.storage.store.put(BUCKET, key, b"\0" * size, metadata)
+        harness.storage.store.get(BUCKET, key).modified -= age_s
+        stored.append(harness.storage.store.get(BUCKET, key))
+    return stored
+
+
+def _newest(harness: ExportHarness) -> dict[str, Any]:
+    source = {"export": {"bucket": BUCKET, "prefix": "dcs-backup/"}}
+    context = LocalContext.seeded(security_token=EXPORT_TOKEN)
+    return only_result(harness.invoke(restore_request(source=source), context).answer)
+
+
 class TestImportingExportedFiles:
     def test_every_file_of_an_export_is_imported_from_the_bucket_under_its_prefix(
         self, from_exports: ExportHarness
@@ -243,6 +261,32 @@ class TestImportingExportedFiles:
         stored.metadata["dcs-backup-id"] = "b-2"
         outcome = _from_export(from_exports, list(SHARDS))
         assert (outcome["status"], outcome["guard"]) == ("refused", "export_complete")
+
+    def test_without_objects_the_newest_verified_export_of_the_instance_is_imported(
+        self, from_exports: ExportHarness
+    ) -> None:
+        _older_export(from_exports, "b-0")
+        outcome = _newest(from_exports)
+        assert outcome["status"] == "restored", outcome
+        (sent,) = from_exports.emulator.requests_for("CreateMigrationTask")
+        assert [f["file_name"] for f in sent.json()["backup_files"]["files"]] == [
+            f"{EXPORT_PREFIX}/{name}" for name in sorted(SHARDS)
+        ]
+
+    def test_a_newer_export_that_is_not_verified_is_passed_over(self, from_exports: ExportHarness) -> None:
+        newer = _older_export(from_exports, "b-2", age_s=-60)  # copied after b-1, but never labelled
+        for stored in newer:
+            del stored.metadata[LABEL]
+        _newest(from_exports)
+        (sent,) = from_exports.emulator.requests_for("CreateMigrationTask")
+        assert all("/b-1/" in f["file_name"] for f in sent.json()["backup_files"]["files"])
+
+    def test_without_a_verified_export_the_newest_export_is_refused(self, from_exports: ExportHarness) -> None:
+        for key in list(from_exports.storage.store.objects(BUCKET)):
+            del from_exports.storage.store.get(BUCKET, key).metadata[LABEL]
+        outcome = _newest(from_exports)
+        assert (outcome["status"], outcome["guard"]) == ("refused", "export_complete")
+        assert writes(from_exports.emulator) == []
 
     def test_an_object_not_verified_when_exported_is_refused(self, from_exports: ExportHarness) -> None:
         del from_exports.storage.store.get(BUCKET, f"{EXPORT_PREFIX}/shard-0-8191.rdb").metadata[LABEL]

@@ -66,6 +66,10 @@ class TestParsing:
             _request(source={"export": {"bucket": "team-backups", "objects": objects}})
         )
 
+    def test_an_export_without_objects_asks_for_the_newest_verified_export(self) -> None:
+        request = parse_restore_request(_request(source={"export": {"bucket": "team-backups"}}))
+        assert request.source.export is not None and request.source.export.objects == ()
+
     def test_flags_are_booleans(self) -> None:
         assert _problems(_request(source={"latest": True}, plan="yes", wait=1)) == {"plan", "wait"}
 

@@ -96,16 +96,18 @@ class TestObsPermission:
     def test_role_is_domain_level_because_obs_is_global(self) -> None:
         assert ROLE["type"] == "AX"
 
-    def test_role_holds_exactly_the_upload_actions(self) -> None:
+    def test_role_holds_exactly_the_upload_actions_and_listing_the_prefix(self) -> None:
         statements = policy(ROLE)["Statement"]
         actions = [a for s in statements for a in s["Action"]]
-        assert sorted(actions) == sorted(OBJECT_ACTIONS)
+        assert sorted(actions) == sorted([*OBJECT_ACTIONS, "obs:bucket:ListBucket"])
         assert all(s["Effect"] == "Allow" for s in statements)
         assert not any("*" in a for a in actions)
 
     def test_every_action_is_scoped_to_the_export_prefix(self) -> None:
-        (statement,) = policy(ROLE)["Statement"]
-        assert statement["Resource"] == ["obs:*:*:object:${var.export_bucket}/${var.export_prefix}*"]
+        objects, listing = policy(ROLE)["Statement"]
+        assert objects["Resource"] == ["obs:*:*:object:${var.export_bucket}/${var.export_prefix}*"]
+        assert listing["Resource"] == ["obs:*:*:bucket:${var.export_bucket}"]
+        assert listing["Condition"] == {"StringLike": {"obs:prefix": ["${var.export_prefix}*"]}}
 
     def test_agency_holds_it_on_the_domain_only_when_exporting(self) -> None:
         domain_roles = AGENCY["domain_roles"]
