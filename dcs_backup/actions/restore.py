@@ -221,7 +221,8 @@ class _RestoreJob:
             self.known = self.known._replace(source={"bucket": export.bucket, "objects": list(export.objects)})
             objects = exported_objects(export, self._settings, self._access, self._deadline, self._rt.policy)
             self._exported = objects
-            return None, None, guards.export_refusal(objects)
+            refusal = guards.export_source_refusal(objects, request.source_instance_id)
+            return None, None, refusal or guards.export_refusal(objects)
         records = self._gateway.list_backups(request.source_instance_id)
         chosen = chosen_backup(records, request.source, self._chosen_before(records))
         refusal = guards.backup_refusal(chosen, request.source.backup_id, request.source_instance_id)

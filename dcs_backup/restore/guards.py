@@ -17,6 +17,7 @@ from dcs_backup.dcs.models import (
     InstanceInfo,
     MigrationTask,
     RestoreRecord,
+    is_instance_id,
 )
 from dcs_backup.idempotency import made_for_request
 from dcs_backup.restore.source import is_safety_backup
@@ -222,6 +223,20 @@ def rdb_version_refusal(objects: Iterable[ExportedObject], target: InstanceInfo)
 def _version(text: str | None) -> tuple[int, ...] | None:
     parts = (text or "").split(".")
     return tuple(int(p) for p in parts) if all(p.isascii() and p.isdigit() for p in parts) else None
+
+
+def export_source_refusal(objects: Iterable[ExportedObject], source_instance_id: str) -> Refusal | None:
+    """Files in the export layout (``…/{instance_id}/{backup_id}/{file}``) belong to the source instance."""
+    for exported in objects:
+        parts = exported.key.split("/")
+        if len(parts) >= 3 and is_instance_id(parts[-3]) and parts[-3] != source_instance_id:
+            return Refusal(
+                "export_source",
+                f"{exported.key} is an export of instance {parts[-3]}, not of the source instance "
+                f"{source_instance_id}: set source_instance_id to restore another instance's export",
+                409,
+            )
+    return None
 
 
 def export_refusal(objects: list[ExportedObject]) -> Refusal | None:

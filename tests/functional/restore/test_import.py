@@ -288,6 +288,11 @@ class TestImportingExportedFiles:
         assert (outcome["status"], outcome["guard"]) == ("refused", "export_complete")
         assert writes(from_exports.emulator) == []
 
+    def test_an_export_of_another_instance_than_the_source_is_refused(self, from_exports: ExportHarness) -> None:
+        outcome = _from_export(from_exports, list(SHARDS), source_instance_id=CLUSTER_ID)
+        assert (outcome["status"], outcome["guard"]) == ("refused", "export_source")
+        assert writes(from_exports.emulator) == []
+
     def test_an_object_not_verified_when_exported_is_refused(self, from_exports: ExportHarness) -> None:
         del from_exports.storage.store.get(BUCKET, f"{EXPORT_PREFIX}/shard-0-8191.rdb").metadata[LABEL]
         outcome = _from_export(from_exports, list(SHARDS))
