@@ -22,11 +22,17 @@ class Progress(Protocol):
     def waiting(self, instance_id: str, running: bool) -> None:
         """The wait for ``instance_id``'s backup began (``running``) or ended."""
 
+    def copied(self, key: str, done: int, total: int) -> None:
+        """An exported object holds ``done`` of its ``total`` bytes (after each part)."""
+
 
 class Unwatched:
     """Nobody watches on the platform: progress costs a method call that does nothing."""
 
     def waiting(self, instance_id: str, running: bool) -> None:
+        pass
+
+    def copied(self, key: str, done: int, total: int) -> None:
         pass
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from structlog.dev import ConsoleRenderer
@@ -76,12 +77,22 @@ class HumanRenderer:
 
 
 class WaitingLine:
-    """``waiting for backups: N of M still running``, kept on the terminal's last line while backups run."""
+    """``waiting for backups: N of M still running``, and while exports copy ``exporting: X of Y (R/s)``, kept
+    on the terminal's last line."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._running: set[str] = set()
         self._seen: set[str] = set()
+        self._copies: dict[str, tuple[int, int]] = {}  # object key → bytes done, total
+        self._clock = clock
+        self._copy_started: float | None = None
         self._lock = threading.Lock()
+
+    def copied(self, key: str, done: int, total: int) -> None:
+        with self._lock:
+            if self._copy_started is None:
+                self._copy_started = self._clock()
+            self._copies[key] = (done, total)
 
     def waiting(self, instance_id: str, running: bool) -> None:
         with self._lock:
@@ -94,9 +105,16 @@ class WaitingLine:
     @property
     def text(self) -> str:
         with self._lock:
-            if not self._running:
-                return ""
-            return f"waiting for backups: {len(self._running)} of {len(self._seen)} still running"
+            parts = []
+            if self._running:
+                parts.append(f"waiting for backups: {len(self._running)} of {len(self._seen)} still running")
+            copying = [(done, total) for done, total in self._copies.values() if done < total]
+            if copying:
+                done, total = sum(d for d, _ in copying), sum(t for _, t in copying)
+                elapsed = self._clock() - (self._copy_started or self._clock())
+                rate = f" ({human_size(int(done / elapsed))}/s)" if elapsed > 0 else ""
+                parts.append(f"exporting: {human_size(done)} of {human_size(total)}{rate}")
+            return "; ".join(parts)
 
 
 class StatusStream(io.TextIOBase):
@@ -145,6 +163,11 @@ class TerminalProgress:
 
     def waiting(self, instance_id: str, running: bool) -> None:
         self.line.waiting(instance_id, running)
+        if self.stream is not None:
+            self.stream.refresh()
+
+    def copied(self, key: str, done: int, total: int) -> None:
+        self.line.copied(key, done, total)
         if self.stream is not None:
             self.stream.refresh()
 

@@ -129,4 +129,4 @@ def _exporter(
         kms_key_id=settings.export_kms_key_id,
         files_at_once=export_files_at_once(settings),
     )
-    return Exporter(gateway, invocation.access, export_settings, invocation.deadline, rt.policy)
+    return Exporter(gateway, invocation.access, export_settings, invocation.deadline, rt.policy, rt.progress.copied)

@@ -12,7 +12,7 @@ at the last part, so the object is still checked over every byte and no part is 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,6 +104,7 @@ def export_backup(
     link_policy: LinkPolicy,
     file_slots: threading.Semaphore | None = None,
     assumed_bytes_per_s: float = ASSUMED_BYTES_PER_S,
+    copied: Callable[[str, int, int], None] | None = None,
 ) -> ExportResult:
     """Export every file (idempotently: an object already there with the same size is not copied again).
 
@@ -129,7 +130,7 @@ def export_backup(
     try:
         book.open()
         slots = file_slots or threading.BoundedSemaphore(1)
-        copier = _FileCopier(source, target, loop, pace, part_size, http_session, slots, book)
+        copier = _FileCopier(source, target, loop, pace, part_size, http_session, slots, book, copied)
         expected = copier.expected_sizes(named)
         keys = [object_key(prefix, source.instance_id, source.backup_id, file.file_name) for file in named]
         with ThreadPoolExecutor(max_workers=min(MAX_FILE_THREADS, len(named)), thread_name_prefix="export") as pool:
@@ -254,7 +255,9 @@ class _FileCopier:
         session: requests.Session,
         slots: threading.Semaphore,
         book: ProgressBook,
+        copied: Callable[[str, int, int], None] | None = None,
     ) -> None:
+        self._copied = copied  # told each object's bytes after each part, for a person watching
         self._slots = slots
         self._book = book
         self._source = source
@@ -381,6 +384,8 @@ class _FileCopier:
             progress.parts.append((part.number, part.etag))
             progress.bytes_done, progress.check_state = part.end_offset, part.state
             self._book.update(key, progress)
+            if self._copied is not None:
+                self._copied(key, part.end_offset, size)
 
         pipeline = PartPipeline(self._target, key, progress.upload_id, self.pace, self._loop.deadline, sent)
         try:

@@ -7,6 +7,7 @@ every other cold start.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import NamedTuple
 
 import requests
@@ -52,7 +53,9 @@ class Exporter:
         settings: ExportSettings,
         deadline: Deadline,
         policy: RetryPolicy,
+        copied: Callable[[str, int, int], None] | None = None,
     ) -> None:
+        self._copied = copied
         self._gateway = gateway
         self._access = access
         self._settings = settings
@@ -118,6 +121,7 @@ class Exporter:
                 http_session=session,
                 link_policy=self._settings.links,
                 file_slots=self._file_slots,
+                copied=self._copied,
             )
 
     def _loop(self) -> CallLoop:

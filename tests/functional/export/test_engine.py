@@ -280,6 +280,15 @@ class TestHttpNumbers:
         assert rig.open_uploads() == [] and not rig.storage.store.objects(BUCKET)
 
 
+class TestProgress:
+    def test_a_watcher_is_told_each_objects_bytes_after_each_part(self, rig: ExportRig) -> None:
+        told: list[tuple[str, int, int]] = []
+        result = rig.export(HA_ID, _backup(rig), copied=lambda key, done, total: told.append((key, done, total)))
+        ((key, size),) = {(o.key, o.size_bytes) for o in result.objects}
+        assert result.status == "done" and [t[2] for t in told] == [size] * len(told) and len(told) > 1
+        assert [t[1] for t in told] == sorted(t[1] for t in told) and told[-1] == (key, size, size)
+
+
 class TestIdempotency:
     def test_an_object_already_there_with_the_same_size_is_not_copied_again(self, rig: ExportRig) -> None:
         # GIVEN a backup already exported once

@@ -83,6 +83,19 @@ def test_the_waiting_line_counts_the_backups_still_running() -> None:
     assert line.text == ""
 
 
+def test_the_status_line_shows_the_bytes_exported_and_the_rate_until_every_object_is_whole() -> None:
+    now = [100.0]
+    line = WaitingLine(clock=lambda: now[0])
+    line.copied("a.rdb", 0, 4 << 20)
+    line.copied("b.rdb", 1 << 20, 4 << 20)
+    now[0] = 102.0
+    line.copied("a.rdb", 3 << 20, 4 << 20)
+    assert line.text == "exporting: 4.0 MiB of 8.0 MiB (2.0 MiB/s)"
+    line.copied("a.rdb", 4 << 20, 4 << 20)
+    line.copied("b.rdb", 4 << 20, 4 << 20)
+    assert line.text == ""
+
+
 def test_a_log_line_clears_the_waiting_line_and_it_comes_back_below() -> None:
     terminal = io.StringIO()
     line = WaitingLine()
