@@ -50,7 +50,7 @@ T = TypeVar("T")
 
 DRILLS_DISABLED = "drills are refused: set DCS_DRILL_INSTANCE to a scratch instance (also in DCS_RESTORE_TARGETS)"
 TASK_PREFIX = "dcsb-restore-"  # the restore's import tasks; a drill's description says whose backup it imports
-_DRILLED = re.compile(r"drill of backup (\S+) of instance (\S+)")
+_DRILLED = re.compile(r"drill of backup (\S+)")
 SCRATCH_FLUSHED = "flushed (empty)"
 SCRATCH_HOLDS_DRILL = "the drilled backup's data"
 SCRATCH_IMPORTING = "the import in progress"
@@ -102,8 +102,7 @@ class _Running(NamedTuple):
     """An unfinished import into the scratch instance, and the drill it belongs to (if it is one)."""
 
     task: MigrationTask
-    backup_id: str | None
-    source_id: str | None
+    backup_id: str | None  # a drill's description names the backup; its name carries the source's hash
 
 
 class _DrillJob:
@@ -132,14 +131,18 @@ class _DrillJob:
     def order(self, targets: list[Target]) -> list[Target]:
         """The source whose import is running first (it resumes), then the least recently drilled."""
         last = self._last_drilled()
-        running = self._running.source_id if self._running is not None else None
+        never = datetime.min.replace(tzinfo=timezone.utc)
         return sorted(
             targets,
-            key=lambda t: (
-                t.instance_id != running,
-                last.get(t.instance_id, datetime.min.replace(tzinfo=timezone.utc)),
-            ),
+            key=lambda t: (not self._runs_for(t.instance_id), last.get(self._key_hash(t.instance_id), never)),
         )
+
+    def _runs_for(self, source_id: str) -> bool:
+        """The unfinished import into the scratch instance is this source's drill."""
+        running = self._running
+        if running is None or running.backup_id is None:
+            return False
+        return _key_hash_of(running.task) == self._key_hash(source_id)
 
     def late(self, target: Target, running: bool) -> DrillOutcome:
         reason = STILL_IMPORTING if running else NOT_STARTED
@@ -175,13 +178,14 @@ class _DrillJob:
             )
         target = target._replace(known=eligible)
         running = self._running
-        if running is not None and running.source_id == target.instance_id and running.backup_id is not None:
+        if running is not None and running.backup_id is not None and self._runs_for(target.instance_id):
             records = self._gateway.list_backups(target.instance_id)
             backup = next((r for r in records if r.backup_id == running.backup_id), None)
             restorer = self._restorer_of(running.task)
             started = utc_time(running.task.created_at) or _now()
             known = self._with_declared_keys(self._known(target, backup, running.backup_id))
             known = known._replace(migration_task_id=running.task.task_id, reused=True)
+            self._running = None  # followed here: if it runs on past the deadline, _follow marks the run busy
             return self._follow(known, restorer, running.task.task_id, started)
         if running is not None:
             self._busy = BUSY.format(running.task.name)
@@ -337,20 +341,23 @@ class _DrillJob:
         for task in self._gateway.find_migration_tasks(TASK_PREFIX):
             if task.target_instance_id == self._scratch_id and not task.finished:
                 drilled = _DRILLED.search(task.description)
-                return _Running(task, drilled.group(1) if drilled else None, drilled.group(2) if drilled else None)
+                return _Running(task, drilled.group(1) if drilled else None)
         return None
 
     def _last_drilled(self) -> dict[str, datetime]:
-        """When each source was last drilled into the scratch instance, from the import tasks' descriptions."""
+        """When each source (by its hash) was last drilled into the scratch instance, from the import tasks."""
         last: dict[str, datetime] = {}
         for task in self._gateway.find_migration_tasks(TASK_PREFIX):
-            drilled = _DRILLED.search(task.description)
             created = utc_time(task.created_at)
-            if task.target_instance_id != self._scratch_id or drilled is None or created is None:
+            if task.target_instance_id != self._scratch_id or not _DRILLED.search(task.description) or not created:
                 continue
-            source = drilled.group(2)
+            source = _key_hash_of(task)
             last[source] = max(created, last.get(source, created))
         return last
+
+    def _key_hash(self, source_id: str) -> str:
+        """The part of a drill's task name that names its source (and the scratch instance)."""
+        return self._tag(source_id, "").removeprefix("[dcsb:").split("-")[0]
 
     def _tag(self, source_id: str, backup_id: str) -> str:
         """This run's drill of one source's backup: found again by a retried delivery, new for the next run."""
@@ -365,6 +372,10 @@ class _DrillJob:
     def _outcome(self, target: Target, status: DrillStatus, **fields: object) -> DrillOutcome:
         fields.setdefault("instance_name", target.name)
         return DrillOutcome(target.instance_id, status, **fields)  # type: ignore[arg-type]
+
+
+def _key_hash_of(task: MigrationTask) -> str:
+    return (task.name or "").removeprefix(TASK_PREFIX).split("-")[0]
 
 
 def _now() -> datetime:
