@@ -17,9 +17,7 @@ from tests.support import ExportHarness
 
 
 class TestThreeSources:
-    def test_a_fine_backup_passes_a_corrupt_one_fails_and_one_too_big_is_skipped(
-        self, drilling: ExportHarness
-    ) -> None:
+    def test_a_fine_backup_passes_a_corrupt_one_fails_and_one_too_big_is_skipped(self, drilling: ExportHarness) -> None:
         fine = good_backup(drilling)
         corrupt = good_backup(drilling, CLUSTER_ID)
         corrupt.file_damage = "flipped_byte"
@@ -35,9 +33,7 @@ class TestThreeSources:
         assert "the import failed in DCS" in results[CLUSTER_ID]["reason"]
         assert results[CLUSTER_ID]["scratch"] == "flushed (empty)"
         assert results[BIG_ID]["status"] == "skipped" and "5000 MB" in results[BIG_ID]["reason"]
-        assert answer["counts"] == {
-            "passed": 1, "failed": 1, "inconclusive": 0, "pending": 0, "skipped": 1, "total": 3
-        }
+        assert answer["counts"] == {"passed": 1, "failed": 1, "inconclusive": 0, "pending": 0, "skipped": 1, "total": 3}
 
     def test_a_failed_drill_is_an_error_line_and_raises_for_a_timer(self, drilling: ExportHarness) -> None:
         good_backup(drilling).file_damage = "bad_magic"
