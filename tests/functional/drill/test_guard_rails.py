@@ -78,3 +78,14 @@ class TestConfiguration:
         result = drilling.invoke({"action": "drill", "instance_ids": [HA_ID]}, DCS_ALLOWED_INSTANCE_IDS=HA_ID)
         assert isinstance(result.error, ConfigurationError) and "DCS_ALLOWED_INSTANCE_IDS" in str(result.error)
         assert not [r for r in drilling.emulator.requests if r.method != "GET"]
+
+
+class TestEmptyBeforeImport:
+    def test_a_scratch_instance_still_holding_keys_after_the_flush_is_never_imported_into(
+        self, drilling: ExportHarness
+    ) -> None:
+        drilling.emulator.state.restores.flush_s = 60.0
+        good_backup(drilling)
+        result = by_source(run_drill(drilling, remaining_ms=3_000).answer)[HA_ID]
+        assert result["status"] == "failed" and "not empty after its flush" in result["reason"]
+        assert not drilling.emulator.requests_for("CreateMigrationTask")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from dcs_backup.config import Settings
 from dcs_backup.drill.spec import DEFAULT_TOLERANCE_PCT, parse_drill_request
-from dcs_backup.platform.errors import InvalidRequestError
+from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
 from devkit.seed import HA_ID
 
 SETTINGS = Settings()
@@ -55,3 +55,18 @@ class TestDrillRequest:
             assert parse_drill_request(payload, SETTINGS).tolerance_pct == float(value)
         else:
             assert _problems(payload) == {"tolerance_pct"}
+
+
+class TestScratchConfiguration:
+    def test_a_scratch_instance_outside_the_restore_targets_is_a_configuration_error_for_every_run(self) -> None:
+        with pytest.raises(ConfigurationError) as raised:
+            Settings.from_env({"DCS_DRILL_INSTANCE": HA_ID, "DCS_RESTORE_TARGETS": "other"})
+        assert "DCS_DRILL_INSTANCE" in str(raised.value) and "DCS_RESTORE_TARGETS" in str(raised.value)
+
+    def test_a_scratch_instance_among_the_restore_targets_is_configured(self) -> None:
+        settings = Settings.from_env({"DCS_DRILL_INSTANCE": HA_ID, "DCS_RESTORE_TARGETS": f"other,{HA_ID}"})
+        assert settings.drill_instance == HA_ID
+
+    def test_one_scratch_instance_only(self) -> None:
+        with pytest.raises(ConfigurationError, match="DCS_DRILL_INSTANCE may list at most 1"):
+            Settings.from_env({"DCS_DRILL_INSTANCE": f"{HA_ID},other", "DCS_RESTORE_TARGETS": f"other,{HA_ID}"})
