@@ -10,7 +10,8 @@ from typing import NamedTuple
 
 from dcs_backup.config import Settings
 from dcs_backup.dcs.gateway import DcsGateway
-from dcs_backup.platform.calls import CallError, CallLoop
+from dcs_backup.outcome import failure_reason
+from dcs_backup.platform.calls import RUN_ENDING_KINDS, CallError, CallLoop
 from dcs_backup.platform.retry import Deadline, RetryPolicy
 
 HEAD_BYTES = 64 * 1024  # AUX fields and functions come first; RESIZEDB sat within 200 bytes of real files
@@ -43,7 +44,13 @@ def declared_keys(
     from dcs_backup.export.verify.base import CorruptFileError
     from dcs_backup.export.verify.rdb import RdbVerifier
 
-    files = gateway.list_backup_file_links(instance_id, backup_id, LINK_EXPIRATION_S)
+    try:
+        files = gateway.list_backup_file_links(instance_id, backup_id, LINK_EXPIRATION_S)
+    except CallError as error:
+        if error.kind in RUN_ENDING_KINDS:
+            raise
+        code = f" ({error.error_code})" if error.error_code else ""
+        return DeclaredKeys(None, f"the backup's files could not be listed: {failure_reason(error)}{code}")
     links = LinkPolicy.for_export(
         settings.link_domains, settings.region, obs_endpoint(settings.obs_endpoint, settings.region) or ""
     )

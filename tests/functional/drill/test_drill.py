@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dcs_backup.platform.errors import BackupFailedError
+from dcs_emulator.faults import Fault, FaultKind
 from tests.functional.drill.conftest import (
     BACKUP_KEYS,
     BIG_ID,
@@ -80,3 +81,13 @@ class TestWhatIsNotDrilled:
     def test_a_source_without_a_restorable_backup_fails(self, drilling: ExportHarness) -> None:
         result = by_source(run_drill(drilling).answer)[HA_ID]
         assert result["status"] == "failed" and "no restorable backup" in result["reason"]
+
+
+class TestUnknownDeclaredKeys:
+    def test_backup_files_that_cannot_be_listed_leave_the_drill_inconclusive(self, drilling: ExportHarness) -> None:
+        good_backup(drilling)
+        drilling.emulator.faults.script("ListBackupFileLinks", Fault(FaultKind.FORBIDDEN))
+        result = by_source(run_drill(drilling).answer)[HA_ID]
+        assert result["status"] == "inconclusive"
+        assert result["keys_restored"] == BACKUP_KEYS  # the backup loaded; its declared count is what is unknown
+        assert "could not be listed" in result["reason"] and "DCS.2003" in result["reason"]
