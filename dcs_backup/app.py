@@ -19,7 +19,7 @@ from dcs_backup.platform.errors import ConfigurationError, InvalidRequestError
 from dcs_backup.platform.function_context import context_value, memory_size_mb, remaining_ms, with_user_data
 from dcs_backup.platform.logs import bind_invocation, configure_logging, redactor
 from dcs_backup.platform.retry import Deadline
-from dcs_backup.request import RESTORE_ACTION, BackupRequest, parse_backup_request
+from dcs_backup.request import DRILL_ACTION, RESTORE_ACTION, BackupRequest, parse_backup_request
 from dcs_backup.runtime import Runtime
 from dcs_backup.triggers import Trigger, TriggerInput, detect_trigger, read_trigger_input
 
@@ -57,7 +57,13 @@ def handle(event: Any, context: Any, runtime: Runtime | None = None) -> Any:
         redactor.remember((*access.secrets, *settings.target_passwords.values()), access.internals)
         trigger_input = read_trigger_input(trigger, event)
         received = _Received(trigger_input, trigger, settings, access, context, request_id, rt)
-        answer = _restore(received) if _asks_for_restore(trigger_input.payload) else _back_up_or_audit(received)
+        action = _asked_action(trigger_input.payload)
+        if action == RESTORE_ACTION:
+            answer = _restore(received)
+        elif action == DRILL_ACTION:
+            answer = _drill(received)
+        else:
+            answer = _back_up_or_audit(received)
     except InvalidRequestError as error:
         log.warning("request rejected", http_status=error.http_status, problems=[p.to_dict() for p in error.problems])
         return responses.reject(trigger, error, request_id)
@@ -110,8 +116,26 @@ def _start_logging(context: Any, rt: Runtime, request_id: str, trigger: Trigger)
     rt.cold_start = False
 
 
-def _asks_for_restore(payload: Any) -> bool:
-    return isinstance(payload, dict) and payload.get("action") == RESTORE_ACTION
+def _asked_action(payload: Any) -> Any:
+    return payload.get("action") if isinstance(payload, dict) else None
+
+
+def _drill(received: _Received) -> Callable[[], Any]:
+    """Run the drill; what answers the caller. Imported only for a drill, like the restore's code."""
+    from dcs_backup.actions.drill import drill
+    from dcs_backup.drill.spec import parse_drill_request
+
+    trigger_input, trigger, settings, access, context, request_id, rt = received
+    request = parse_drill_request(trigger_input.payload, settings)
+    invocation = Invocation(
+        request_id=request_id,
+        trigger=trigger,
+        access=access,
+        deadline=_deadline(context, trigger, settings, rt),
+        tag=idempotency_tag(f"invocation:{request_id}", request),
+    )
+    report = drill(request, settings, invocation, rt)
+    return partial(responses.answer_drill, trigger, report, request.raise_on_failure)
 
 
 def _restore(received: _Received) -> Callable[[], Any]:

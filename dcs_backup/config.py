@@ -87,6 +87,7 @@ class Settings(NamedTuple):
     default_rpo_hours: int = DEFAULT_RPO_HOURS
     restore_targets: frozenset[str] = frozenset()  # empty: every restore is refused
     target_passwords: TargetPasswords = TargetPasswords()
+    drill_instance: str | None = None  # the scratch instance drills restore into; None: drills are refused
 
     @property
     def location(self) -> DcsLocation:
@@ -125,8 +126,10 @@ class Settings(NamedTuple):
             default_rpo_hours=_whole_number(env, "DCS_RPO_HOURS", RPO_HOURS_RANGE, problems) or DEFAULT_RPO_HOURS,
             restore_targets=frozenset(_instance_ids(env, "DCS_RESTORE_TARGETS", problems, limit=None) or ()),
             target_passwords=_target_passwords(env, problems),
+            drill_instance=_drill_instance(env, problems),
         )
         _check_defaults_allowed(settings, problems)
+        _check_drill_instance(settings, problems)
         if problems:
             raise ConfigurationError("invalid configuration: " + "; ".join(problems))
         return settings
@@ -222,6 +225,20 @@ def _check_defaults_allowed(settings: Settings, problems: list[str]) -> None:
     if refused:
         problems.append(
             f"DCS_INSTANCE_IDS names instances that DCS_ALLOWED_INSTANCE_IDS does not allow: {show_list(refused, 5)}"
+        )
+
+
+def _drill_instance(env: Mapping[str, str], problems: list[str]) -> str | None:
+    ids = _instance_ids(env, "DCS_DRILL_INSTANCE", problems, limit=1)
+    return ids[0] if ids else None
+
+
+def _check_drill_instance(settings: Settings, problems: list[str]) -> None:
+    """The scratch instance is written to (flushed, imported into): it must be a restore target too."""
+    scratch = settings.drill_instance
+    if scratch is not None and scratch not in settings.restore_targets:
+        problems.append(
+            f"DCS_DRILL_INSTANCE {scratch} must also be in DCS_RESTORE_TARGETS: drills flush it and import into it"
         )
 
 

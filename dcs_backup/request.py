@@ -22,7 +22,8 @@ from dcs_backup.selection.spec import Selection, selection_problems
 
 DEFAULT_REMARK = "dcs-backup"
 RESTORE_ACTION = "restore"  # its own request and fields: dcs_backup.restore.spec
-ACTIONS = ("backup", "audit", RESTORE_ACTION)
+DRILL_ACTION = "drill"  # its own request and fields: dcs_backup.drill.spec
+ACTIONS = ("backup", "audit", RESTORE_ACTION, DRILL_ACTION)
 BACKUP_ONLY_FIELDS = ("backup_format", "remark", "wait", "retention", "export")
 REQUEST_FIELDS = (
     "action",

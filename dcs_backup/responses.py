@@ -27,6 +27,7 @@ from dcs_backup.triggers import Trigger, apigateway
 
 if TYPE_CHECKING:
     from dcs_backup.audit.rules import AuditReport
+    from dcs_backup.drill.outcome import DrillReport
     from dcs_backup.restore.outcome import RestoreDocument
 
 _HTTP_STATUS = {RunStatus.SUCCEEDED: 202, RunStatus.PENDING: 202, RunStatus.PARTIAL: 207, RunStatus.FAILED: 502}
@@ -68,6 +69,25 @@ def report(trigger: Trigger, audit: AuditReport, raise_on_failure: bool) -> dict
         redactor.redact_public(
             f"RPO of {audit.rpo_hours} h not met for {violations} instance(s)"
             + (f"; {audit.reason}" if audit.reason else "")
+            + f": {summary}"
+        )
+    )
+
+
+def answer_drill(trigger: Trigger, report: DrillReport, raise_on_failure: bool) -> dict[str, Any]:
+    """A drill: HTTP 200 with the report (``status`` is the verdict), as for the audit. Others: the report, or
+    BackupFailedError carrying it when a drill failed or proved nothing (inconclusive)."""
+    public: dict[str, Any] = redactor.redact_public(report.to_dict())
+    if trigger is Trigger.APIG:
+        return apigateway.respond(200, public)
+    if report.succeeded or not raise_on_failure:
+        return public
+    unproven = sum(1 for o in report.results if o.attention is not None)
+    summary = json.dumps(public, ensure_ascii=False)
+    raise BackupFailedError(
+        redactor.redact_public(
+            f"restorability not proven for {unproven} instance(s)"
+            + (f"; {report.reason}" if report.reason else "")
             + f": {summary}"
         )
     )

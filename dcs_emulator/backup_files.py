@@ -37,6 +37,7 @@ class GeneratedFile:
     size: int
     seed: str
     damage: str | None = None
+    declared_keys: int = 1  # the key count its RESIZEDB declares (what an import of the backup loads)
 
     def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """The bytes from ``start`` up to ``end`` (exclusive), in pieces of at most 64 KiB."""
@@ -86,7 +87,7 @@ class GeneratedFile:
         return b"", b""
 
     def _rdb_frame(self) -> tuple[bytes, bytes]:
-        head = _rdb_head(self.size)
+        head = _rdb_head(self.size, self.declared_keys)
         if head is None:
             return b"", b""
         crc = _CRC64_REDIS.calc(head)
@@ -113,19 +114,23 @@ def backup_files(
     created: str,
     backup_format: str,
     damage: str | None = None,
+    keys: int = 0,
 ) -> list[GeneratedFile]:
-    """The files DCS would link for a backup of ``size`` bytes: split across three shards for a cluster
-    (``damage``, if any, in the last one)."""
+    """The files DCS would link for a backup of ``size`` bytes holding ``keys`` keys: split across three
+    shards for a cluster (``damage``, if any, in the last one). A backup of no keys still declares the one
+    key its file holds."""
     suffix = "aof" if backup_format == "aof" else "rdb"
     if not cluster:
-        return [GeneratedFile(f"{instance_id}_{created}.{suffix}", size, backup_id, damage)]
+        return [GeneratedFile(f"{instance_id}_{created}.{suffix}", size, backup_id, damage, max(keys, 1))]
     share, rest = divmod(size, len(CLUSTER_SLOT_RANGES))
+    key_share, key_rest = divmod(keys, len(CLUSTER_SLOT_RANGES))
     return [
         GeneratedFile(
             f"{instance_id}_{slots}_{created}.{suffix}",
             share + (rest if n == len(CLUSTER_SLOT_RANGES) - 1 else 0),
             f"{backup_id}/{slots}",
             damage if n == len(CLUSTER_SLOT_RANGES) - 1 else None,
+            max(key_share + (key_rest if n == len(CLUSTER_SLOT_RANGES) - 1 else 0), 1),
         )
         for n, slots in enumerate(CLUSTER_SLOT_RANGES)
     ]
@@ -146,11 +151,12 @@ def _overlay(damage: str | None, size: int) -> tuple[int, bytes] | None:
     return places[damage]
 
 
-def _rdb_head(size: int) -> bytes | None:
-    """Everything before the one key's value, whose length (a 64-bit RDB length) makes the file ``size`` bytes."""
+def _rdb_head(size: int, declared_keys: int) -> bytes | None:
+    """Everything before the one key's value, whose length (a 64-bit RDB length) makes the file ``size`` bytes;
+    RESIZEDB declares ``declared_keys`` (Redis reads it as a sizing hint only)."""
     aux = _aux(b"redis-ver", b"7.0.15") + _aux(b"redis-bits", b"64") + _aux(b"ctime", str(RDB_CTIME).encode())
     key = b"\x00" + _rdb_string(b"backup")  # type 0 (string), the key
-    head_without_length = b"REDIS0010" + aux + b"\xfe\x00\xfb\x01\x00" + key
+    head_without_length = b"REDIS0010" + aux + b"\xfe\x00\xfb" + _rdb_length(declared_keys) + b"\x00" + key
     value_length = size - len(head_without_length) - 9 - 9  # the 0x81 length itself, then EOF and CRC
     if value_length < 0:
         return None
@@ -165,6 +171,15 @@ def _aof_frame(size: int) -> tuple[bytes, bytes]:
         if value_length >= 0 and len(str(value_length)) == digits:
             return select + b"$" + str(value_length).encode() + b"\r\n", b"\r\n"
     return b"", b""
+
+
+def _rdb_length(value: int) -> bytes:
+    """RDB's length encoding: 6 bits, 14 bits, or a 32-bit big-endian length after 0x80."""
+    if value < 1 << 6:
+        return bytes([value])
+    if value < 1 << 14:
+        return struct.pack(">H", 0x4000 | value)
+    return b"\x80" + struct.pack(">I", value)
 
 
 def _aux(name: bytes, value: bytes) -> bytes:

@@ -49,6 +49,7 @@ def backup_links(
         created=created,
         backup_format=backup.backup_format,
         damage=backup.file_damage,
+        keys=backup.keys,
     )
     path = f"{instance.instance_id}/{backup.backup_id}"
     links = []

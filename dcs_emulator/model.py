@@ -61,6 +61,7 @@ class Instance:
     backup_error_code: str | None = None  # every new backup of this instance ends "failed" with this code
     keys: int = 0  # what ListStatisticsOfRunningInstances reports; a restore or an import changes it
     password: str | None = None  # None: password-free access (no_password_access "true")
+    used_memory_mb: int | None = None  # what the statistics report as used (else derived from the keys)
 
     @property
     def spec_code(self) -> str:

@@ -72,6 +72,8 @@ class RestoreDesk:
         self.waiting_s = 0.1
         self.restoring_s = 0.3
         self.import_s = 0.3
+        self.flush_s = 0.1
+        self._flushes: dict[str, float] = {}  # instance id → when its flush empties it
         self._restores: defaultdict[str, list[Restore]] = defaultdict(list)
         self._tasks: dict[str, MigrationTask] = {}
         self._failing_restores: defaultdict[str, deque[str]] = defaultdict(deque)
@@ -116,6 +118,31 @@ class RestoreDesk:
                     task.settled = True
                     if task.error is None:
                         self._state.instances[task.target_id].keys += task.keys
+            now = self._state.clock()
+            for instance_id, empties_at in list(self._flushes.items()):
+                if now >= empties_at:
+                    del self._flushes[instance_id]
+                    self._state.instances[instance_id].keys = 0
+
+    def flush(self, body: dict[str, Any]) -> list[dict[str, str]]:
+        """RestartOrFlushInstances with ``action: flush``: each RUNNING instance is emptied after ``flush_s``
+        (results per instance, as DCS answers a batch)."""
+        ids, action = body.get("instances"), body.get("action")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise malformed_request("Invalid instances.")
+        if action not in ("flush", "restart", "soft_restart"):
+            raise malformed_request("Invalid action.")
+        if action != "flush":
+            raise DcsApiError(400, "DCS.4999", "the emulator only flushes instances")
+        results = []
+        with self._state.lock:
+            for instance_id in ids:
+                instance = self._state.instances.get(instance_id)
+                ok = instance is not None and not instance.deleted and instance.status == "RUNNING"
+                if ok:
+                    self._flushes[instance_id] = self._state.clock() + self.flush_s
+                results.append({"instance": instance_id, "result": "success" if ok else "failed"})
+        return results
 
     def restore(self, instance_id: str, body: dict[str, Any]) -> Restore:
         """RestoreInstance: a RUNNING master/standby or cluster instance, from one of its succeeded backups."""
@@ -201,6 +228,10 @@ class RestoreDesk:
                 raise DcsApiError(400, "DCS.4080", "Instance password verify failed.")
             keys = self._imported_keys(files)
             failing = self._failing_imports[instance.instance_id]
+            if failing or not (damaged := self._damaged_record(files)):
+                error = failing.popleft() if failing else None
+            else:
+                error = f"the backup file cannot be loaded: {damaged}"
             task = MigrationTask(
                 task_id=str(uuid.uuid4()),
                 name=name,
@@ -210,10 +241,20 @@ class RestoreDesk:
                 created_at=state.clock(),
                 running_s=self.import_s,
                 keys=keys,
-                error=failing.popleft() if failing else None,
+                error=error,
             )
             self._tasks[task.task_id] = task
             return task
+
+    def _damaged_record(self, files: dict[str, Any]) -> str | None:
+        """The damage of the backup record an import reads (the engine refuses such a file), if any."""
+        if files.get("file_source") != "backup_record":
+            return None
+        for instance_id in self._state.instances:
+            for backup in self._state.backups(instance_id):
+                if backup.backup_id == files.get("backup_id"):
+                    return backup.file_damage
+        return None
 
     def _imported_keys(self, files: dict[str, Any]) -> int:
         """What the import brings: the backup record's keys, or a fixed count per OBS file."""
@@ -284,7 +325,7 @@ class RestoreDesk:
                 {
                     "instance_id": i.instance_id,
                     "keys": i.keys,
-                    "used_memory": i.keys // 1000,
+                    "used_memory": i.used_memory_mb if i.used_memory_mb is not None else i.keys // 1000,
                     "max_memory": i.capacity * 1024,
                     "cmd_get_count": 0,
                     "cmd_set_count": 0,

@@ -34,6 +34,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     # before ShowInstance, whose pattern would take "statistic" for an instance id
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/statistic$"), "ListStatisticsOfRunningInstances"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances$"), "ListInstances"),
+    ("PUT", re.compile(r"^/v2/(?P<project>[^/]+)/instances/status$"), "RestartOrFlushInstances"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)$"), "ShowInstance"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/tags$"), "ShowTags"),
     ("GET", re.compile(r"^/v2/(?P<project>[^/]+)/instances/(?P<instance>[^/]+)/backups$"), "ListBackupRecords"),
@@ -278,6 +279,7 @@ _RESTORE_ROUTES = frozenset(
         "CreateMigrationTask",
         "ShowMigrationTask",
         "ListMigrationTask",
+        "RestartOrFlushInstances",
     }
 )
 
@@ -295,6 +297,8 @@ def _dispatch_restore(
         return 200, {"restore_record_response": page, "total_num": len(records)}
     if route == "ListStatisticsOfRunningInstances":
         return 200, {"statistics": desk.statistics()}
+    if route == "RestartOrFlushInstances":
+        return 200, {"results": desk.flush(_json_object(body))}
     if route == "CreateMigrationTask":
         task = desk.create_task(_json_object(body))
         return 200, {"id": task.task_id, "name": task.name, "status": "MIGRATING", "error": ""}

@@ -5,6 +5,8 @@ locals {
   export_enabled = var.export_bucket != ""
   # Restores and imports are granted only when some instance may be restored into.
   restore_enabled = length(var.restore_targets) > 0
+  # Flushing (and reading backup files' heads) is granted only when drills have a scratch instance.
+  drill_enabled = var.drill_instance != ""
   dcs_actions = concat(
     [
       "dcs:instance:list",
@@ -22,6 +24,7 @@ locals {
       "dcs:migrationTask:get",
       "dcs:migrationTask:list",
     ] : [],
+    local.drill_enabled ? ["dcs:instance:modifyStatus", "dcs:instance:downloadBackupData"] : [],
   )
 
   http_path = "/dcs-backup/backups"
@@ -40,6 +43,7 @@ locals {
     DCS_INSTANCE_IDS         = join(",", var.instance_ids)
     DCS_ALLOWED_INSTANCE_IDS = join(",", var.allowed_instance_ids)
     DCS_RESTORE_TARGETS      = join(",", var.restore_targets)
+    DCS_DRILL_INSTANCE       = var.drill_instance
     DCS_SELECT_TAGS          = var.select_tags
     DCS_SELECT_NAME          = var.select_name
     DCS_BACKUP_FORMAT        = var.backup_format
@@ -138,6 +142,14 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
     precondition {
       condition     = length(var.allowed_instance_ids) == 0 || alltrue([for id in var.restore_targets : contains(var.allowed_instance_ids, id)])
       error_message = "Every restore target must also be in allowed_instance_ids when that list is set."
+    }
+    precondition {
+      condition     = var.drill_instance == "" || contains(var.restore_targets, var.drill_instance)
+      error_message = "drill_instance must also be in restore_targets: drills flush it and import into it."
+    }
+    precondition {
+      condition     = var.drill_schedule == "" || var.drill_instance != ""
+      error_message = "drill_schedule needs a scratch instance in drill_instance."
     }
     precondition {
       condition     = !var.create_export_bucket || var.export_bucket != ""
@@ -340,4 +352,23 @@ resource "huaweicloud_apig_application_authorization" "http" {
 
   # Only a published API can be authorised in its environment.
   depends_on = [huaweicloud_apig_api_publishment.backup]
+}
+
+# Optional restore drill: each target's newest good backup is imported into the scratch instance
+# (drill_instance) and its key count checked; a failed or inconclusive drill is an ERROR line, so an alarm.
+resource "huaweicloud_fgs_function_trigger" "drill" {
+  count = var.drill_schedule == "" ? 0 : 1
+
+  function_urn = huaweicloud_fgs_function.dcs_backup.urn
+  type         = "TIMER"
+  status       = "ACTIVE"
+  event_data = jsonencode({
+    name          = "${var.function_name}-drill"
+    schedule_type = "Cron"
+    schedule      = var.drill_schedule
+    user_event = jsonencode(merge(
+      { action = "drill" },
+      var.timer_select == null ? {} : { select = var.timer_select },
+    ))
+  })
 }

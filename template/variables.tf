@@ -88,6 +88,12 @@ variable "restore_targets" {
   default     = []
 }
 
+variable "drill_instance" {
+  description = "The scratch instance restore drills flush and import into (DCS_DRILL_INSTANCE); it must be in restore_targets and should run the sources' Redis version or newer with capacity for the largest source. Empty refuses drills and grants no flush."
+  type        = string
+  default     = ""
+}
+
 variable "target_passwords" {
   description = "Redis passwords of restore targets that have one, instance id -> password; passed as encrypted user data (DCS_TARGET_PASSWORDS), needed by imports into those instances."
   type        = map(string)
@@ -298,6 +304,17 @@ variable "audit_schedule" {
   validation {
     condition     = var.audit_schedule == "" || can(regex("^(CRON_TZ=[A-Za-z_]+/[A-Za-z_]+ )?([0-9*,/?-]+ ){5}[0-9A-Za-z*,/?-]+$", var.audit_schedule)) || can(regex("^@every ([0-9]+h)?([0-9]+m)?$", var.audit_schedule))
     error_message = "audit_schedule must be empty, a six-field FunctionGraph cron expression or '@every <h>h<m>m'."
+  }
+}
+
+variable "drill_schedule" {
+  description = "FunctionGraph cron schedule of the restore drill (same form as schedule), e.g. weekly \"0 0 3 ? * SUN\"; needs drill_instance; empty creates no drill timer."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.drill_schedule == "" || can(regex("^(CRON_TZ=[A-Za-z_]+/[A-Za-z_]+ )?([0-9*,/?-]+ ){5}[0-9A-Za-z*,/?-]+$", var.drill_schedule)) || can(regex("^@every ([0-9]+h)?([0-9]+m)?$", var.drill_schedule))
+    error_message = "drill_schedule must be empty, a six-field FunctionGraph cron expression or '@every <h>h<m>m'."
   }
 }
 

@@ -21,6 +21,7 @@ from dcs_backup.dcs.models import (
     BackupRecord,
     CreatedBackup,
     InstanceInfo,
+    InstanceStatistics,
     MigrationTask,
     RestoreRecord,
     dcs_text,
@@ -221,17 +222,39 @@ class DcsGateway:
         return records
 
     def key_counts(self) -> dict[str, int]:
-        """ListStatisticsOfRunningInstances: the key count of every RUNNING instance of the project."""
+        """The key count of every RUNNING instance of the project that reports one."""
+        return {i: stats.keys for i, stats in self.statistics().items() if stats.keys is not None}
+
+    def statistics(self) -> dict[str, InstanceStatistics]:
+        """ListStatisticsOfRunningInstances: keys and memory of every RUNNING instance of the project."""
         request = sdk.ListStatisticsOfRunningInstancesRequest()
         response = self._call(
             "ListStatisticsOfRunningInstances",
             lambda c: _readable(c.list_statistics_of_running_instances(request), "statistics"),
         )
         return {
-            str(item.instance_id): item.keys
+            str(item.instance_id): InstanceStatistics(
+                _whole(item.keys), _whole(item.used_memory), _whole(item.max_memory)
+            )
             for item in response.statistics or []
-            if isinstance(item.keys, int) and not isinstance(item.keys, bool)
         }
+
+    def flush_instance(self, instance_id: str) -> None:
+        """RestartOrFlushInstances with ``action: flush``: DCS empties the instance (FLUSHALL), which cannot be
+        undone. A result other than ``success`` for it is a refusal."""
+        body = sdk.ChangeInstanceStatusBody(instances=[instance_id], action="flush")
+
+        def flush(client: DcsClient) -> None:
+            response = client.restart_or_flush_instances(sdk.RestartOrFlushInstancesRequest(body=body))
+            results = {dcs_text(r.instance): dcs_text(r.result) for r in response.results or []}
+            if results.get(instance_id) != "success":
+                raise CallError(
+                    ErrorKind.REJECTED,
+                    "RestartOrFlushInstances",
+                    f"DCS did not flush instance {instance_id} (result {results.get(instance_id)})",
+                )
+
+        self._call("RestartOrFlushInstances", flush)
 
     def create_migration_task(
         self,
@@ -319,6 +342,10 @@ def _count(value: object) -> int:
         return max(0, value)
     number = ascii_whole_number(value) if isinstance(value, str) else None
     return number or 0
+
+
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _readable(response: Any, field: str) -> Any:

@@ -193,3 +193,11 @@ class BackupImport(NamedTuple):
     backup_id: str | None = None
     bucket: str | None = None
     object_keys: tuple[str, ...] = ()
+
+
+class InstanceStatistics(NamedTuple):
+    """One ListStatisticsOfRunningInstances entry: keys and memory (MB); None where DCS gave no whole number."""
+
+    keys: int | None
+    used_memory_mb: int | None
+    max_memory_mb: int | None

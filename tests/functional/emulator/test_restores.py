@@ -7,10 +7,12 @@ from typing import Any
 import pytest
 from huaweicloudsdkdcs.v2 import (
     BackupFilesBody,
+    ChangeInstanceStatusBody,
     CreateMigrationTaskBody,
     CreateMigrationTaskRequest,
     ListRestoreRecordsRequest,
     ListStatisticsOfRunningInstancesRequest,
+    RestartOrFlushInstancesRequest,
     RestoreInstanceBody,
     RestoreInstanceRequest,
     ShowInstanceRequest,
@@ -19,7 +21,9 @@ from huaweicloudsdkdcs.v2 import (
 )
 from huaweicloudsdkdcs.v2.dcs_client import DcsClient
 
+from dcs_backup.export.verify.rdb import RdbVerifier
 from dcs_emulator import DcsEmulator, EmulatorState
+from dcs_emulator.backup_files import backup_files
 from devkit.seed import CLUSTER_ID, HA_ID, SINGLE_ID
 from tests.functional.emulator.test_emulator import _client, _error_code
 
@@ -129,3 +133,54 @@ class TestMigrationTasks:
         )
         client = _client(emulator)
         assert _error_code(lambda: client.create_migration_task(CreateMigrationTaskRequest(body=body))) == "DCS.4080"
+
+
+def _import_backup(client: DcsClient, backup_id: str, target: str) -> Any:
+    body = CreateMigrationTaskBody(
+        task_name="import-d",
+        migration_type="backupfile_import",
+        migration_method="full_amount_migration",
+        backup_files=BackupFilesBody(file_source="backup_record", backup_id=backup_id),
+        target_instance=TargetInstanceBody(id=target),
+    )
+    return client.create_migration_task(CreateMigrationTaskRequest(body=body))
+
+
+class TestFlushAndDamage:
+    def test_a_flush_empties_the_instance_after_its_time(self, emulator: DcsEmulator, clock: list[float]) -> None:
+        emulator.state.instance(HA_ID).keys = 9
+        emulator.state.restores.flush_s = 1.0
+        client = _client(emulator)
+        body = ChangeInstanceStatusBody(instances=[HA_ID], action="flush")
+        (result,) = client.restart_or_flush_instances(RestartOrFlushInstancesRequest(body=body)).results
+        assert (result.instance, result.result) == (HA_ID, "success")
+
+        def keys() -> int:
+            statistics = client.list_statistics_of_running_instances(ListStatisticsOfRunningInstancesRequest())
+            return int(next(s.keys for s in statistics.statistics if s.instance_id == HA_ID))
+
+        assert keys() == 9
+        clock[0] += 1.0
+        assert keys() == 0
+
+    def test_an_import_of_a_damaged_backup_fails(self, emulator: DcsEmulator, clock: list[float]) -> None:
+        backup = emulator.state.add_backup(HA_ID, keys=40)
+        backup.file_damage = "bad_magic"
+        client = _client(emulator)
+        created = _import_backup(client, backup.backup_id, CLUSTER_ID)
+        clock[0] += 10
+        assert client.show_migration_task(ShowMigrationTaskRequest(task_id=created.id)).status == "FAILED"
+        assert emulator.state.instance(CLUSTER_ID).keys == 0
+
+    def test_a_backup_file_declares_the_keys_the_backup_holds(self) -> None:
+        (single,) = backup_files("i", "b", cluster=False, size=1 << 16, created="c", backup_format="rdb", keys=20_000)
+        verifier = RdbVerifier()
+        verifier.feed(single.read())
+        assert verifier.finish().keys_by_db == {0: 20_000}
+        shards = backup_files("i", "b", cluster=True, size=3 << 16, created="c", backup_format="rdb", keys=500)
+        counts = []
+        for shard in shards:
+            verifier = RdbVerifier()
+            verifier.feed(shard.read())
+            counts.append(verifier.finish().keys_by_db)
+        assert counts == [{0: 166}, {0: 166}, {0: 168}]

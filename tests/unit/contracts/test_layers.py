@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[3] / "dcs_backup"
 # Each capability's folder holds its part of the request, its pure rules and its job.
-CAPABILITIES = frozenset({"selection", "backup", "completion", "retention", "export", "audit", "restore"})
+CAPABILITIES = frozenset({"selection", "backup", "completion", "retention", "export", "audit", "restore", "drill"})
 # The shared contracts: the request, its configured defaults, the outcome and answers, the backup marker.
 CONTRACTS = frozenset({"config", "request", "outcome", "responses", "idempotency", "invocation", "runtime"})
 ALLOWED = {

@@ -19,6 +19,7 @@ ACTION_FOR_OPERATION = {
     "CreateBackup": "dcs:instance:backupData",
     "DeleteBackup": "dcs:instance:deleteDataBackupFile",
     "ListBackupFileLinks": "dcs:instance:downloadBackupData",
+    "RestartOrFlushInstances": "dcs:instance:modifyStatus",
     "RestoreInstance": "dcs:instance:restoreData",
     "ListRestoreRecords": "dcs:instance:getDataRestoreLog",
     "CreateMigrationTask": "dcs:migrationTask:create",

@@ -1,0 +1,382 @@
+"""The drill action: each source's newest good backup is imported into the scratch instance, one after another,
+and the restored key count is held against what the backup's files declare.
+
+Imported only for a drill. The scratch instance is the only instance ever written to: it passes the restore's
+own guards (DCS_RESTORE_TARGETS, its state, its password) before the first flush, and every import goes
+through the restore's import path. A running import into the scratch instance is found again by its name
+(the next run, or a retried delivery, follows it); a second one is never started beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import NamedTuple, TypeVar
+
+import structlog
+
+from dcs_backup.actions.declared_keys import declared_keys
+from dcs_backup.actions.runner import run_jobs
+from dcs_backup.actions.steps import credentials_failure, gateway_for, run_targets
+from dcs_backup.config import Settings
+from dcs_backup.dcs.gateway import DcsGateway
+from dcs_backup.dcs.models import (
+    READY_STATUS,
+    BackupImport,
+    BackupRecord,
+    InstanceInfo,
+    MigrationTask,
+    iso_utc,
+    utc_time,
+)
+from dcs_backup.drill.outcome import DrillOutcome, DrillReport, DrillStatus, key_verdict
+from dcs_backup.drill.spec import DrillRequest
+from dcs_backup.idempotency import idempotency_tag
+from dcs_backup.invocation import Invocation
+from dcs_backup.outcome import BackupOutcome, failure_reason
+from dcs_backup.platform.calls import CallError, ErrorKind
+from dcs_backup.platform.errors import ConfigurationError
+from dcs_backup.restore import guards
+from dcs_backup.restore.restorer import ImportRestorer, Progress, follow
+from dcs_backup.restore.source import chosen_backup
+from dcs_backup.restore.spec import RestoreSource
+from dcs_backup.runtime import Runtime
+from dcs_backup.selection.eligibility import eligible_instance
+from dcs_backup.selection.targets import Target
+
+log = structlog.get_logger("dcs_backup")
+T = TypeVar("T")
+
+DRILLS_DISABLED = "drills are refused: set DCS_DRILL_INSTANCE to a scratch instance (also in DCS_RESTORE_TARGETS)"
+TASK_PREFIX = "dcsb-restore-"  # the restore's import tasks; a drill's description says whose backup it imports
+_DRILLED = re.compile(r"drill of backup (\S+)")
+SCRATCH_FLUSHED = "flushed (empty)"
+SCRATCH_HOLDS_DRILL = "the drilled backup's data"
+SCRATCH_IMPORTING = "the import in progress"
+STILL_IMPORTING = "the import was still running at the deadline; the next run follows it and verifies"
+BUSY = "the scratch instance is busy with another import ({}); the next run continues"
+NOT_STARTED = "deadline reached before this source's turn; the next run continues"
+
+
+def drill(request: DrillRequest, settings: Settings, invocation: Invocation, rt: Runtime) -> DrillReport:
+    """Every source ends passed, failed, inconclusive, pending or skipped, by the invocation's deadline."""
+    scratch = settings.drill_instance
+    if scratch is None:
+        raise ConfigurationError(DRILLS_DISABLED)
+    refusal = guards.target_refusal(scratch, settings)
+    if refusal is not None:
+        raise ConfigurationError(f"DCS_DRILL_INSTANCE {scratch} cannot be written to: {refusal.reason}")
+    gateway = gateway_for(invocation, rt)
+    targets, run_failure, _ = run_targets(request.sources, settings, gateway, invocation.deadline)
+    trigger, request_id = invocation.trigger.value, invocation.request_id
+    try:
+        job = _DrillJob(request, settings, invocation, rt, gateway, scratch)
+        ordered = job.order(targets)
+    except CallError as error:
+        reason = f"the scratch instance {scratch} could not be read: {failure_reason(error)}"
+        log.error(reason, error_code=error.error_code, dcs_request_id=error.request_id)
+        return DrillReport(trigger, request_id, scratch, request.tolerance_pct, (), reason)
+    log.info("drill started", scratch_instance_id=scratch, source_count=len(ordered))
+    outcomes = run_jobs(
+        ordered,
+        job,
+        1,  # one scratch instance: one drill at a time
+        invocation.deadline,
+        failed=lambda target, reason: DrillOutcome(target.instance_id, DrillStatus.FAILED, reason=reason),
+        late=job.late,
+    )
+    report = DrillReport(
+        trigger,
+        request_id,
+        scratch,
+        request.tolerance_pct,
+        tuple(outcomes),
+        credentials_failure(gateway) or run_failure or job.scratch_problem,
+    )
+    log.info("drill finished", status=report.status, counts=report.counts)
+    return report
+
+
+class _Running(NamedTuple):
+    """An unfinished import into the scratch instance, and the drill it belongs to (if it is one)."""
+
+    task: MigrationTask
+    backup_id: str | None  # a drill's description names the backup; its name carries the source's hash
+
+
+class _DrillJob:
+    """Drills one source at a time; once an import is left running, every later source waits for the next run."""
+
+    def __init__(
+        self,
+        request: DrillRequest,
+        settings: Settings,
+        invocation: Invocation,
+        rt: Runtime,
+        gateway: DcsGateway,
+        scratch: str,
+    ) -> None:
+        self._request = request
+        self._settings = settings
+        self._invocation = invocation
+        self._rt = rt
+        self._gateway = gateway
+        self._scratch_id = scratch
+        self._scratch = gateway.show_instance(scratch)
+        self.scratch_problem = self._scratch_refusal()
+        self._running = self._running_import()
+        self._busy: str | None = None  # why no further import may start in this run
+
+    def order(self, targets: list[Target]) -> list[Target]:
+        """The source whose import is running first (it resumes), then the least recently drilled."""
+        last = self._last_drilled()
+        never = datetime.min.replace(tzinfo=timezone.utc)
+        return sorted(
+            targets,
+            key=lambda t: (not self._runs_for(t.instance_id), last.get(self._key_hash(t.instance_id), never)),
+        )
+
+    def _runs_for(self, source_id: str) -> bool:
+        """The unfinished import into the scratch instance is this source's drill."""
+        running = self._running
+        if running is None or running.backup_id is None:
+            return False
+        return _key_hash_of(running.task) == self._key_hash(source_id)
+
+    def late(self, target: Target, running: bool) -> DrillOutcome:
+        reason = STILL_IMPORTING if running else NOT_STARTED
+        return DrillOutcome(target.instance_id, DrillStatus.PENDING, target.name, reason=reason)
+
+    def __call__(self, target: Target) -> DrillOutcome:
+        source = target.instance_id
+        if source == self._scratch_id:
+            return self._outcome(target, DrillStatus.SKIPPED, reason="it is the scratch instance: never drilled")
+        if target.refusal is not None:
+            return self._outcome(target, DrillStatus.SKIPPED, reason=target.refusal)
+        if self.scratch_problem is not None:
+            return self._outcome(target, DrillStatus.FAILED, reason=self.scratch_problem)
+        if self._busy is not None:
+            return self._outcome(target, DrillStatus.PENDING, reason=self._busy)
+        try:
+            return self._drill(target)
+        except CallError as error:
+            status = DrillStatus.PENDING if error.kind is ErrorKind.DEADLINE else DrillStatus.FAILED
+            return self._outcome(
+                target,
+                status,
+                reason=failure_reason(error),
+                error_code=error.error_code,
+                dcs_request_id=error.request_id,
+            )
+
+    def _drill(self, target: Target) -> DrillOutcome:
+        eligible = eligible_instance(target, self._gateway)
+        if isinstance(eligible, BackupOutcome):
+            return self._outcome(
+                target, DrillStatus.SKIPPED, reason=eligible.reason, instance_name=eligible.instance_name
+            )
+        target = target._replace(known=eligible)
+        running = self._running
+        if running is not None and running.backup_id is not None and self._runs_for(target.instance_id):
+            records = self._gateway.list_backups(target.instance_id)
+            backup = next((r for r in records if r.backup_id == running.backup_id), None)
+            restorer = self._restorer_of(running.task)
+            started = utc_time(running.task.created_at) or _now()
+            known = self._with_declared_keys(self._known(target, backup, running.backup_id))
+            known = known._replace(migration_task_id=running.task.task_id, reused=True)
+            self._running = None  # followed here: if it runs on past the deadline, _follow marks the run busy
+            return self._follow(known, restorer, running.task.task_id, started)
+        if running is not None:
+            self._busy = BUSY.format(running.task.name)
+            return self._outcome(target, DrillStatus.PENDING, reason=self._busy)
+        return self._fresh_drill(target, self._gateway.show_instance(target.instance_id))
+
+    def _fresh_drill(self, target: Target, source: InstanceInfo) -> DrillOutcome:
+        records = self._gateway.list_backups(target.instance_id)
+        chosen = chosen_backup(records, RestoreSource(latest=True), self._tag(target.instance_id, ""))
+        refusal = guards.backup_refusal(chosen, None, target.instance_id)
+        if refusal is not None or chosen is None:
+            return self._outcome(target, DrillStatus.FAILED, reason=refusal.reason if refusal else None)
+        known = self._known(target, chosen, chosen.backup_id)
+        refusal = guards.version_refusal(source, self._scratch)
+        if refusal is not None:
+            return known._replace(status=DrillStatus.SKIPPED, reason=f"{refusal.guard}: {refusal.reason}")
+        too_big = self._too_big(target.instance_id)
+        if too_big is not None:
+            return known._replace(status=DrillStatus.SKIPPED, reason=too_big)
+        known = self._with_declared_keys(known)
+        emptied = self._flush_and_check()
+        if emptied is not None:
+            return known._replace(status=DrillStatus.FAILED, reason=emptied)
+        restorer = ImportRestorer(
+            self._gateway,
+            self._scratch_id,
+            self._tag(target.instance_id, chosen.backup_id),
+            self._settings.target_passwords.get(self._scratch_id),
+        )
+        started = _now()
+        what = f"drill of backup {chosen.backup_id} of instance {target.instance_id}"
+        task_id = restorer.start(BackupImport(backup_id=chosen.backup_id), what)
+        return self._follow(known._replace(migration_task_id=task_id), restorer, task_id, started)
+
+    def _follow(self, known: DrillOutcome, restorer: ImportRestorer, task_id: str, started: datetime) -> DrillOutcome:
+        """Wait for the import, then for the scratch instance to run, then count its keys."""
+        seen = follow(
+            lambda: restorer.progress(task_id),
+            self._invocation.deadline,
+            self._rt.poll_policy,
+            self._rt.policy.min_attempt_s,
+        )
+        if seen is None or not seen.finished:
+            self._busy = STILL_IMPORTING
+            return known._replace(status=DrillStatus.PENDING, reason=STILL_IMPORTING, scratch=SCRATCH_IMPORTING)
+        if not seen.succeeded:
+            return self._import_failed(known, seen)
+        instance = self._poll(lambda: self._running_scratch())
+        if instance is None:
+            self._busy = "the scratch instance was not RUNNING again by the deadline; the next run continues"
+            return known._replace(status=DrillStatus.PENDING, reason=self._busy, scratch=SCRATCH_HOLDS_DRILL)
+        restored = self._gateway.statistics().get(self._scratch_id)
+        status, reason = key_verdict(
+            known.keys_expected, restored.keys if restored else None, self._request.tolerance_pct
+        )
+        if known.keys_expected is None and known.reason:
+            reason = f"{reason}: {known.reason}"
+        return known._replace(
+            status=status,
+            reason=reason,
+            keys_restored=restored.keys if restored else None,
+            restore_seconds=round((_now() - started).total_seconds(), 3),
+            scratch=SCRATCH_HOLDS_DRILL,
+        )
+
+    def _import_failed(self, known: DrillOutcome, seen: Progress) -> DrillOutcome:
+        """DCS did not load the backup: the scratch instance is flushed again, so it holds nothing half-loaded."""
+        reason = f"the import failed in DCS: {seen.error_msg or seen.status}"
+        try:
+            self._gateway.flush_instance(self._scratch_id)
+            scratch = SCRATCH_FLUSHED
+        except CallError as error:
+            scratch = f"what the failed import left (the flush after it failed: {failure_reason(error)})"
+        return known._replace(status=DrillStatus.FAILED, reason=reason, scratch=scratch)
+
+    def _known(self, target: Target, backup: BackupRecord | None, backup_id: str) -> DrillOutcome:
+        """What the drill of ``backup_id`` knows from its record: the backup and its age."""
+        created = backup.created if backup is not None else None
+        age = round((_now() - created).total_seconds() / 3600, 2) if created is not None else None
+        return DrillOutcome(
+            target.instance_id,
+            DrillStatus.PENDING,
+            target.name,
+            backup_id=backup_id,
+            backup_created_at=iso_utc(backup.created_at) if backup is not None else None,
+            backup_age_hours=age,
+        )
+
+    def _with_declared_keys(self, known: DrillOutcome) -> DrillOutcome:
+        """The key count the backup's files declare (read from their heads), or why it is unknown."""
+        assert known.backup_id is not None
+        declared = declared_keys(
+            self._gateway,
+            known.instance_id,
+            known.backup_id,
+            self._settings,
+            self._invocation.deadline,
+            self._rt.policy,
+        )
+        return known._replace(keys_expected=declared.keys, reason=declared.why_unknown)
+
+    def _too_big(self, source_id: str) -> str | None:
+        """A source whose used memory exceeds the scratch instance's capacity is never imported."""
+        statistics = self._gateway.statistics()
+        source, scratch = statistics.get(source_id), statistics.get(self._scratch_id)
+        used = source.used_memory_mb if source is not None else None
+        capacity = scratch.max_memory_mb if scratch is not None else None
+        if used is None or capacity is None or used <= capacity:
+            return None
+        return f"the source uses {used} MB, more than the scratch instance's {capacity} MB: use a bigger one"
+
+    def _flush_and_check(self) -> str | None:
+        """Flush the scratch instance and wait until the statistics show it empty; why not, otherwise."""
+        self._gateway.flush_instance(self._scratch_id)
+        keys = self._poll(lambda: 0 if self._gateway.key_counts().get(self._scratch_id) == 0 else None)
+        if keys == 0:
+            return None
+        refusal = guards.emptiness_refusal(
+            self._scratch_id, self._gateway.key_counts().get(self._scratch_id), allow_non_empty=False
+        )
+        return f"the scratch instance was not empty after its flush: {refusal.reason if refusal else 'unknown'}"
+
+    def _running_scratch(self) -> InstanceInfo | None:
+        instance = self._gateway.show_instance(self._scratch_id)
+        return instance if instance.status == READY_STATUS else None
+
+    def _poll(self, check: Callable[[], T | None]) -> T | None:
+        """``check()`` until it gives something or there is no time for another look."""
+        delays = self._rt.poll_policy.delays()
+        deadline = self._invocation.deadline
+        while True:
+            found = check()
+            if found is not None:
+                return found
+            delay = next(delays)
+            if not deadline.allows(delay + self._rt.policy.min_attempt_s):
+                return None
+            self._rt.poll_policy.sleep(delay)
+
+    def _scratch_refusal(self) -> str | None:
+        """The restore's guards for an import target, on the scratch instance, before anything is written."""
+        refusal = guards.state_refusal(self._scratch) or guards.password_refusal(
+            self._scratch, self._settings.target_passwords
+        )
+        if refusal is None:
+            return None
+        reason = f"the scratch instance {self._scratch_id} cannot be drilled into: {refusal.guard}: {refusal.reason}"
+        log.error(reason)
+        return reason
+
+    def _running_import(self) -> _Running | None:
+        """An unfinished import into the scratch instance (a drill's or a restore's), if there is one."""
+        for task in self._gateway.find_migration_tasks(TASK_PREFIX):
+            if task.target_instance_id == self._scratch_id and not task.finished:
+                drilled = _DRILLED.search(task.description)
+                return _Running(task, drilled.group(1) if drilled else None)
+        return None
+
+    def _last_drilled(self) -> dict[str, datetime]:
+        """When each source (by its hash) was last drilled into the scratch instance, from the import tasks."""
+        last: dict[str, datetime] = {}
+        for task in self._gateway.find_migration_tasks(TASK_PREFIX):
+            created = utc_time(task.created_at)
+            if task.target_instance_id != self._scratch_id or not _DRILLED.search(task.description) or not created:
+                continue
+            source = _key_hash_of(task)
+            last[source] = max(created, last.get(source, created))
+        return last
+
+    def _key_hash(self, source_id: str) -> str:
+        """The part of a drill's task name that names its source (and the scratch instance)."""
+        return self._tag(source_id, "").removeprefix("[dcsb:").split("-")[0]
+
+    def _tag(self, source_id: str, backup_id: str) -> str:
+        """This run's drill of one source's backup: found again by a retried delivery, new for the next run."""
+        return idempotency_tag(f"drill:{self._scratch_id}:{source_id}", (backup_id, self._invocation.request_id))
+
+    def _restorer_of(self, task: MigrationTask) -> ImportRestorer:
+        """The restore's follower for a task found running, under the tag its name carries."""
+        tag = "[dcsb:" + (task.name or "").removeprefix(TASK_PREFIX) + "]"
+        password = self._settings.target_passwords.get(self._scratch_id)
+        return ImportRestorer(self._gateway, self._scratch_id, tag, password)
+
+    def _outcome(self, target: Target, status: DrillStatus, **fields: object) -> DrillOutcome:
+        fields.setdefault("instance_name", target.name)
+        return DrillOutcome(target.instance_id, status, **fields)  # type: ignore[arg-type]
+
+
+def _key_hash_of(task: MigrationTask) -> str:
+    return (task.name or "").removeprefix(TASK_PREFIX).split("-")[0]
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
