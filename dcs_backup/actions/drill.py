@@ -194,7 +194,7 @@ class _DrillJob:
 
     def _fresh_drill(self, target: Target, source: InstanceInfo) -> DrillOutcome:
         records = self._gateway.list_backups(target.instance_id)
-        chosen = chosen_backup(records, RestoreSource(latest=True), self._tag(target.instance_id, ""))
+        chosen = chosen_backup(records, RestoreSource(latest=True))
         refusal = guards.backup_refusal(chosen, None, target.instance_id)
         if refusal is not None or chosen is None:
             return self._outcome(target, DrillStatus.FAILED, reason=refusal.reason if refusal else None)
