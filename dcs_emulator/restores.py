@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,8 @@ class RestoreDesk:
         self._tasks: dict[str, MigrationTask] = {}
         self._failing_restores: defaultdict[str, deque[str]] = defaultdict(deque)
         self._failing_imports: defaultdict[str, deque[str]] = defaultdict(deque)
+        # How many keys an object in the bucket declares (None: not a loadable RDB); set when object storage runs.
+        self.object_keys: Callable[[str, str], int | None] | None = None
 
     def fail_next_restore(self, instance_id: str, error_code: str = "dcs.08.0007") -> None:
         """The instance's next restore ends ``failed`` with ``error_code`` (and its data stays as it was)."""
@@ -248,6 +251,10 @@ class RestoreDesk:
 
     def _damaged_record(self, files: dict[str, Any]) -> str | None:
         """The damage of the backup record an import reads (the engine refuses such a file), if any."""
+        if files.get("file_source") == "self_build_obs" and self.object_keys is not None:
+            listed = [f.get("file_name") for f in files.get("files") or [] if isinstance(f, dict)]
+            unloadable = [n for n in listed if self.object_keys(str(files.get("bucket_name")), str(n)) is None]
+            return f"not a loadable RDB: {unloadable[0]}" if unloadable else None
         if files.get("file_source") != "backup_record":
             return None
         for instance_id in self._state.instances:
@@ -270,7 +277,10 @@ class RestoreDesk:
         names = [f.get("file_name") for f in listed if isinstance(f, dict)] if isinstance(listed, list) else []
         named = bool(names) and len(names) == len(listed or []) and all(isinstance(n, str) for n in names)
         if source == "self_build_obs" and isinstance(files.get("bucket_name"), str) and named:
-            return KEYS_PER_IMPORTED_FILE * len(names)
+            if self.object_keys is None:
+                return KEYS_PER_IMPORTED_FILE * len(names)
+            declared = [self.object_keys(files["bucket_name"], str(n)) for n in names]
+            return sum(d or 0 for d in declared)
         raise malformed_request("Invalid backup_files.")
 
     def task(self, task_id: str) -> MigrationTask:

@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -21,6 +22,7 @@ from dcs_emulator.listing import list_item_json, matching_instances
 from dcs_emulator.loopback import LoopbackHandler, LoopbackServer
 from dcs_emulator.model import DcsApiError, malformed_request
 from dcs_emulator.obs_server import ObsEmulator
+from dcs_emulator.obs_store import ObsError
 from dcs_emulator.state import EmulatorState, tags_json
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
@@ -83,6 +85,8 @@ class DcsEmulator(LoopbackServer):
     def __init__(self, state: EmulatorState, port: int = 0, object_storage: ObsEmulator | None = None) -> None:
         self.state = state
         self.object_storage = object_storage
+        if object_storage is not None:
+            state.restores.object_keys = partial(declared_keys, object_storage)
         self.faults = FaultInjector()
         self.requests: list[RecordedRequest] = []
         self._requests_lock = threading.Lock()
@@ -353,3 +357,25 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise malformed_request()
     return value
+
+
+def declared_keys(storage: ObsEmulator, bucket: str, key: str) -> int | None:
+    """The keys an RDB object declares for db0 (its SELECTDB 0 RESIZEDB), as an engine would load them;
+    None when the object is missing or does not start as an RDB."""
+    try:
+        stored = storage.store.get(bucket, key)
+    except ObsError:
+        return None
+    head = b"".join(stored.generated.chunks(0, 4096)) if stored.generated is not None else (stored.data or b"")[:4096]
+    at = head.find(b"\xfe\x00\xfb")
+    if not head.startswith(b"REDIS") or at < 0:
+        return None
+    first = head[at + 3] if len(head) > at + 3 else 0
+    kind = first >> 6
+    if kind == 0:
+        return first & 0x3F
+    if kind == 1:
+        return ((first & 0x3F) << 8) | head[at + 4]
+    if first == 0x80:
+        return int.from_bytes(head[at + 4 : at + 8], "big")
+    return None

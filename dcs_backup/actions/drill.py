@@ -17,6 +17,7 @@ from typing import NamedTuple, TypeVar
 import structlog
 
 from dcs_backup.actions.declared_keys import declared_keys
+from dcs_backup.actions.exported_files import newest_export
 from dcs_backup.actions.runner import run_jobs
 from dcs_backup.actions.steps import credentials_failure, gateway_for, run_targets
 from dcs_backup.config import Settings
@@ -40,7 +41,7 @@ from dcs_backup.platform.errors import ConfigurationError
 from dcs_backup.restore import guards
 from dcs_backup.restore.restorer import ImportRestorer, Progress, follow
 from dcs_backup.restore.source import chosen_backup
-from dcs_backup.restore.spec import RestoreSource
+from dcs_backup.restore.spec import ExportSource, RestoreSource
 from dcs_backup.runtime import Runtime
 from dcs_backup.selection.eligibility import eligible_instance
 from dcs_backup.selection.targets import Target
@@ -49,6 +50,7 @@ log = structlog.get_logger("dcs_backup")
 T = TypeVar("T")
 
 DRILLS_DISABLED = "drills are refused: set DCS_DRILL_INSTANCE to a scratch instance (also in DCS_RESTORE_TARGETS)"
+NO_EXPORT_BUCKET = 'a drill "from": "export" needs DCS_EXPORT_BUCKET, the bucket the exports are in'
 TASK_PREFIX = "dcsb-restore-"  # the restore's import tasks; a drill's description says whose backup it imports
 _DRILLED = re.compile(r"drill of backup (\S+)")
 SCRATCH_FLUSHED = "flushed (empty)"
@@ -193,6 +195,8 @@ class _DrillJob:
         return self._fresh_drill(target, self._gateway.show_instance(target.instance_id))
 
     def _fresh_drill(self, target: Target, source: InstanceInfo) -> DrillOutcome:
+        if self._request.source_kind == "export":
+            return self._export_drill(target, source)
         records = self._gateway.list_backups(target.instance_id)
         chosen = chosen_backup(records, RestoreSource(latest=True))
         refusal = guards.backup_refusal(chosen, None, target.instance_id)
@@ -218,6 +222,55 @@ class _DrillJob:
         started = _now()
         what = f"drill of backup {chosen.backup_id} of instance {target.instance_id}"
         task_id = restorer.start(BackupImport(backup_id=chosen.backup_id), what)
+        return self._follow(known._replace(migration_task_id=task_id), restorer, task_id, started)
+
+    def _export_drill(self, target: Target, source: InstanceInfo) -> DrillOutcome:
+        """The newest verified export of the source in the export bucket, imported from OBS: the off-instance
+        copy proven; its objects' labels say how many keys the files declared."""
+        spec = self._settings.default_export
+        if spec is None:
+            return self._outcome(target, DrillStatus.FAILED, reason=NO_EXPORT_BUCKET)
+        wanted = ExportSource(bucket=spec.bucket, objects=(), prefix=spec.prefix)
+        found = newest_export(
+            wanted,
+            target.instance_id,
+            self._settings,
+            self._invocation.access,
+            self._invocation.deadline,
+            self._rt.policy,
+        )
+        if found is None:
+            reason = f"no complete, verified export of the instance in bucket {spec.bucket} under {spec.prefix}"
+            return self._outcome(target, DrillStatus.FAILED, reason=reason)
+        export, objects = found
+        backup_id = objects[0].backup_id or ""
+        records = self._gateway.list_backups(target.instance_id)
+        known = self._known(target, next((r for r in records if r.backup_id == backup_id), None), backup_id)
+        refusal = guards.rdb_version_refusal(objects, self._scratch)
+        if refusal is not None:
+            return known._replace(status=DrillStatus.SKIPPED, reason=f"{refusal.guard}: {refusal.reason}")
+        too_big = self._too_big(target.instance_id)
+        if too_big is not None:
+            return known._replace(status=DrillStatus.SKIPPED, reason=too_big)
+        counts = [o.declared_keys for o in objects]
+        expected = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+        known = known._replace(
+            keys_expected=expected,
+            reason=None if expected is not None else "the export's labels declare no key count",
+            export={"bucket": export.bucket, "objects": list(export.objects)},
+        )
+        emptied = self._flush_and_check()
+        if emptied is not None:
+            return known._replace(status=DrillStatus.FAILED, reason=emptied)
+        restorer = ImportRestorer(
+            self._gateway,
+            self._scratch_id,
+            self._tag(target.instance_id, backup_id),
+            self._settings.target_passwords.get(self._scratch_id),
+        )
+        started = _now()
+        what = f"drill of backup {backup_id} of instance {target.instance_id}, from its export"
+        task_id = restorer.start(BackupImport(bucket=export.bucket, object_keys=export.objects), what)
         return self._follow(known._replace(migration_task_id=task_id), restorer, task_id, started)
 
     def _follow(self, known: DrillOutcome, restorer: ImportRestorer, task_id: str, started: datetime) -> DrillOutcome:

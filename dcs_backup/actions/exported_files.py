@@ -79,6 +79,14 @@ def _listed(client: Any, loop: CallLoop, bucket: str, prefix: str, deadline: Dea
         marker = str(body.next_marker or contents[-1].key)
 
 
+def _declared_keys(label: str | None) -> int | None:
+    """The keys a file declared, summed over its databases (``0:207,3:200``); None when unreadable."""
+    if not label:
+        return None
+    counts = [ascii_whole_number(item.partition(":")[2]) for item in unquote(label).split(",")]
+    return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+
+
 def _client(settings: Settings, access: DcsAccess, deadline: Deadline, policy: RetryPolicy) -> tuple[Any, CallLoop]:
     from dcs_backup.export.errors import classify
     from dcs_backup.export.obs import ObsAccess, build_obs_client
@@ -116,6 +124,7 @@ def exported_objects(
             source_size=ascii_whole_number(headers.get("dcs-source-size")),
             verified_format=headers.get("dcs-verified-format"),
             rdb_version=ascii_whole_number(headers.get("dcs-rdb-version")),
+            declared_keys=_declared_keys(headers.get("dcs-keys-by-db")),
         )
 
     return [loop.run("HeadObject", partial(head, key)) for key in export.objects]

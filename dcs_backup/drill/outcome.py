@@ -37,6 +37,7 @@ _OPTIONAL_FIELDS = (
     "scratch",
     "error_code",
     "dcs_request_id",
+    "export",
 )
 _PROVES_NOTHING = frozenset({DrillStatus.FAILED, DrillStatus.INCONCLUSIVE})
 
@@ -59,6 +60,7 @@ class DrillOutcome(NamedTuple):
     error_code: str | None = None
     dcs_request_id: str | None = None
     reused: bool = False  # the import was started by an earlier run (or delivery) and followed by this one
+    export: dict[str, Any] | None = None  # the export drilled ("from": "export"): bucket and objects
 
     @property
     def verdict(self) -> str:

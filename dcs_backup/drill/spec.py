@@ -12,7 +12,7 @@ from dcs_backup.request import BackupRequest, parse_backup_request
 
 DRILL_FIELDS = ("action", "instance_ids", "select", "from", "tolerance_pct", "raise_on_failure")
 _SELECTION_FIELDS = ("instance_ids", "select", "raise_on_failure")
-FROM_CHOICES = ("backup",)
+FROM_CHOICES = ("backup", "export")
 DEFAULT_TOLERANCE_PCT = 1.0
 TOLERANCE_RANGE = (0.0, 50.0)
 
@@ -21,7 +21,7 @@ class DrillRequest(NamedTuple):
     """A validated drill: the sources as a backup request selects them, and how they are judged."""
 
     sources: BackupRequest  # instance_ids / selection, read as a backup request reads them
-    source_kind: str = "backup"  # "backup": the newest good DCS backup record of each source
+    source_kind: str = "backup"  # "backup": the newest good DCS backup record; "export": the newest verified export
     tolerance_pct: float = DEFAULT_TOLERANCE_PCT
     raise_on_failure: bool = True
 
@@ -29,7 +29,8 @@ class DrillRequest(NamedTuple):
 def parse_drill_request(payload: Mapping[str, Any], settings: Settings) -> DrillRequest:
     """Every problem at once; the sources follow the backup's selection rules (and its defaults)."""
     problems = unknown_field_problems(payload, DRILL_FIELDS)
-    kind = payload.get("from", "backup")
+    # The off-instance copy, the disaster-recovery path, is what a drill proves when one is configured.
+    kind = payload.get("from", "export" if settings.default_export is not None else "backup")
     if kind not in FROM_CHOICES:
         problems.append(
             FieldProblem("from", f"must be one of {', '.join(map(repr, FROM_CHOICES))} (got {show_value(kind)})")

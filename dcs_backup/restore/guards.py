@@ -40,6 +40,7 @@ class ExportedObject(NamedTuple):
     source_size: int | None = None  # the export's dcs-source-size: the whole backup's bytes
     verified_format: str | None = None  # dcs-verified-format: set once the file passed its check in the stream
     rdb_version: int | None = None  # dcs-rdb-version: the RDB format the file declared
+    declared_keys: int | None = None  # dcs-keys-by-db summed: the keys the file declared
 
 
 class Refusal(NamedTuple):

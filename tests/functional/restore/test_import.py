@@ -10,6 +10,7 @@ import pytest
 from dcs_backup.export.verify.base import LABEL, Verification
 from dcs_backup.platform.errors import ConfigurationError
 from dcs_emulator import Instance
+from dcs_emulator.backup_files import GeneratedFile
 from devkit.context import LocalContext
 from devkit.seed import CLUSTER_ID, HA_ID
 from tests.conftest import FunctionHarness
@@ -204,7 +205,7 @@ def from_exports(export_harness: ExportHarness) -> ExportHarness:
     enable_restores(export_harness)
     for name, size in SHARDS.items():
         metadata = {"dcs-backup-id": "b-1", "dcs-source-size": str(sum(SHARDS.values())), **VERIFIED}
-        export_harness.storage.store.put(BUCKET, f"{EXPORT_PREFIX}/{name}", b"\0" * size, metadata)
+        export_harness.storage.store.put(BUCKET, f"{EXPORT_PREFIX}/{name}", _rdb(name, size), metadata)
     export_harness.emulator.state.instance(HA_ID).keys = 0
     return export_harness
 
@@ -216,13 +217,18 @@ def _from_export(harness: ExportHarness, objects: list[str], **fields: Any) -> d
     return only_result(harness.invoke(restore_request(source=source, **fields), context).answer)
 
 
+def _rdb(name: str, size: int) -> bytes:
+    """A real RDB file of ``size`` bytes, as an export holds (DCS's import loads it)."""
+    return GeneratedFile(name, size, name).read()
+
+
 def _older_export(harness: ExportHarness, backup_id: str, age_s: float = 3600) -> list[Any]:
     """Another complete, verified export of HA_ID (copied ``age_s`` before b-1's)."""
     stored = []
     for name, size in SHARDS.items():
         metadata = {"dcs-backup-id": backup_id, "dcs-source-size": str(sum(SHARDS.values())), **VERIFIED}
         key = f"dcs-backup/{HA_ID}/{backup_id}/{name}"
-        harness.storage.store.put(BUCKET, key, b"\0" * size, metadata)
+        harness.storage.store.put(BUCKET, key, _rdb(name, size), metadata)
         harness.storage.store.get(BUCKET, key).modified -= age_s
         stored.append(harness.storage.store.get(BUCKET, key))
     return stored
