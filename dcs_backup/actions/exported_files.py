@@ -13,6 +13,7 @@ from urllib.parse import unquote
 from dcs_backup.actions.backup import required_obs_endpoint
 from dcs_backup.config import Settings
 from dcs_backup.dcs.access import DcsAccess
+from dcs_backup.export.verify.base import Verification
 from dcs_backup.platform.calls import CallLoop
 from dcs_backup.platform.retry import Deadline, RetryPolicy
 from dcs_backup.platform.text import ascii_whole_number
@@ -79,14 +80,6 @@ def _listed(client: Any, loop: CallLoop, bucket: str, prefix: str, deadline: Dea
         marker = str(body.next_marker or contents[-1].key)
 
 
-def _declared_keys(label: str | None) -> int | None:
-    """The keys a file declared, summed over its databases (``0:207,3:200``); None when unreadable."""
-    if not label:
-        return None
-    counts = [ascii_whole_number(item.partition(":")[2]) for item in unquote(label).split(",")]
-    return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
-
-
 def _client(settings: Settings, access: DcsAccess, deadline: Deadline, policy: RetryPolicy) -> tuple[Any, CallLoop]:
     from dcs_backup.export.errors import classify
     from dcs_backup.export.obs import ObsAccess, build_obs_client
@@ -116,15 +109,17 @@ def exported_objects(
             )
         # The SDK gives user metadata under its own name, without the x-obs-meta- prefix.
         headers = {str(k).lower(): str(v) for k, v in response.header or []}
+        verified = Verification.from_metadata(headers)  # the label the export wrote, read as it reads it
+        keys = verified.keys_by_db if verified is not None else None
         return ExportedObject(
             key,
             ascii_whole_number(headers.get("content-length")),
             storage_class=headers.get("storage-class"),
             backup_id=unquote(headers["dcs-backup-id"]) if "dcs-backup-id" in headers else None,
             source_size=ascii_whole_number(headers.get("dcs-source-size")),
-            verified_format=headers.get("dcs-verified-format"),
-            rdb_version=ascii_whole_number(headers.get("dcs-rdb-version")),
-            declared_keys=_declared_keys(headers.get("dcs-keys-by-db")),
+            verified_format=verified.format if verified is not None else None,
+            rdb_version=verified.rdb_version if verified is not None else None,
+            declared_keys=sum(keys.values()) if keys is not None else None,
         )
 
     return [loop.run("HeadObject", partial(head, key)) for key in export.objects]
