@@ -209,20 +209,8 @@ class _DrillJob:
         too_big = self._too_big(target.instance_id)
         if too_big is not None:
             return known._replace(status=DrillStatus.SKIPPED, reason=too_big)
-        known = self._with_declared_keys(known)
-        emptied = self._flush_and_check()
-        if emptied is not None:
-            return known._replace(status=DrillStatus.FAILED, reason=emptied)
-        restorer = ImportRestorer(
-            self._gateway,
-            self._scratch_id,
-            self._tag(target.instance_id, chosen.backup_id),
-            self._settings.target_passwords.get(self._scratch_id),
-        )
-        started = _now()
         what = f"drill of backup {chosen.backup_id} of instance {target.instance_id}"
-        task_id = restorer.start(BackupImport(backup_id=chosen.backup_id), what)
-        return self._follow(known._replace(migration_task_id=task_id), restorer, task_id, started)
+        return self._import(self._with_declared_keys(known), BackupImport(backup_id=chosen.backup_id), what)
 
     def _export_drill(self, target: Target, source: InstanceInfo) -> DrillOutcome:
         """The newest verified export of the source in the export bucket, imported from OBS: the off-instance
@@ -259,18 +247,23 @@ class _DrillJob:
             reason=None if expected is not None else "the export's labels declare no key count",
             export={"bucket": export.bucket, "objects": list(export.objects)},
         )
+        what = f"drill of backup {backup_id} of instance {target.instance_id}, from its export"
+        return self._import(known, BackupImport(bucket=export.bucket, object_keys=export.objects), what)
+
+    def _import(self, known: DrillOutcome, source: BackupImport, what: str) -> DrillOutcome:
+        """The scratch instance flushed (and found empty), then ``source`` imported into it and followed."""
+        assert known.backup_id is not None
         emptied = self._flush_and_check()
         if emptied is not None:
             return known._replace(status=DrillStatus.FAILED, reason=emptied)
         restorer = ImportRestorer(
             self._gateway,
             self._scratch_id,
-            self._tag(target.instance_id, backup_id),
+            self._tag(known.instance_id, known.backup_id),
             self._settings.target_passwords.get(self._scratch_id),
         )
         started = _now()
-        what = f"drill of backup {backup_id} of instance {target.instance_id}, from its export"
-        task_id = restorer.start(BackupImport(bucket=export.bucket, object_keys=export.objects), what)
+        task_id = restorer.start(source, what)
         return self._follow(known._replace(migration_task_id=task_id), restorer, task_id, started)
 
     def _follow(self, known: DrillOutcome, restorer: ImportRestorer, task_id: str, started: datetime) -> DrillOutcome:
