@@ -20,6 +20,9 @@ TAG_PREFIX = "[dcsb:"
 _TAG_HASH_LENGTH = 12
 _FINGERPRINT_LENGTH = 8
 LIVE_BACKUP_STATUSES = frozenset({"waiting", "backuping", "succeed"})
+# The remark of a drill scratch instance's empty baseline backup, before its marker: the drill restores it to
+# empty the instance, so retention never deletes one.
+BASELINE_REMARK = "dcs-backup empty baseline of a drill scratch instance"
 MAX_KEY_LENGTH = 128
 # ``[dcsb:<key hash>-<request fingerprint>]``; backups of earlier versions carry the key hash alone.
 _MARKER = re.compile(r"\[dcsb:([0-9a-f]{12})(?:-([0-9a-f]{8}))?\]")
@@ -114,6 +117,11 @@ def made_for_another_request(record: BackupRecord, tag: str) -> bool:
 def made_by_function(remark: str) -> bool:
     """Whether a backup carries the function's marker where the function puts it (any request's tag)."""
     return _MARKER_AT_END.search(remark) is not None
+
+
+def is_baseline_backup(remark: str) -> bool:
+    """Whether a backup is a drill scratch instance's empty baseline (the function's own, of any scratch)."""
+    return remark.startswith(BASELINE_REMARK) and made_by_function(remark)
 
 
 def _parts(tag: str) -> tuple[str, str | None]:

@@ -21,6 +21,8 @@ RESTORABLE_MODES = frozenset({"ha", "ha_rw_split", "proxy", "cluster"})
 TASK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{3,63}")
 # What an import of an OBS file adds to the target, per file (the emulator does not parse the file).
 KEYS_PER_IMPORTED_FILE = 1000
+# The SDK documents flush for "only Redis 4.0 and Redis 5.0 instances" (ChangeInstanceStatusBody.action).
+FLUSHABLE_VERSIONS = frozenset({"4.0", "5.0"})
 
 
 @dataclass
@@ -79,6 +81,7 @@ class RestoreDesk:
         self._tasks: dict[str, MigrationTask] = {}
         self._failing_restores: defaultdict[str, deque[str]] = defaultdict(deque)
         self._failing_imports: defaultdict[str, deque[str]] = defaultdict(deque)
+        self._failing_flushes: set[str] = set()
         # How many keys an object in the bucket declares (None: not a loadable RDB); set when object storage runs.
         self.object_keys: Callable[[str, str], int | None] | None = None
 
@@ -89,6 +92,10 @@ class RestoreDesk:
     def fail_next_import(self, target_id: str, message: str = "import backup file failed") -> None:
         """The next import into the target ends FAILED with ``message``."""
         self._failing_imports[target_id].append(message)
+
+    def fail_next_flush(self, instance_id: str) -> None:
+        """The instance's next flush is answered ``failed`` for it (and its data stays as it was)."""
+        self._failing_flushes.add(instance_id)
 
     def restore_status(self, restore: Restore) -> str:
         now = self._state.clock()
@@ -128,8 +135,8 @@ class RestoreDesk:
                     self._state.instances[instance_id].keys = 0
 
     def flush(self, body: dict[str, Any]) -> list[dict[str, str]]:
-        """RestartOrFlushInstances with ``action: flush``: each RUNNING instance is emptied after ``flush_s``
-        (results per instance, as DCS answers a batch)."""
+        """RestartOrFlushInstances with ``action: flush``: each RUNNING Redis 4.0 or 5.0 instance is emptied after
+        ``flush_s``; any other is answered ``failed`` in the results per instance, as DCS answers a batch."""
         ids, action = body.get("instances"), body.get("action")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
             raise malformed_request("Invalid instances.")
@@ -141,7 +148,14 @@ class RestoreDesk:
         with self._state.lock:
             for instance_id in ids:
                 instance = self._state.instances.get(instance_id)
-                ok = instance is not None and not instance.deleted and instance.status == "RUNNING"
+                ok = (
+                    instance is not None
+                    and not instance.deleted
+                    and instance.status == "RUNNING"
+                    and instance.engine_version in FLUSHABLE_VERSIONS
+                    and instance_id not in self._failing_flushes
+                )
+                self._failing_flushes.discard(instance_id)
                 if ok:
                     self._flushes[instance_id] = self._state.clock() + self.flush_s
                 results.append({"instance": instance_id, "result": "success" if ok else "failed"})

@@ -2,7 +2,7 @@
 and the restored key count is held against what the backup's files declare.
 
 Imported only for a drill. The scratch instance is the only instance ever written to: it passes the restore's
-own guards (DCS_RESTORE_TARGETS, its state, its password) before the first flush, and every import goes
+own guards (DCS_RESTORE_TARGETS, its state, its password) before it is first emptied, and every import goes
 through the restore's import path. A running import into the scratch instance is found again by its name
 (the next run, or a retried delivery, follows it); a second one is never started beside it.
 """
@@ -19,6 +19,7 @@ import structlog
 from dcs_backup.actions.declared_keys import declared_keys
 from dcs_backup.actions.exported_files import newest_export
 from dcs_backup.actions.runner import run_jobs
+from dcs_backup.actions.scratch import SCRATCH_UNCHANGED, Blocked, ScratchClearer
 from dcs_backup.actions.steps import credentials_failure, gateway_for, run_targets
 from dcs_backup.config import Settings
 from dcs_backup.dcs.gateway import DcsGateway
@@ -53,7 +54,6 @@ DRILLS_DISABLED = "drills are refused: set DCS_DRILL_INSTANCE to a scratch insta
 NO_EXPORT_BUCKET = 'a drill "from": "export" needs DCS_EXPORT_BUCKET, the bucket the exports are in'
 TASK_PREFIX = "dcsb-restore-"  # the restore's import tasks; a drill's description says whose backup it imports
 _DRILLED = re.compile(r"drill of backup (\S+)")
-SCRATCH_FLUSHED = "flushed (empty)"
 SCRATCH_HOLDS_DRILL = "the drilled backup's data"
 SCRATCH_IMPORTING = "the import in progress"
 STILL_IMPORTING = "the import was still running at the deadline; the next run follows it and verifies"
@@ -126,6 +126,7 @@ class _DrillJob:
         self._gateway = gateway
         self._scratch_id = scratch
         self._scratch = gateway.show_instance(scratch)
+        self._clearer = ScratchClearer(gateway, self._scratch, invocation, rt, self._poll)
         self.scratch_problem = self._scratch_refusal()
         self._running = self._running_import()
         self._busy: str | None = None  # why no further import may start in this run
@@ -251,11 +252,14 @@ class _DrillJob:
         return self._import(known, BackupImport(bucket=export.bucket, object_keys=export.objects), what)
 
     def _import(self, known: DrillOutcome, source: BackupImport, what: str) -> DrillOutcome:
-        """The scratch instance flushed (and found empty), then ``source`` imported into it and followed."""
+        """The scratch instance emptied (and found empty), then ``source`` imported into it and followed."""
         assert known.backup_id is not None
-        emptied = self._flush_and_check()
-        if emptied is not None:
-            return known._replace(status=DrillStatus.FAILED, reason=emptied)
+        blocked = self._clearer.clear(f"before the drill of {known.instance_id}'s backup {known.backup_id}")
+        if blocked is not None:
+            if blocked.pending:
+                self._busy = blocked.reason  # nothing more is imported in this run
+            status = DrillStatus.PENDING if blocked.pending else DrillStatus.FAILED
+            return known._replace(status=status, reason=blocked.reason, scratch=blocked.scratch)
         restorer = ImportRestorer(
             self._gateway,
             self._scratch_id,
@@ -298,13 +302,19 @@ class _DrillJob:
         )
 
     def _import_failed(self, known: DrillOutcome, seen: Progress) -> DrillOutcome:
-        """DCS did not load the backup: the scratch instance is flushed again, so it holds nothing half-loaded."""
+        """DCS did not load the backup: the scratch instance is emptied again, so it holds nothing half-loaded."""
         reason = f"the import failed in DCS: {seen.error_msg or seen.status}"
         try:
-            self._gateway.flush_instance(self._scratch_id)
-            scratch = SCRATCH_FLUSHED
+            blocked = self._clearer.clear(f"after the failed import {known.migration_task_id}")
         except CallError as error:
-            scratch = f"what the failed import left (the flush after it failed: {failure_reason(error)})"
+            blocked = Blocked(False, failure_reason(error), SCRATCH_UNCHANGED)
+        if blocked is None:
+            scratch = self._clearer.emptied
+        elif blocked.pending:
+            self._busy = blocked.reason  # nothing more is imported in this run
+            scratch = blocked.scratch
+        else:
+            scratch = f"what the failed import left (emptying it failed: {blocked.reason})"
         return known._replace(status=DrillStatus.FAILED, reason=reason, scratch=scratch)
 
     def _known(self, target: Target, backup: BackupRecord | None, backup_id: str) -> DrillOutcome:
@@ -343,17 +353,6 @@ class _DrillJob:
             return None
         return f"the source uses {used} MB, more than the scratch instance's {capacity} MB: use a bigger one"
 
-    def _flush_and_check(self) -> str | None:
-        """Flush the scratch instance and wait until the statistics show it empty; why not, otherwise."""
-        self._gateway.flush_instance(self._scratch_id)
-        keys = self._poll(lambda: 0 if self._gateway.key_counts().get(self._scratch_id) == 0 else None)
-        if keys == 0:
-            return None
-        refusal = guards.emptiness_refusal(
-            self._scratch_id, self._gateway.key_counts().get(self._scratch_id), allow_non_empty=False
-        )
-        return f"the scratch instance was not empty after its flush: {refusal.reason if refusal else 'unknown'}"
-
     def _running_scratch(self) -> InstanceInfo | None:
         instance = self._gateway.show_instance(self._scratch_id)
         return instance if instance.status == READY_STATUS else None
@@ -373,7 +372,7 @@ class _DrillJob:
 
     def _scratch_refusal(self) -> str | None:
         """The restore's guards for an import target, on the scratch instance, before anything is written."""
-        refusal = guards.state_refusal(self._scratch) or guards.password_refusal(
+        refusal = self._clearer.state_refusal() or guards.password_refusal(
             self._scratch, self._settings.target_passwords
         )
         if refusal is None:

@@ -239,22 +239,18 @@ class DcsGateway:
             for item in response.statistics or []
         }
 
-    def flush_instance(self, instance_id: str) -> None:
+    def flush_instance(self, instance_id: str) -> str | None:
         """RestartOrFlushInstances with ``action: flush``: DCS empties the instance (FLUSHALL), which cannot be
-        undone. A result other than ``success`` for it is a refusal."""
+        undone. DCS's result for it (``success``; ``failed`` is its refusal, as for a Redis 6.0 instance), or None
+        when the batch's results do not name it."""
         body = sdk.ChangeInstanceStatusBody(instances=[instance_id], action="flush")
 
-        def flush(client: DcsClient) -> None:
+        def flush(client: DcsClient) -> str | None:
             response = client.restart_or_flush_instances(sdk.RestartOrFlushInstancesRequest(body=body))
             results = {dcs_text(r.instance): dcs_text(r.result) for r in response.results or []}
-            if results.get(instance_id) != "success":
-                raise CallError(
-                    ErrorKind.REJECTED,
-                    "RestartOrFlushInstances",
-                    f"DCS did not flush instance {instance_id} (result {results.get(instance_id)})",
-                )
+            return results.get(instance_id)
 
-        self._call("RestartOrFlushInstances", flush)
+        return self._call("RestartOrFlushInstances", flush)
 
     def create_migration_task(
         self,

@@ -62,10 +62,13 @@ class InPlaceRestorer:
         """A restore (as last listed) made with this request's key for a different request."""
         return next((r.restore_id for r in self.records if carries_tag(r.remark, self._tag)), None)
 
-    def start(self, backup_id: str) -> str:
-        remark = tagged_remark(RESTORE_REMARK, self._tag)
+    def start(self, backup_id: str, remark: str = RESTORE_REMARK) -> str:
+        """RestoreInstance, ``remark`` (what the restore is for) carrying the request's marker."""
         return self._gateway.restore_instance(
-            self._instance_id, backup_id, remark, recover=_recover("RestoreInstance", self.find_own)
+            self._instance_id,
+            backup_id,
+            tagged_remark(remark, self._tag),
+            recover=_recover("RestoreInstance", self.find_own),
         )
 
     def progress(self, job_id: str) -> Progress | None:

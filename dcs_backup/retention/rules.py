@@ -2,7 +2,8 @@
 
 Pure rules over backup records, shared by the request's ``retention`` field and the
 DCS_KEEP_LAST / DCS_MAX_AGE_DAYS defaults. Only backups this function made (its marker at the
-end of the remark) are ever chosen; the newest one that succeeded is always kept.
+end of the remark) are ever chosen; the newest one that succeeded is always kept; a drill scratch
+instance's empty baseline is never chosen (drills restore it to empty the instance).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from dcs_backup.dcs.models import BackupRecord
-from dcs_backup.idempotency import made_by_function
+from dcs_backup.idempotency import is_baseline_backup, made_by_function
 from dcs_backup.platform.errors import FieldProblem, unknown_field_problems
 from dcs_backup.platform.text import show_value
 
@@ -37,7 +38,11 @@ class RetentionRule(NamedTuple):
         A record listed twice counts once; one whose time cannot be read is never deleted (its age
         and its rank are unknown), and it does not push a dated one out of ``keep_last``.
         """
-        unique = {r.backup_id: r for r in records if made_by_function(r.remark) and r.status in _FINAL}
+        unique = {
+            r.backup_id: r
+            for r in records
+            if made_by_function(r.remark) and not is_baseline_backup(r.remark) and r.status in _FINAL
+        }
         own = sorted(
             (r for r in unique.values() if r.created is not None), key=lambda r: r.created_or_oldest, reverse=True
         )

@@ -1,45 +1,41 @@
-"""The scratch instance is the only instance a drill ever flushes or imports into; a drill without one is refused."""
+"""The scratch instance is the only instance a drill ever flushes, restores, backs up or imports into; a drill
+without one is refused."""
 
 from __future__ import annotations
 
 from dcs_backup.platform.errors import ConfigurationError
-from dcs_emulator import DcsEmulator
 from tests.functional.drill.conftest import (
     BIG_ID,
     CLUSTER_ID,
     HA_ID,
     SCRATCH_ID,
     by_source,
+    clearings,
     good_backup,
     run_drill,
+    seed_baseline,
+    written_instances,
 )
 from tests.support import ExportHarness
 
-WRITES = ("RestartOrFlushInstances", "CreateMigrationTask", "RestoreInstance", "CreateBackup", "DeleteBackup")
-
-
-def written_instances(emulator: DcsEmulator) -> set[str]:
-    """Every instance a request could have changed: flushed, imported into, restored, backed up or pruned."""
-    touched: set[str] = set()
-    for request in emulator.requests:
-        if request.route == "RestartOrFlushInstances":
-            touched.update(request.json()["instances"])
-        elif request.route == "CreateMigrationTask":
-            touched.add(request.json()["target_instance"]["id"])
-        elif request.route in WRITES:
-            touched.add(request.path.split("/")[4])
-    return touched
-
 
 class TestOnlyTheScratchInstanceIsWritten:
-    def test_no_source_is_ever_flushed_imported_into_or_restored(self, drilling: ExportHarness) -> None:
-        good_backup(drilling)
-        good_backup(drilling, CLUSTER_ID).file_damage = "flipped_byte"
-        good_backup(drilling, BIG_ID)
-        run_drill(drilling, instance_ids=[HA_ID, CLUSTER_ID, BIG_ID, SCRATCH_ID])
-        run_drill(drilling, instance_ids=[SCRATCH_ID, CLUSTER_ID, HA_ID])
-        assert drilling.emulator.requests_for("RestartOrFlushInstances")  # the drills did write, to the scratch
-        assert written_instances(drilling.emulator) == {SCRATCH_ID}
+    def test_no_source_is_ever_flushed_imported_into_restored_or_backed_up(self, any_scratch: ExportHarness) -> None:
+        good_backup(any_scratch)
+        good_backup(any_scratch, CLUSTER_ID).file_damage = "flipped_byte"
+        good_backup(any_scratch, BIG_ID)
+        run_drill(any_scratch, instance_ids=[HA_ID, CLUSTER_ID, BIG_ID, SCRATCH_ID])
+        run_drill(any_scratch, instance_ids=[SCRATCH_ID, CLUSTER_ID, HA_ID])
+        assert clearings(any_scratch)  # the drills did write, to the scratch
+        assert written_instances(any_scratch.emulator) == {SCRATCH_ID}
+
+    def test_taking_the_baseline_backs_up_only_the_scratch_instance(self, bare_scratch: ExportHarness) -> None:
+        bare_scratch.emulator.state.instances[SCRATCH_ID].keys = 0
+        good_backup(bare_scratch)
+        good_backup(bare_scratch, CLUSTER_ID)
+        run_drill(bare_scratch, instance_ids=[HA_ID, CLUSTER_ID, SCRATCH_ID])
+        assert bare_scratch.emulator.requests_for("CreateBackup")
+        assert written_instances(bare_scratch.emulator) == {SCRATCH_ID}
 
     def test_a_scratch_instance_that_is_not_running_is_never_flushed(self, drilling: ExportHarness) -> None:
         good_backup(drilling)
@@ -81,11 +77,22 @@ class TestConfiguration:
 
 
 class TestEmptyBeforeImport:
-    def test_a_scratch_instance_still_holding_keys_after_the_flush_is_never_imported_into(
-        self, drilling: ExportHarness
+    def test_a_scratch_instance_still_holding_keys_after_its_flush_is_never_imported_into(
+        self, flushing: ExportHarness
     ) -> None:
-        drilling.emulator.state.restores.flush_s = 60.0
-        good_backup(drilling)
-        result = by_source(run_drill(drilling, remaining_ms=3_000).answer)[HA_ID]
-        assert result["status"] == "failed" and "not empty after its flush" in result["reason"]
-        assert not drilling.emulator.requests_for("CreateMigrationTask")
+        flushing.emulator.state.restores.flush_s = 60.0
+        good_backup(flushing)
+        result = by_source(run_drill(flushing, remaining_ms=3_000).answer)[HA_ID]
+        assert result["status"] == "pending" and "waiting for the flush" in result["reason"]
+        assert not flushing.emulator.requests_for("CreateMigrationTask")
+
+    def test_a_scratch_instance_holding_keys_after_its_baseline_restore_is_never_imported_into(
+        self, bare_scratch: ExportHarness
+    ) -> None:
+        baseline = seed_baseline(bare_scratch, keys=5)  # someone wrote to it while its baseline was taken
+        good_backup(bare_scratch)
+        result = by_source(run_drill(bare_scratch, remaining_ms=3_000).answer)[HA_ID]
+        assert result["status"] == "failed"
+        assert f"holds 5 keys after the restore of its empty baseline {baseline.backup_id}" in result["reason"]
+        assert "delete that backup" in result["reason"] and "FLUSHALL" in result["reason"]
+        assert not bare_scratch.emulator.requests_for("CreateMigrationTask")

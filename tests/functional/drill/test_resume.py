@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.functional.drill.conftest import CLUSTER_ID, HA_ID, by_source, good_backup, run_drill
+from tests.functional.drill.conftest import CLUSTER_ID, HA_ID, by_source, clearings, good_backup, run_drill
 from tests.support import ExportHarness
 
 
@@ -36,7 +36,7 @@ class TestDeadlineAndResume:
         result = by_source(answer)[HA_ID]
         assert result["status"] == "pending" and "busy with another import" in result["reason"]
         assert len(drilling.emulator.requests_for("CreateMigrationTask")) == 1
-        assert len(drilling.emulator.requests_for("RestartOrFlushInstances")) == 1
+        assert len(clearings(drilling)) == 1
 
     def test_sources_never_drilled_go_before_those_drilled_recently(self, drilling: ExportHarness) -> None:
         good_backup(drilling)

@@ -146,22 +146,50 @@ def _import_backup(client: DcsClient, backup_id: str, target: str) -> Any:
     return client.create_migration_task(CreateMigrationTaskRequest(body=body))
 
 
+def _flush(client: DcsClient, *instance_ids: str) -> dict[str, str]:
+    body = ChangeInstanceStatusBody(instances=list(instance_ids), action="flush")
+    return {
+        r.instance: r.result
+        for r in client.restart_or_flush_instances(RestartOrFlushInstancesRequest(body=body)).results
+    }
+
+
+def _keys(client: DcsClient, instance_id: str) -> int:
+    statistics = client.list_statistics_of_running_instances(ListStatisticsOfRunningInstancesRequest())
+    return int(next(s.keys for s in statistics.statistics if s.instance_id == instance_id))
+
+
 class TestFlushAndDamage:
-    def test_a_flush_empties_the_instance_after_its_time(self, emulator: DcsEmulator, clock: list[float]) -> None:
+    def test_a_flush_empties_a_redis_5_instance_after_its_time(self, emulator: DcsEmulator, clock: list[float]) -> None:
         emulator.state.instance(HA_ID).keys = 9
+        emulator.state.instance(HA_ID).engine_version = "5.0"
         emulator.state.restores.flush_s = 1.0
         client = _client(emulator)
-        body = ChangeInstanceStatusBody(instances=[HA_ID], action="flush")
-        (result,) = client.restart_or_flush_instances(RestartOrFlushInstancesRequest(body=body)).results
-        assert (result.instance, result.result) == (HA_ID, "success")
-
-        def keys() -> int:
-            statistics = client.list_statistics_of_running_instances(ListStatisticsOfRunningInstancesRequest())
-            return int(next(s.keys for s in statistics.statistics if s.instance_id == HA_ID))
-
-        assert keys() == 9
+        assert _flush(client, HA_ID) == {HA_ID: "success"}
+        assert _keys(client, HA_ID) == 9
         clock[0] += 1.0
-        assert keys() == 0
+        assert _keys(client, HA_ID) == 0
+
+    def test_a_flush_of_a_redis_6_or_7_instance_is_answered_failed_for_it_alone(
+        self, emulator: DcsEmulator, clock: list[float]
+    ) -> None:
+        emulator.state.instance(HA_ID).keys = 9
+        emulator.state.instance(CLUSTER_ID).keys = 5
+        emulator.state.instance(CLUSTER_ID).engine_version = "4.0"
+        client = _client(emulator)
+        assert _flush(client, HA_ID, CLUSTER_ID) == {HA_ID: "failed", CLUSTER_ID: "success"}  # HA_ID runs 6.0
+        clock[0] += 10.0
+        assert (_keys(client, HA_ID), _keys(client, CLUSTER_ID)) == (9, 0)
+
+    def test_a_flush_scripted_to_fail_is_answered_failed_once(self, emulator: DcsEmulator, clock: list[float]) -> None:
+        emulator.state.instance(HA_ID).keys = 9
+        emulator.state.instance(HA_ID).engine_version = "5.0"
+        emulator.state.restores.fail_next_flush(HA_ID)
+        client = _client(emulator)
+        assert _flush(client, HA_ID) == {HA_ID: "failed"}
+        clock[0] += 10.0
+        assert _keys(client, HA_ID) == 9
+        assert _flush(client, HA_ID) == {HA_ID: "success"}
 
     def test_an_import_of_a_damaged_backup_fails(self, emulator: DcsEmulator, clock: list[float]) -> None:
         backup = emulator.state.add_backup(HA_ID, keys=40)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from dcs_backup.dcs.models import BackupRecord
+from dcs_backup.idempotency import BASELINE_REMARK
 from dcs_backup.retention.rules import RetentionRule, owner_of, ring_victim
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
@@ -44,6 +45,15 @@ class TestExpendable:
     def test_only_the_functions_marker_at_the_end_counts(self) -> None:
         records = (_record("own", 1), _record("lookalike", 10, remark="[dcsb:0123456789ab] by hand"))
         assert _doomed(RetentionRule(max_age_days=1), *records) == []
+
+    def test_a_drill_scratch_instances_empty_baseline_is_never_chosen_however_old(self) -> None:
+        baseline = _record("baseline", 400, remark=f"{BASELINE_REMARK} [dcsb:0123456789ab-01234567]")
+        records = (_record("new", 1), _record("old", 30), baseline, _record("older", 500))
+        assert _doomed(RetentionRule(keep_last=1, max_age_days=1), *records) == ["older", "old"]
+
+    def test_an_empty_baseline_is_not_the_one_good_copy_that_is_always_kept(self) -> None:
+        baseline = _record("baseline", 0.1, remark=f"{BASELINE_REMARK} [dcsb:0123456789ab-01234567]")
+        assert _doomed(RetentionRule(keep_last=1), _record("a", 1), _record("b", 2), baseline) == ["b"]
 
 
 class TestRing:
