@@ -5,9 +5,10 @@ locals {
   export_enabled = var.export_bucket != ""
   # Restores and imports are granted only when some instance may be restored into.
   restore_enabled = length(var.restore_targets) > 0
-  # Flushing (and reading backup files' heads) is granted only when drills have a scratch instance.
+  # Emptying the scratch instance (DCS's flush on Redis 4.0/5.0; elsewhere its empty baseline backup, taken and
+  # restored in place) and reading backup files' heads are granted only when drills have a scratch instance.
   drill_enabled = var.drill_instance != ""
-  dcs_actions = concat(
+  dcs_actions = distinct(concat(
     [
       "dcs:instance:list",
       "dcs:instance:get",
@@ -24,8 +25,15 @@ locals {
       "dcs:migrationTask:get",
       "dcs:migrationTask:list",
     ] : [],
-    local.drill_enabled ? ["dcs:instance:modifyStatus", "dcs:instance:downloadBackupData"] : [],
-  )
+    local.drill_enabled ? [
+      "dcs:instance:modifyStatus",
+      "dcs:instance:downloadBackupData",
+      "dcs:instance:backupData",
+      "dcs:instance:getDataBackupLog",
+      "dcs:instance:restoreData",
+      "dcs:instance:getDataRestoreLog",
+    ] : [],
+  ))
 
   http_path = "/dcs-backup/backups"
   # API Gateway checks that an IAM token is valid, not whose it is: an IAM API permits only the
@@ -145,7 +153,7 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
     }
     precondition {
       condition     = var.drill_instance == "" || contains(var.restore_targets, var.drill_instance)
-      error_message = "drill_instance must also be in restore_targets: drills flush it and import into it."
+      error_message = "drill_instance must also be in restore_targets: drills empty it and import into it."
     }
     precondition {
       condition     = var.drill_schedule == "" || var.drill_instance != ""

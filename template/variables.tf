@@ -89,7 +89,7 @@ variable "restore_targets" {
 }
 
 variable "drill_instance" {
-  description = "The scratch instance restore drills flush and import into (DCS_DRILL_INSTANCE); it must be in restore_targets and should run the sources' Redis version or newer with capacity for the largest source. Empty refuses drills and grants no flush."
+  description = "The scratch instance restore drills empty and import into (DCS_DRILL_INSTANCE): flushed on Redis 4.0/5.0, otherwise restored in place from its own empty baseline backup; it must be in restore_targets and should run the sources' Redis version or newer with capacity for the largest source. Empty refuses drills and grants nothing for them."
   type        = string
   default     = ""
 }

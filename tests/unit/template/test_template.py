@@ -99,6 +99,21 @@ class TestPermissions:
         assert "length(var.restore_targets) > 0" in locals_["restore_enabled"]
         assert locals_["function_env"]["DCS_RESTORE_TARGETS"] == '${join(",", var.restore_targets)}'
 
+    def test_a_drill_instance_grants_emptying_it_by_flush_or_by_its_baseline_backup_and_restore(self) -> None:
+        locals_ = load("main.tf")["locals"][0]
+        granted = re.search(r"local\.drill_enabled \? \[(.*?)\] : \[\]", locals_["dcs_actions"], re.DOTALL)
+        assert granted is not None
+        assert set(re.findall(r'"(dcs:[A-Za-z:]+)"', granted.group(1))) == {
+            "dcs:instance:modifyStatus",  # the flush (Redis 4.0/5.0)
+            "dcs:instance:downloadBackupData",  # the heads of the drilled backups' files
+            "dcs:instance:backupData",  # the empty baseline backup (other versions)
+            "dcs:instance:getDataBackupLog",
+            "dcs:instance:restoreData",  # its in-place restore
+            "dcs:instance:getDataRestoreLog",
+        }
+        assert locals_["drill_enabled"] == '${var.drill_instance != ""}'
+        assert locals_["dcs_actions"].startswith("${distinct(concat(")  # each action granted once
+
     def test_deleting_backups_is_granted_only_when_retention_can_run(self) -> None:
         locals_ = load("main.tf")["locals"][0]
         assert re.search(
