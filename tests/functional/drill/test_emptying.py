@@ -17,6 +17,7 @@ from tests.functional.drill.conftest import (
     clearings,
     good_backup,
     run_drill,
+    scratch_version,
     seed_baseline,
     written_instances,
 )
@@ -60,6 +61,7 @@ class TestFlushOnRedis4And5:
         first = run_drill(flushing, remaining_ms=5_000, instance_ids=BOTH).answer
         assert first["status"] == "pending" and _statuses(first) == {HA_ID: "pending", CLUSTER_ID: "pending"}
         assert "waiting for the flush" in by_source(first)[HA_ID]["reason"]
+        assert by_source(first)[CLUSTER_ID]["reason"] == by_source(first)[HA_ID]["reason"]  # it waits for the same
         assert by_source(first)[HA_ID]["scratch"] == "being flushed (not yet seen empty)"
         assert len(clearings(flushing)) == 1 and not _routes(flushing, "CreateMigrationTask")
         desk.flush_s = 0.1
@@ -111,13 +113,16 @@ class TestBaselineOnOtherVersions:
         assert "empty it once (e.g. FLUSHALL through redis-cli), and the next drill takes its baseline" in reason
         assert written_instances(bare_scratch.emulator) == set()
 
-    def test_a_failed_import_is_followed_by_a_restore_of_the_baseline(self, drilling: ExportHarness) -> None:
-        good_backup(drilling).file_damage = "flipped_byte"
-        result = by_source(run_drill(drilling).answer)[HA_ID]
+
+class TestAfterAFailedImport:
+    def test_the_scratch_instance_is_emptied_again_the_same_way(self, any_scratch: ExportHarness) -> None:
+        good_backup(any_scratch).file_damage = "flipped_byte"
+        result = by_source(run_drill(any_scratch).answer)[HA_ID]
         assert result["status"] == "failed" and "the import failed in DCS" in result["reason"]
-        assert result["scratch"] == "restored to its empty baseline (empty)"
-        assert len(_routes(drilling, "RestoreInstance")) == 2  # before the import, and after it failed
-        assert drilling.emulator.state.instances[SCRATCH_ID].keys == 0
+        flushed = scratch_version(any_scratch) == "5.0"
+        assert result["scratch"] == ("flushed (empty)" if flushed else "restored to its empty baseline (empty)")
+        assert clearings(any_scratch) == ["RestartOrFlushInstances" if flushed else "RestoreInstance"] * 2
+        assert any_scratch.emulator.state.instances[SCRATCH_ID].keys == 0
 
 
 class TestBaselineAcrossDeadlines:
@@ -132,6 +137,7 @@ class TestBaselineAcrossDeadlines:
         assert first["status"] == "pending" and _statuses(first) == {HA_ID: "pending", CLUSTER_ID: "pending"}
         assert "baseline backup" in by_source(first)[HA_ID]["reason"]
         assert "still being taken" in by_source(first)[HA_ID]["reason"]
+        assert by_source(first)[CLUSTER_ID]["reason"] == by_source(first)[HA_ID]["reason"]
         assert not _routes(bare_scratch, "CreateMigrationTask")
         second = run_drill(bare_scratch, instance_ids=BOTH).answer
         assert _statuses(second) == {HA_ID: "passed", CLUSTER_ID: "passed"}
@@ -147,6 +153,7 @@ class TestBaselineAcrossDeadlines:
         first = run_drill(drilling, remaining_ms=5_000, instance_ids=BOTH).answer
         assert first["status"] == "pending" and _statuses(first) == {HA_ID: "pending", CLUSTER_ID: "pending"}
         assert "empty baseline was still running" in by_source(first)[HA_ID]["reason"]
+        assert by_source(first)[CLUSTER_ID]["reason"] == by_source(first)[HA_ID]["reason"]
         assert by_source(first)[HA_ID]["scratch"] == "being restored to its empty baseline"
         assert len(_routes(drilling, "RestoreInstance")) == 1 and not _routes(drilling, "CreateMigrationTask")
         desk.restoring_s = 0.3
