@@ -34,6 +34,19 @@ def _statuses(answer: dict[str, Any]) -> dict[str, str]:
     return {result["instance_id"]: result["status"] for result in answer["results"]}
 
 
+def _cut_short(harness: ExportHarness, why: str) -> dict[str, Any]:
+    """A drill of two sources whose deadline comes while the scratch instance is emptied: both pending, the later
+    one waiting for the same; the first source's result."""
+    good_backup(harness)
+    good_backup(harness, CLUSTER_ID)
+    answer = run_drill(harness, remaining_ms=5_000, instance_ids=BOTH).answer
+    assert answer["status"] == "pending" and _statuses(answer) == {HA_ID: "pending", CLUSTER_ID: "pending"}
+    first, later = by_source(answer)[HA_ID], by_source(answer)[CLUSTER_ID]
+    assert why in first["reason"] and later["reason"] == first["reason"]
+    assert not _routes(harness, "CreateMigrationTask")
+    return first
+
+
 class TestFlushOnRedis4And5:
     def test_a_redis_5_scratch_instance_is_flushed_never_restored_or_backed_up(self, flushing: ExportHarness) -> None:
         good_backup(flushing)
@@ -56,14 +69,9 @@ class TestFlushOnRedis4And5:
     ) -> None:
         desk = flushing.emulator.state.restores
         desk.flush_s = 60.0
-        good_backup(flushing)
-        good_backup(flushing, CLUSTER_ID)
-        first = run_drill(flushing, remaining_ms=5_000, instance_ids=BOTH).answer
-        assert first["status"] == "pending" and _statuses(first) == {HA_ID: "pending", CLUSTER_ID: "pending"}
-        assert "waiting for the flush" in by_source(first)[HA_ID]["reason"]
-        assert by_source(first)[CLUSTER_ID]["reason"] == by_source(first)[HA_ID]["reason"]  # it waits for the same
-        assert by_source(first)[HA_ID]["scratch"] == "being flushed (not yet seen empty)"
-        assert len(clearings(flushing)) == 1 and not _routes(flushing, "CreateMigrationTask")
+        first = _cut_short(flushing, "waiting for the flush")
+        assert first["scratch"] == "being flushed (not yet seen empty)"
+        assert len(clearings(flushing)) == 1
         desk.flush_s = 0.1
         second = run_drill(flushing, instance_ids=BOTH).answer
         assert _statuses(second) == {HA_ID: "passed", CLUSTER_ID: "passed"}
@@ -131,14 +139,8 @@ class TestBaselineAcrossDeadlines:
     ) -> None:
         scratch = bare_scratch.emulator.state.instances[SCRATCH_ID]
         scratch.keys, scratch.backup_backuping_s = 0, 7.0
-        good_backup(bare_scratch)
-        good_backup(bare_scratch, CLUSTER_ID)
-        first = run_drill(bare_scratch, remaining_ms=5_000, instance_ids=BOTH).answer
-        assert first["status"] == "pending" and _statuses(first) == {HA_ID: "pending", CLUSTER_ID: "pending"}
-        assert "baseline backup" in by_source(first)[HA_ID]["reason"]
-        assert "still being taken" in by_source(first)[HA_ID]["reason"]
-        assert by_source(first)[CLUSTER_ID]["reason"] == by_source(first)[HA_ID]["reason"]
-        assert not _routes(bare_scratch, "CreateMigrationTask")
+        first = _cut_short(bare_scratch, "baseline backup")
+        assert "still being taken" in first["reason"]
         second = run_drill(bare_scratch, instance_ids=BOTH).answer
         assert _statuses(second) == {HA_ID: "passed", CLUSTER_ID: "passed"}
         assert len(_routes(bare_scratch, "CreateBackup")) == 1  # waited for, never a second one
@@ -148,14 +150,9 @@ class TestBaselineAcrossDeadlines:
     ) -> None:
         desk = drilling.emulator.state.restores
         desk.restoring_s = 7.0
-        good_backup(drilling)
-        good_backup(drilling, CLUSTER_ID)
-        first = run_drill(drilling, remaining_ms=5_000, instance_ids=BOTH).answer
-        assert first["status"] == "pending" and _statuses(first) == {HA_ID: "pending", CLUSTER_ID: "pending"}
-        assert "empty baseline was still running" in by_source(first)[HA_ID]["reason"]
-        assert by_source(first)[CLUSTER_ID]["reason"] == by_source(first)[HA_ID]["reason"]
-        assert by_source(first)[HA_ID]["scratch"] == "being restored to its empty baseline"
-        assert len(_routes(drilling, "RestoreInstance")) == 1 and not _routes(drilling, "CreateMigrationTask")
+        first = _cut_short(drilling, "empty baseline was still running")
+        assert first["scratch"] == "being restored to its empty baseline"
+        assert len(_routes(drilling, "RestoreInstance")) == 1
         desk.restoring_s = 0.3
         second = by_source(run_drill(drilling).answer)[HA_ID]  # while the scratch instance is still RESTORING
         assert second["status"] == "passed" and second["keys_restored"] == BACKUP_KEYS
