@@ -5,9 +5,8 @@ Imported only for a restore of exported files: the OBS SDK stays out of every ot
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from dcs_backup.actions.backup import required_obs_endpoint
@@ -19,6 +18,9 @@ from dcs_backup.platform.retry import Deadline, RetryPolicy
 from dcs_backup.platform.text import ascii_whole_number
 from dcs_backup.restore.guards import ExportedObject, export_refusal
 from dcs_backup.restore.spec import ExportSource
+
+if TYPE_CHECKING:
+    from dcs_backup.export.obs import ObsTarget
 
 OBS_TIMEOUT_S = 30
 
@@ -40,10 +42,10 @@ def newest_export(
     when none of the newest few is."""
     prefix = export.prefix if export.prefix is not None else settings.export_prefix
     base = f"{prefix.rstrip('/')}/" if prefix else ""
-    client, loop = _client(settings, access, deadline, policy)
+    bucket = obs_target(settings, access, export.bucket, deadline, policy)
     folders: dict[str, list[str]] = {}
     newest: dict[str, str] = {}
-    for key, modified in _listed(client, loop, export.bucket, f"{base}{source_instance_id}/", deadline):
+    for key, modified in bucket.listed(f"{base}{source_instance_id}/", _LIST_PAGES):
         folder, _, name = key.rpartition("/")
         if folder.count("/") != base.count("/") + 1 or not name:
             continue  # not a file of one backup's folder (the progress record of an export under way)
@@ -57,27 +59,14 @@ def newest_export(
     return None
 
 
-def _listed(client: Any, loop: CallLoop, bucket: str, prefix: str, deadline: Deadline) -> Iterator[tuple[str, str]]:
-    """Every object under ``prefix``: its key and LastModified, page by page."""
-    from dcs_backup.export.errors import ServiceAnswerError
+def obs_target(
+    settings: Settings, access: DcsAccess, bucket: str, deadline: Deadline, policy: RetryPolicy
+) -> ObsTarget:
+    """One bucket through the OBS SDK, with the function's agency keys and the call loop's retries."""
+    from dcs_backup.export.obs import ObsTarget
 
-    def page(marker: str | None) -> Any:
-        client.timeout = max(1, min(OBS_TIMEOUT_S, int(deadline.remaining())))
-        response = client.listObjects(bucket, prefix=prefix, marker=marker, max_keys=1000)
-        if response.status >= 300:
-            raise ServiceAnswerError(
-                response.status, response.errorCode, response.errorMessage, request_id=response.requestId
-            )
-        return response.body
-
-    marker: str | None = None
-    for _ in range(_LIST_PAGES):
-        body = loop.run("ListObjects", partial(page, marker))
-        contents = body.contents or []
-        yield from ((str(c.key), str(c.lastModified or "")) for c in contents)
-        if not contents or str(body.is_truncated).lower() != "true":
-            return
-        marker = str(body.next_marker or contents[-1].key)
+    client, loop = _client(settings, access, deadline, policy)
+    return ObsTarget(client, bucket, loop)
 
 
 def _client(settings: Settings, access: DcsAccess, deadline: Deadline, policy: RetryPolicy) -> tuple[Any, CallLoop]:

@@ -108,6 +108,11 @@ def iso_utc(text: str | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
 
 
+def iso_seconds(moment: datetime) -> str:
+    """An aware time as ISO 8601 UTC to the second (``2026-12-01T15:00:00Z``)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def utc_time(text: str | None) -> datetime | None:
     """A DCS time (ISO 8601, or a migration task's ``yyyy/MM/dd HH:mm:ss``) as UTC; None when unreadable."""
     return _utc(text)

@@ -38,6 +38,8 @@ _OPTIONAL_FIELDS = (
     "error_code",
     "dcs_request_id",
     "export",
+    "record",
+    "record_problem",
 )
 _PROVES_NOTHING = frozenset({DrillStatus.FAILED, DrillStatus.INCONCLUSIVE})
 
@@ -61,6 +63,8 @@ class DrillOutcome(NamedTuple):
     dcs_request_id: str | None = None
     reused: bool = False  # the import was started by an earlier run (or delivery) and followed by this one
     export: dict[str, Any] | None = None  # the export drilled ("from": "export"): bucket and objects
+    record: str | None = None  # the key of the drill's record in the export bucket
+    record_problem: str | None = None  # why the drill that ran has no record: the audit will not see it
 
     @property
     def verdict(self) -> str:
@@ -72,10 +76,13 @@ class DrillOutcome(NamedTuple):
 
     @property
     def attention(self) -> str | None:
-        """Only a passed drill proves a backup restores: failed and inconclusive page someone."""
+        """Only a passed drill proves a backup restores: failed and inconclusive page someone, and so does a
+        drill whose record was not kept."""
+        name = self.instance_name or self.instance_id
+        if self.record_problem is not None:
+            return f"the drill of instance {name} ({self.status.value}) has no record: {self.record_problem}"
         if self.status not in _PROVES_NOTHING or told_for_the_run(self.reason):
             return None
-        name = self.instance_name or self.instance_id
         return f"restorability of instance {name} not proven ({self.status.value}): {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,11 +114,13 @@ class DrillReport(NamedTuple):
     tolerance_pct: float
     results: tuple[DrillOutcome, ...]
     reason: str | None = None
+    records: dict[str, Any] | None = None  # where the drill records are kept, or why they are not
 
     @property
     def status(self) -> str:
         statuses = {o.status for o in self.results}
-        if self.reason is not None or statuses & _PROVES_NOTHING:
+        unrecorded = any(o.record_problem is not None for o in self.results)
+        if self.reason is not None or statuses & _PROVES_NOTHING or unrecorded:
             return "failed"
         return "pending" if DrillStatus.PENDING in statuses else "succeeded"
 
@@ -135,6 +144,8 @@ class DrillReport(NamedTuple):
             "results": [o.to_dict() for o in self.results],
             "counts": self.counts,
         }
+        if self.records is not None:
+            report["records"] = self.records
         if self.reason is not None:
             report["reason"] = self.reason
         return report
