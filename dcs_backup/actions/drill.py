@@ -24,6 +24,7 @@ from dcs_backup.actions.steps import credentials_failure, gateway_for, run_targe
 from dcs_backup.config import Settings
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import (
+    CLUSTER_MODE,
     READY_STATUS,
     BackupImport,
     BackupRecord,
@@ -138,6 +139,7 @@ class _DrillJob:
         self.scratch_problem = self._scratch_refusal()
         self._running = self._running_import()
         self._busy: str | None = None  # why no further import may start in this run
+        self._modes: dict[str, str | None] = {}  # each source's cache mode: a Redis Cluster has database 0 only
 
     def order(self, targets: list[Target]) -> list[Target]:
         """The source whose import is running first (it resumes), then the least recently drilled."""
@@ -202,6 +204,7 @@ class _DrillJob:
                 target, DrillStatus.SKIPPED, reason=eligible.reason, instance_name=eligible.instance_name
             )
         target = target._replace(known=eligible)
+        self._modes[target.instance_id] = eligible.cache_mode
         running = self._running
         if running is not None and running.backup_id is not None and self._runs_for(target.instance_id):
             records = self._gateway.list_backups(target.instance_id)
@@ -308,7 +311,10 @@ class _DrillJob:
             return known._replace(status=DrillStatus.PENDING, reason=self._busy, scratch=SCRATCH_HOLDS_DRILL)
         restored = self._gateway.statistics().get(self._scratch_id)
         status, reason = key_verdict(
-            known.keys_expected, restored.keys if restored else None, self._request.tolerance_pct
+            known.keys_expected,
+            restored.keys if restored else None,
+            self._request.tolerance_pct,
+            first_database_only=self._modes.get(known.instance_id) != CLUSTER_MODE,
         )
         if known.keys_expected is None and known.reason:
             reason = f"{reason}: {known.reason}"
