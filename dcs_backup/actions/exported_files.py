@@ -5,7 +5,6 @@ Imported only for a restore of exported files: the OBS SDK stays out of every ot
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -21,9 +20,6 @@ from dcs_backup.restore.spec import ExportSource
 
 if TYPE_CHECKING:
     from dcs_backup.export.obs import ObsTarget
-
-OBS_TIMEOUT_S = 30
-
 
 MAX_EXPORTS_LOOKED_AT = 5  # the newest exports tried, newest first, for one that is complete and verified
 _LIST_PAGES = 100  # 100,000 objects under one instance's folder at most
@@ -53,7 +49,7 @@ def newest_export(
         newest[folder] = max(newest.get(folder, ""), modified)
     for folder in sorted(folders, key=lambda f: newest[f], reverse=True)[:MAX_EXPORTS_LOOKED_AT]:
         found = export._replace(objects=tuple(sorted(folders[folder])))
-        objects = exported_objects(found, settings, access, deadline, policy)
+        objects = exported_objects(found, settings, access, deadline, policy, bucket)
         if export_refusal(objects) is None:
             return found, objects
     return None
@@ -79,36 +75,31 @@ def _client(settings: Settings, access: DcsAccess, deadline: Deadline, policy: R
 
 
 def exported_objects(
-    export: ExportSource, settings: Settings, access: DcsAccess, deadline: Deadline, policy: RetryPolicy
+    export: ExportSource,
+    settings: Settings,
+    access: DcsAccess,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    bucket: ObsTarget | None = None,
 ) -> list[ExportedObject]:
     """Each object's size (None when it is not there), storage class and export metadata, from a HEAD
-    through the call loop, with the function's agency keys."""
-    from dcs_backup.export.errors import ServiceAnswerError
+    through the call loop, with the function's agency keys (through ``bucket`` when one is open)."""
+    bucket = bucket or obs_target(settings, access, export.bucket, deadline, policy)
+    return [_exported_object(key, bucket.headers(key)) for key in export.objects]
 
-    client, loop = _client(settings, access, deadline, policy)
 
-    def head(key: str) -> ExportedObject:
-        client.timeout = max(1, min(OBS_TIMEOUT_S, int(deadline.remaining())))
-        response = client.getObjectMetadata(export.bucket, key)
-        if response.status == 404:
-            return ExportedObject(key, None)
-        if response.status >= 300:
-            raise ServiceAnswerError(
-                response.status, response.errorCode, response.errorMessage, request_id=response.requestId
-            )
-        # The SDK gives user metadata under its own name, without the x-obs-meta- prefix.
-        headers = {str(k).lower(): str(v) for k, v in response.header or []}
-        verified = Verification.from_metadata(headers)  # the label the export wrote, read as it reads it
-        keys = verified.keys_by_db if verified is not None else None
-        return ExportedObject(
-            key,
-            ascii_whole_number(headers.get("content-length")),
-            storage_class=headers.get("storage-class"),
-            backup_id=unquote(headers["dcs-backup-id"]) if "dcs-backup-id" in headers else None,
-            source_size=ascii_whole_number(headers.get("dcs-source-size")),
-            verified_format=verified.format if verified is not None else None,
-            rdb_version=verified.rdb_version if verified is not None else None,
-            declared_keys=sum(keys.values()) if keys is not None else None,
-        )
-
-    return [loop.run("HeadObject", partial(head, key)) for key in export.objects]
+def _exported_object(key: str, headers: dict[str, str] | None) -> ExportedObject:
+    if headers is None:
+        return ExportedObject(key, None)
+    verified = Verification.from_metadata(headers)  # the label the export wrote, read as it reads it
+    keys = verified.keys_by_db if verified is not None else None
+    return ExportedObject(
+        key,
+        ascii_whole_number(headers.get("content-length")),
+        storage_class=headers.get("storage-class"),
+        backup_id=unquote(headers["dcs-backup-id"]) if "dcs-backup-id" in headers else None,
+        source_size=ascii_whole_number(headers.get("dcs-source-size")),
+        verified_format=verified.format if verified is not None else None,
+        rdb_version=verified.rdb_version if verified is not None else None,
+        declared_keys=sum(keys.values()) if keys is not None else None,
+    )

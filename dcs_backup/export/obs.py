@@ -186,6 +186,16 @@ class ObsTarget:
                 return parts
             marker = int(response.body.nextPartNumberMarker)
 
+    def headers(self, key: str) -> dict[str, str] | None:
+        """A HEAD's headers, names lower-cased (user metadata as the SDK gives it, without ``x-obs-meta-``);
+        None when there is no such object."""
+
+        def head() -> dict[str, str] | None:
+            response = self._send(lambda c: c.getObjectMetadata(self._bucket, key), missing_ok=True)
+            return None if response is None else {str(k).lower(): str(v) for k, v in response.header or []}
+
+        return self._loop.run("HeadObject", head)
+
     def listed(self, prefix: str, max_pages: int) -> Iterator[tuple[str, str]]:
         """Every object under ``prefix``, page by page (``max_pages`` of 1,000 at most): key and LastModified."""
 
