@@ -164,7 +164,7 @@ class _DrillJob:
     def __call__(self, target: Target) -> DrillOutcome:
         """The drill of one source, and its record once it ran."""
         outcome = self._judged(target)
-        if self._records is None or outcome.status not in RECORDED:
+        if self._records is None or outcome.status not in RECORDED or outcome.record is not None:
             return outcome
         record = DrillRecord.of(
             outcome, _now(), self._request.source_kind, self._scratch_id, self._invocation.request_id
@@ -279,6 +279,9 @@ class _DrillJob:
     def _import(self, known: DrillOutcome, source: BackupImport, what: str) -> DrillOutcome:
         """The scratch instance flushed (and found empty), then ``source`` imported into it and followed."""
         assert known.backup_id is not None
+        earlier = self._records.earlier(known, self._invocation.request_id) if self._records else None
+        if earlier is not None:  # a retried delivery: the drill already ran, and its record says how it ended
+            return earlier
         emptied = self._flush_and_check()
         if emptied is not None:
             return known._replace(status=DrillStatus.FAILED, reason=emptied)

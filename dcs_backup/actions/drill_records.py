@@ -13,7 +13,16 @@ from dcs_backup.actions.exported_files import obs_target
 from dcs_backup.audit.rules import LastDrill
 from dcs_backup.config import Settings
 from dcs_backup.dcs.access import DcsAccess
-from dcs_backup.drill.records import DrillRecord, instance_folder, newest_records, record_body
+from dcs_backup.drill.outcome import DrillOutcome
+from dcs_backup.drill.records import (
+    DrillRecord,
+    drill_id,
+    instance_folder,
+    newest_records,
+    record_body,
+    record_name,
+    recorded_outcome,
+)
 from dcs_backup.platform.retry import Deadline, RetryPolicy
 
 if TYPE_CHECKING:
@@ -48,6 +57,20 @@ class DrillRecords:
         key = record.key(self.prefix)
         self._bucket().write_object(key, record.to_json(), allowance_s=WRITE_ALLOWANCE_S)
         return key
+
+    def earlier(self, known: DrillOutcome, request_id: str) -> DrillOutcome | None:
+        """What an earlier delivery of this request recorded of its import of ``known``'s backup, if one ran:
+        a retry never imports it again. A drill that failed before its import is drilled again."""
+        wanted = drill_id(request_id, known.backup_id)
+        bucket = self._bucket()
+        for key, _ in bucket.listed(instance_folder(self.prefix, known.instance_id), _LIST_PAGES):
+            name = record_name(key)
+            if name is None or name.drill_id != wanted:
+                continue
+            recorded = recorded_outcome(name, bucket.read_object(key) or b"", known)
+            if recorded.migration_task_id is not None:
+                return recorded
+        return None
 
     def last_drill(self, instance_id: str) -> LastDrill | None:
         """The instance's newest drill on record (its body read for the RTO and backup) and its newest passed

@@ -61,13 +61,19 @@ class DrillRecord(NamedTuple):
 
     def key(self, prefix: str) -> str:
         """Unique per request and backup, so a retried delivery's record never overwrites another drill's."""
-        unique = hashlib.sha256(f"{self.request_id}\n{self.backup_id}".encode()).hexdigest()[:12]
+        unique = drill_id(self.request_id, self.backup_id)
         return f"{instance_folder(prefix, self.instance_id)}{self.at.strftime(_STAMP)}-{self.result}-{unique}.json"
 
     def to_json(self) -> bytes:
         body = self._asdict() | {"at": iso_seconds(self.at), "from": self.source_kind}
         del body["source_kind"]
         return json.dumps(body, sort_keys=True).encode()
+
+
+def drill_id(request_id: str, backup_id: str | None) -> str:
+    """The part of a record's key that names the request and the backup it drilled: a retried delivery finds
+    its earlier delivery's record by it."""
+    return hashlib.sha256(f"{request_id}\n{backup_id}".encode()).hexdigest()[:12]
 
 
 def instance_folder(prefix: str, instance_id: str) -> str:
@@ -81,6 +87,7 @@ class RecordName(NamedTuple):
     key: str
     at: datetime
     result: str
+    drill_id: str
 
 
 def record_name(key: str) -> RecordName | None:
@@ -92,7 +99,7 @@ def record_name(key: str) -> RecordName | None:
         at = datetime.strptime(found.group(1), _STAMP).replace(tzinfo=timezone.utc)
     except ValueError:  # digits that are no date
         return None
-    return RecordName(key, at, found.group(2))
+    return RecordName(key, at, found.group(2), found.group(3))
 
 
 def newest_records(keys: Iterable[str]) -> tuple[RecordName | None, RecordName | None]:
@@ -103,16 +110,39 @@ def newest_records(keys: Iterable[str]) -> tuple[RecordName | None, RecordName |
     return newest, passed
 
 
-def record_body(data: bytes) -> dict[str, Any]:
-    """The fields a record's body holds that its key does not; empty for a body that is not a record."""
+def recorded_outcome(name: RecordName, data: bytes, known: DrillOutcome) -> DrillOutcome:
+    """The outcome an earlier delivery recorded, over what this one already knows (the backup, its age)."""
+    body = _json_object(data)
+    task, reason = body.get("migration_task_id"), body.get("reason")
+    return known._replace(
+        status=DrillStatus(name.result),
+        restore_seconds=record_body(data).get("restore_seconds"),
+        migration_task_id=task if isinstance(task, str) else None,
+        reason=reason if isinstance(reason, str) else None,
+        reused=True,
+        record=name.key,
+        keys_expected=_whole(body.get("keys_expected")),
+        keys_restored=_whole(body.get("keys_restored")),
+    )
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
     if len(data) > MAX_RECORD_BYTES:
         return {}
     try:
         body = json.loads(data)
     except ValueError:
         return {}
-    if not isinstance(body, dict):
-        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def record_body(data: bytes) -> dict[str, Any]:
+    """The fields a record's body holds that its key does not; empty for a body that is not a record."""
+    body = _json_object(data)
     seconds, backup_id = body.get("restore_seconds"), body.get("backup_id")
     found: dict[str, Any] = {}
     if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < math.inf:

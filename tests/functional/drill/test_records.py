@@ -23,6 +23,7 @@ from tests.functional.drill.conftest import (
     good_backup,
     run_drill,
 )
+from tests.functional.drill.test_guard_rails import WRITES
 from tests.support import BUCKET, EXPORT_TOKEN, ExportHarness
 
 RECORDS = "dcs-drills/"
@@ -96,6 +97,35 @@ class TestWritten:
         assert result.answer["status"] == "failed"
         errors = [line for line in result.logs if line["level"] == "error"]
         assert any("has no record" in line.get("detail", "") for line in errors)
+
+
+class TestRetriedDelivery:
+    def _deliver_twice(self, harness: ExportHarness) -> tuple[Invocation, Invocation, int]:
+        """The same request delivered twice; and how many DCS calls that write the second one sent."""
+        context = LocalContext.seeded(security_token=EXPORT_TOKEN)
+        body = {"action": "drill", "instance_ids": [HA_ID], "raise_on_failure": False, **FROM_BACKUP}
+        first = harness.invoke(body, context)
+        writes = len([r for r in harness.emulator.requests if r.route in WRITES])
+        again = harness.invoke(body, context)
+        return first, again, len([r for r in harness.emulator.requests if r.route in WRITES]) - writes
+
+    def test_a_retried_delivery_answers_from_the_record_and_never_imports_again(self, recording: ExportHarness) -> None:
+        good_backup(recording).file_damage = "flipped_byte"
+        first, again, written = self._deliver_twice(recording)
+        done, retried = by_source(first.answer)[HA_ID], by_source(again.answer)[HA_ID]
+        assert done["status"] == retried["status"] == "failed" and retried["reused"] is True
+        assert retried["record"] == done["record"] and retried["migration_task_id"] == done["migration_task_id"]
+        assert retried["reason"] == done["reason"]
+        assert written == 0  # no flush, no import
+        assert len(_records(recording, HA_ID)) == 1
+
+    def test_a_drill_that_failed_before_its_import_is_drilled_again_on_a_retry(self, recording: ExportHarness) -> None:
+        good_backup(recording)
+        recording.emulator.faults.script("RestartOrFlushInstances", *[Fault(FaultKind.SERVER_ERROR)] * 5)
+        first, again, _ = self._deliver_twice(recording)
+        assert by_source(first.answer)[HA_ID]["status"] == "failed"
+        assert by_source(again.answer)[HA_ID]["status"] == "passed"
+        assert len(_records(recording, HA_ID)) == 2
 
 
 class TestAudited:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dcs_backup.drill.outcome import DrillOutcome, DrillStatus
-from dcs_backup.drill.records import DrillRecord, newest_records, record_body, record_name
+from dcs_backup.drill.records import DrillRecord, drill_id, newest_records, record_body, record_name
 
 AT = datetime(2026, 12, 1, 15, 4, 5, 678_000, tzinfo=timezone.utc)
 
@@ -22,7 +22,7 @@ def _record(status: DrillStatus = DrillStatus.PASSED, request_id: str = "req-1",
 def test_the_key_names_the_instance_the_time_and_the_result() -> None:
     key = _record().key("dcs-drills/")
     assert key.startswith("dcs-drills/i-1/20261201T150405Z-passed-") and key.endswith(".json")
-    assert record_name(key) == (key, AT.replace(microsecond=0), "passed")
+    assert record_name(key) == (key, AT.replace(microsecond=0), "passed", drill_id("req-1", "b-1"))
 
 
 def test_two_requests_drilling_the_same_backup_in_the_same_second_never_share_a_key() -> None:

@@ -23,7 +23,6 @@ class TestKeyVerdict:
     def test_an_unknown_count_is_inconclusive_never_passed(self, expected: int | None, restored: int | None) -> None:
         assert key_verdict(expected, restored, 50.0)[0] is DrillStatus.INCONCLUSIVE
 
-
     def test_more_keys_than_the_first_database_declares_is_inconclusive_where_other_databases_may_be(
         self,
     ) -> None:
