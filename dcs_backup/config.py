@@ -36,7 +36,10 @@ MAX_CONCURRENCY_LIMIT = 32
 DEFAULT_HTTP_TIMEOUT_MS = 5_000
 HTTP_TIMEOUT_MS_RANGE = (1, 600_000)
 DEFAULT_RPO_HOURS = 24
+DEFAULT_RECORD_PREFIX = "dcs-drills/"  # drill records, in the export bucket beside (never under) the exports
 RPO_HOURS_RANGE = (1, 8760)
+DRILL_AGE_DAYS_RANGE = (1, 3650)
+NO_DRILL_RECORDS = "needs DCS_EXPORT_BUCKET, the bucket drill records are kept in"
 PLATFORM_MEMORY_VARIABLE = "RUNTIME_MEMORY"  # the function's memory in MB, set by the platform
 
 
@@ -88,6 +91,8 @@ class Settings(NamedTuple):
     restore_targets: frozenset[str] = frozenset()  # empty: every restore is refused
     target_passwords: TargetPasswords = TargetPasswords()
     drill_instance: str | None = None  # the scratch instance drills restore into; None: drills are refused
+    drill_record_prefix: str = DEFAULT_RECORD_PREFIX  # where in the export bucket each drill's record is kept
+    default_max_drill_age_days: int | None = None  # the audit holds drills to it when set
 
     @property
     def location(self) -> DcsLocation:
@@ -127,6 +132,8 @@ class Settings(NamedTuple):
             restore_targets=frozenset(_instance_ids(env, "DCS_RESTORE_TARGETS", problems, limit=None) or ()),
             target_passwords=_target_passwords(env, problems),
             drill_instance=_drill_instance(env, problems),
+            drill_record_prefix=_drill_record_prefix(env, problems),
+            default_max_drill_age_days=_whole_number(env, "DCS_MAX_DRILL_AGE_DAYS", DRILL_AGE_DAYS_RANGE, problems),
         )
         _check_defaults_allowed(settings, problems)
         _check_drill_instance(settings, problems)
@@ -233,8 +240,29 @@ def _drill_instance(env: Mapping[str, str], problems: list[str]) -> str | None:
     return ids[0] if ids else None
 
 
+def _drill_record_prefix(env: Mapping[str, str], problems: list[str]) -> str:
+    """DCS_DRILL_RECORD_PREFIX, apart from the export prefix: a lifecycle rule there must not age the records."""
+    prefix = _get(env, "DCS_DRILL_RECORD_PREFIX") or DEFAULT_RECORD_PREFIX
+    problem = prefix_problem(prefix)
+    if problem is None and not prefix.strip("/"):
+        problem = "must name a folder of its own (not the bucket's root)"
+    if problem is not None:
+        problems.append(f"DCS_DRILL_RECORD_PREFIX {problem}")
+        return DEFAULT_RECORD_PREFIX
+    export_prefix = _get(env, "DCS_EXPORT_PREFIX") or DEFAULT_PREFIX
+    if export_prefix.rstrip("/") and prefix.startswith(export_prefix.rstrip("/")):
+        problems.append(
+            f"DCS_DRILL_RECORD_PREFIX {show_value(prefix)} must not start with the export prefix "
+            f"{show_value(export_prefix)}: the export's lifecycle rule would age the drill records"
+        )
+    return prefix
+
+
 def _check_drill_instance(settings: Settings, problems: list[str]) -> None:
-    """The scratch instance is written to (flushed, imported into): it must be a restore target too."""
+    """The scratch instance is written to (flushed, imported into): it must be a restore target too; drill
+    ages are judged from records in the export bucket."""
+    if settings.default_max_drill_age_days is not None and settings.default_export is None:
+        problems.append(f"DCS_MAX_DRILL_AGE_DAYS {NO_DRILL_RECORDS}")
     scratch = settings.drill_instance
     if scratch is not None and scratch not in settings.restore_targets:
         problems.append(

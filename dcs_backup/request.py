@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from dcs_backup.config import DEFAULT_RPO_HOURS, RPO_HOURS_RANGE, Settings
+from dcs_backup.config import DEFAULT_RPO_HOURS, DRILL_AGE_DAYS_RANGE, NO_DRILL_RECORDS, RPO_HOURS_RANGE, Settings
 from dcs_backup.dcs.models import (
     BACKUP_FORMATS,
     INSTANCE_ID_RULE,
@@ -28,6 +28,7 @@ BACKUP_ONLY_FIELDS = ("backup_format", "remark", "wait", "retention", "export")
 REQUEST_FIELDS = (
     "action",
     "rpo_hours",
+    "max_drill_age_days",
     "instance_ids",
     "select",
     "backup_format",
@@ -59,6 +60,7 @@ class BackupRequest(NamedTuple):
     export: ExportSpec | None = None
     action: str = "backup"
     rpo_hours: int = DEFAULT_RPO_HOURS
+    max_drill_age_days: int | None = None  # audit: a newest passed drill older than this is a violation
 
 
 def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
@@ -87,6 +89,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
     retention = _retention(payload, settings, problems)
     export = _export(payload, settings, problems)
     action, rpo_hours = _action(payload, settings, problems)
+    max_drill_age_days = _max_drill_age_days(payload, action, settings, problems)
     idempotency_key = payload.get("idempotency_key")
     if idempotency_key is not None:
         _check_idempotency_key("idempotency_key", idempotency_key, problems)
@@ -105,6 +108,7 @@ def parse_backup_request(payload: Any, settings: Settings) -> BackupRequest:
         export=export,
         action=action,
         rpo_hours=rpo_hours,
+        max_drill_age_days=max_drill_age_days,
     )
 
 
@@ -131,6 +135,24 @@ def _action(payload: Mapping[str, Any], settings: Settings, problems: list[Field
     elif "rpo_hours" in payload:
         problems.append(FieldProblem("rpo_hours", "applies to action 'audit' only"))
     return str(action), rpo_hours if isinstance(rpo_hours, int) else settings.default_rpo_hours
+
+
+def _max_drill_age_days(
+    payload: Mapping[str, Any], action: str, settings: Settings, problems: list[FieldProblem]
+) -> int | None:
+    """Audit only; judged from the drill records, so only where they are kept (the export bucket)."""
+    if "max_drill_age_days" not in payload:
+        return settings.default_max_drill_age_days if action == "audit" else None
+    days = payload["max_drill_age_days"]
+    if action != "audit":
+        problems.append(FieldProblem("max_drill_age_days", "applies to action 'audit' only"))
+    elif (problem := whole_number_problem(days, DRILL_AGE_DAYS_RANGE)) is not None:
+        problems.append(FieldProblem("max_drill_age_days", problem))
+    elif settings.default_export is None:
+        problems.append(FieldProblem("max_drill_age_days", NO_DRILL_RECORDS))
+    else:
+        return int(days)
+    return None
 
 
 def _export(payload: Mapping[str, Any], settings: Settings, problems: list[FieldProblem]) -> ExportSpec | None:

@@ -67,7 +67,9 @@ def report(trigger: Trigger, audit: AuditReport, raise_on_failure: bool) -> dict
     summary = json.dumps(public, ensure_ascii=False)
     raise RpoViolatedError(
         redactor.redact_public(
-            f"RPO of {audit.rpo_hours} h not met for {violations} instance(s)"
+            f"RPO of {audit.rpo_hours} h"
+            + (f" or drill age of {audit.max_drill_age_days} days" if audit.max_drill_age_days is not None else "")
+            + f" not met for {violations} instance(s)"
             + (f"; {audit.reason}" if audit.reason else "")
             + f": {summary}"
         )

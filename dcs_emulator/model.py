@@ -89,7 +89,13 @@ class Backup:
     size_bytes: int | None = None  # its size once succeeded (else one derived from the id)
     file_bytes: int | None = None  # what its linked files hold in all, when not its recorded size (files cut short)
     file_damage: str | None = None  # damage its stored file took (backup_files.DAMAGES), checked by verification
-    keys: int = 0  # the instance's key count when it was taken: what restoring it brings back
+    keys: int = 0  # the instance's key count when it was taken (its first database's): what its files declare
+    other_database_keys: int = 0  # keys in databases after the first: restored too, declared only further in
+
+    @property
+    def restored_keys(self) -> int:
+        """What restoring or importing it brings back: every database's keys."""
+        return self.keys + self.other_database_keys
 
     @property
     def started_at(self) -> float:

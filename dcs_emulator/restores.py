@@ -195,7 +195,7 @@ class RestoreDesk:
                 created_at=state.clock(),
                 waiting_s=self.waiting_s,
                 restoring_s=self.restoring_s,
-                keys=backup.keys,
+                keys=backup.restored_keys,
                 error_code=failing.popleft() if failing else None,
             )
             self._restores[instance_id].append(restore)
@@ -285,7 +285,7 @@ class RestoreDesk:
             for instance_id in self._state.instances:
                 for backup in self._state.backups(instance_id):
                     if backup.backup_id == backup_id and self._state.backup_status(backup) == "succeed":
-                        return backup.keys
+                        return backup.restored_keys
             raise DcsApiError(400, "DCS.4087", "the backup record status is err when restore this instance")
         listed = files.get("files")
         names = [f.get("file_name") for f in listed if isinstance(f, dict)] if isinstance(listed, list) else []

@@ -79,6 +79,33 @@ resource "huaweicloud_identity_role" "obs_export" {
   })
 }
 
+# Drill records (drills with an export bucket, or an audit holding drills to max_drill_age_days):
+# each drill writes one small JSON object under drill_record_prefix, and the audit lists and reads
+# them. A role of its own, so that an export-only deployment is granted nothing there.
+resource "huaweicloud_identity_role" "obs_drill_records" {
+  count = local.drill_records_enabled ? 1 : 0
+
+  name        = "${var.function_name}-obs-drill-records"
+  description = "Write and read the restore drills' records in the export bucket, under the drill record prefix only."
+  type        = "AX"
+  policy = jsonencode({
+    Version = "1.1"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["obs:object:PutObject", "obs:object:GetObject"]
+        Resource = ["obs:*:*:object:${var.export_bucket}/${var.drill_record_prefix}*"]
+      },
+      {
+        Effect    = "Allow"
+        Action    = ["obs:bucket:ListBucket"]
+        Resource  = ["obs:*:*:bucket:${var.export_bucket}"]
+        Condition = { StringLike = { "obs:prefix" = ["${var.drill_record_prefix}*"] } }
+      },
+    ]
+  })
+}
+
 # SSE-KMS only: OBS creates and decrypts the data keys with the uploader's permissions, here the
 # function's agency. Only the export key is usable (get it, create and decrypt data keys with it);
 # kms:cmk:list names no key; kms:cmk:create, which OBS needs only to create a default key when

@@ -8,6 +8,8 @@ locals {
   # Emptying the scratch instance (DCS's flush on Redis 4.0/5.0; elsewhere its empty baseline backup, taken and
   # restored in place) and reading backup files' heads are granted only when drills have a scratch instance.
   drill_enabled = var.drill_instance != ""
+  # Drill records live in the export bucket: written by drills, read by the audit.
+  drill_records_enabled = local.export_enabled && (local.drill_enabled || var.max_drill_age_days != null)
   dcs_actions = distinct(concat(
     [
       "dcs:instance:list",
@@ -61,6 +63,8 @@ locals {
     DCS_KEEP_LAST            = var.keep_last == null ? "" : tostring(var.keep_last)
     DCS_MAX_AGE_DAYS         = var.max_age_days == null ? "" : tostring(var.max_age_days)
     DCS_RPO_HOURS            = var.rpo_hours == null ? "" : tostring(var.rpo_hours)
+    DCS_MAX_DRILL_AGE_DAYS   = var.max_drill_age_days == null ? "" : tostring(var.max_drill_age_days)
+    DCS_DRILL_RECORD_PREFIX  = var.drill_record_prefix
     DCS_EXPORT_BUCKET        = var.export_bucket
     DCS_EXPORT_PREFIX        = var.export_prefix
     DCS_EXPORT_PART_MB       = tostring(var.export_part_mb)
@@ -106,8 +110,11 @@ resource "huaweicloud_identity_agency" "function" {
   }
 
   # OBS is a global service: its role is held on the domain (global service project), not on
-  # the region's project, and only when exports can run (export.tf).
-  domain_roles = local.export_enabled ? [huaweicloud_identity_role.obs_export[0].name] : []
+  # the region's project, and only when exports (or drill records) can run (export.tf).
+  domain_roles = concat(
+    local.export_enabled ? [huaweicloud_identity_role.obs_export[0].name] : [],
+    local.drill_records_enabled ? [huaweicloud_identity_role.obs_drill_records[0].name] : [],
+  )
 }
 
 resource "huaweicloud_lts_group" "function" {
@@ -158,6 +165,14 @@ resource "huaweicloud_fgs_function" "dcs_backup" {
     precondition {
       condition     = var.drill_schedule == "" || var.drill_instance != ""
       error_message = "drill_schedule needs a scratch instance in drill_instance."
+    }
+    precondition {
+      condition     = var.max_drill_age_days == null || var.export_bucket != ""
+      error_message = "max_drill_age_days needs export_bucket: drill records are kept there."
+    }
+    precondition {
+      condition     = trimsuffix(var.export_prefix, "/") == "" || !startswith(var.drill_record_prefix, trimsuffix(var.export_prefix, "/"))
+      error_message = "drill_record_prefix must not start with export_prefix: the export's lifecycle rule would age the drill records."
     }
     precondition {
       condition     = !var.create_export_bucket || var.export_bucket != ""

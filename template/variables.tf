@@ -318,6 +318,28 @@ variable "drill_schedule" {
   }
 }
 
+variable "max_drill_age_days" {
+  description = "The audit holds each instance's drills to this age, in whole days (DCS_MAX_DRILL_AGE_DAYS): an instance whose newest passed drill is older, or that never passed one, is a violation; needs export_bucket, where drill records are kept; null judges no drill age."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.max_drill_age_days == null || try(var.max_drill_age_days >= 1 && var.max_drill_age_days <= 3650 && floor(var.max_drill_age_days) == var.max_drill_age_days, false)
+    error_message = "max_drill_age_days must be null or a whole number of days from 1 to 3650."
+  }
+}
+
+variable "drill_record_prefix" {
+  description = "Key prefix in export_bucket under which each drill's record is kept, {prefix}{instance_id}/{time}-{result}-{id}.json (DCS_DRILL_RECORD_PREFIX); apart from export_prefix, so the export's lifecycle rule never ages them."
+  type        = string
+  default     = "dcs-drills/"
+
+  validation {
+    condition     = length(var.drill_record_prefix) <= 256 && substr(var.drill_record_prefix, 0, 1) != "/" && trim(var.drill_record_prefix, "/") != ""
+    error_message = "drill_record_prefix must be a folder of at most 256 characters that does not start with '/'."
+  }
+}
+
 variable "rpo_hours" {
   description = "Recovery point objective of the audit timer, in whole hours: an instance whose newest successful backup is older is stale; null leaves it to the function (DCS_RPO_HOURS, else 24)."
   type        = number

@@ -17,6 +17,7 @@ from typing import NamedTuple, TypeVar
 import structlog
 
 from dcs_backup.actions.declared_keys import declared_keys
+from dcs_backup.actions.drill_records import NO_RECORDS, DrillRecords
 from dcs_backup.actions.exported_files import newest_export
 from dcs_backup.actions.runner import run_jobs
 from dcs_backup.actions.scratch import SCRATCH_UNCHANGED, Blocked, ScratchClearer
@@ -24,6 +25,7 @@ from dcs_backup.actions.steps import credentials_failure, gateway_for, run_targe
 from dcs_backup.config import Settings
 from dcs_backup.dcs.gateway import DcsGateway
 from dcs_backup.dcs.models import (
+    CLUSTER_MODE,
     READY_STATUS,
     BackupImport,
     BackupRecord,
@@ -33,6 +35,7 @@ from dcs_backup.dcs.models import (
     utc_time,
 )
 from dcs_backup.drill.outcome import DrillOutcome, DrillReport, DrillStatus, key_verdict
+from dcs_backup.drill.records import RECORDED, DrillRecord
 from dcs_backup.drill.spec import DrillRequest
 from dcs_backup.idempotency import idempotency_tag
 from dcs_backup.invocation import Invocation
@@ -72,13 +75,17 @@ def drill(request: DrillRequest, settings: Settings, invocation: Invocation, rt:
     gateway = gateway_for(invocation, rt)
     targets, run_failure, _ = run_targets(request.sources, settings, gateway, invocation.deadline)
     trigger, request_id = invocation.trigger.value, invocation.request_id
+    records = DrillRecords.of(settings, invocation.access, invocation.deadline, rt.policy)
+    kept = {"bucket": records.bucket, "prefix": records.prefix} if records else {"kept": False, "reason": NO_RECORDS}
+    if records is None:
+        log.warning(NO_RECORDS)
     try:
-        job = _DrillJob(request, settings, invocation, rt, gateway, scratch)
+        job = _DrillJob(request, settings, invocation, rt, gateway, scratch, records)
         ordered = job.order(targets)
     except CallError as error:
         reason = f"the scratch instance {scratch} could not be read: {failure_reason(error)}"
         log.error(reason, error_code=error.error_code, dcs_request_id=error.request_id)
-        return DrillReport(trigger, request_id, scratch, request.tolerance_pct, (), reason)
+        return DrillReport(trigger, request_id, scratch, request.tolerance_pct, (), reason, kept)
     log.info("drill started", scratch_instance_id=scratch, source_count=len(ordered))
     outcomes = run_jobs(
         ordered,
@@ -95,6 +102,7 @@ def drill(request: DrillRequest, settings: Settings, invocation: Invocation, rt:
         request.tolerance_pct,
         tuple(outcomes),
         credentials_failure(gateway) or run_failure or job.scratch_problem,
+        kept,
     )
     log.info("drill finished", status=report.status, counts=report.counts)
     return report
@@ -118,8 +126,10 @@ class _DrillJob:
         rt: Runtime,
         gateway: DcsGateway,
         scratch: str,
+        records: DrillRecords | None,
     ) -> None:
         self._request = request
+        self._records = records
         self._settings = settings
         self._invocation = invocation
         self._rt = rt
@@ -130,6 +140,7 @@ class _DrillJob:
         self.scratch_problem = self._scratch_refusal()
         self._running = self._running_import()
         self._busy: str | None = None  # why no further import may start in this run
+        self._modes: dict[str, str | None] = {}  # each source's cache mode: a Redis Cluster has database 0 only
 
     def order(self, targets: list[Target]) -> list[Target]:
         """The source whose import is running first (it resumes), then the least recently drilled."""
@@ -152,6 +163,20 @@ class _DrillJob:
         return DrillOutcome(target.instance_id, DrillStatus.PENDING, target.name, reason=reason)
 
     def __call__(self, target: Target) -> DrillOutcome:
+        """The drill of one source, and its record once it ran."""
+        outcome = self._judged(target)
+        if self._records is None or outcome.status not in RECORDED or outcome.record is not None:
+            return outcome
+        record = DrillRecord.of(
+            outcome, _now(), self._request.source_kind, self._scratch_id, self._invocation.request_id
+        )
+        try:
+            return outcome._replace(record=self._records.keep(record))
+        except CallError as error:
+            problem = f"writing it to bucket {self._records.bucket} failed: {failure_reason(error)}"
+            return outcome._replace(record_problem=problem)
+
+    def _judged(self, target: Target) -> DrillOutcome:
         source = target.instance_id
         if source == self._scratch_id:
             return self._outcome(target, DrillStatus.SKIPPED, reason="it is the scratch instance: never drilled")
@@ -180,6 +205,7 @@ class _DrillJob:
                 target, DrillStatus.SKIPPED, reason=eligible.reason, instance_name=eligible.instance_name
             )
         target = target._replace(known=eligible)
+        self._modes[target.instance_id] = eligible.cache_mode
         running = self._running
         if running is not None and running.backup_id is not None and self._runs_for(target.instance_id):
             records = self._gateway.list_backups(target.instance_id)
@@ -254,6 +280,9 @@ class _DrillJob:
     def _import(self, known: DrillOutcome, source: BackupImport, what: str) -> DrillOutcome:
         """The scratch instance emptied (and found empty), then ``source`` imported into it and followed."""
         assert known.backup_id is not None
+        earlier = self._records.earlier(known, self._invocation.request_id) if self._records else None
+        if earlier is not None:  # a retried delivery: the drill already ran, and its record says how it ended
+            return earlier
         blocked = self._clearer.clear(f"before the drill of {known.instance_id}'s backup {known.backup_id}")
         if blocked is not None:
             if blocked.pending:
@@ -289,7 +318,10 @@ class _DrillJob:
             return known._replace(status=DrillStatus.PENDING, reason=self._busy, scratch=SCRATCH_HOLDS_DRILL)
         restored = self._gateway.statistics().get(self._scratch_id)
         status, reason = key_verdict(
-            known.keys_expected, restored.keys if restored else None, self._request.tolerance_pct
+            known.keys_expected,
+            restored.keys if restored else None,
+            self._request.tolerance_pct,
+            first_database_only=self._modes.get(known.instance_id) != CLUSTER_MODE,
         )
         if known.keys_expected is None and known.reason:
             reason = f"{reason}: {known.reason}"

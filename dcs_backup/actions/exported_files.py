@@ -5,9 +5,7 @@ Imported only for a restore of exported files: the OBS SDK stays out of every ot
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from dcs_backup.actions.backup import required_obs_endpoint
@@ -20,8 +18,8 @@ from dcs_backup.platform.text import ascii_whole_number
 from dcs_backup.restore.guards import ExportedObject, export_refusal
 from dcs_backup.restore.spec import ExportSource
 
-OBS_TIMEOUT_S = 30
-
+if TYPE_CHECKING:
+    from dcs_backup.export.obs import ObsTarget
 
 MAX_EXPORTS_LOOKED_AT = 5  # the newest exports tried, newest first, for one that is complete and verified
 _LIST_PAGES = 100  # 100,000 objects under one instance's folder at most
@@ -40,10 +38,10 @@ def newest_export(
     when none of the newest few is."""
     prefix = export.prefix if export.prefix is not None else settings.export_prefix
     base = f"{prefix.rstrip('/')}/" if prefix else ""
-    client, loop = _client(settings, access, deadline, policy)
+    bucket = obs_target(settings, access, export.bucket, deadline, policy)
     folders: dict[str, list[str]] = {}
     newest: dict[str, str] = {}
-    for key, modified in _listed(client, loop, export.bucket, f"{base}{source_instance_id}/", deadline):
+    for key, modified in bucket.listed(f"{base}{source_instance_id}/", _LIST_PAGES):
         folder, _, name = key.rpartition("/")
         if folder.count("/") != base.count("/") + 1 or not name:
             continue  # not a file of one backup's folder (the progress record of an export under way)
@@ -51,33 +49,20 @@ def newest_export(
         newest[folder] = max(newest.get(folder, ""), modified)
     for folder in sorted(folders, key=lambda f: newest[f], reverse=True)[:MAX_EXPORTS_LOOKED_AT]:
         found = export._replace(objects=tuple(sorted(folders[folder])))
-        objects = exported_objects(found, settings, access, deadline, policy)
+        objects = exported_objects(found, settings, access, deadline, policy, bucket)
         if export_refusal(objects) is None:
             return found, objects
     return None
 
 
-def _listed(client: Any, loop: CallLoop, bucket: str, prefix: str, deadline: Deadline) -> Iterator[tuple[str, str]]:
-    """Every object under ``prefix``: its key and LastModified, page by page."""
-    from dcs_backup.export.errors import ServiceAnswerError
+def obs_target(
+    settings: Settings, access: DcsAccess, bucket: str, deadline: Deadline, policy: RetryPolicy
+) -> ObsTarget:
+    """One bucket through the OBS SDK, with the function's agency keys and the call loop's retries."""
+    from dcs_backup.export.obs import ObsTarget
 
-    def page(marker: str | None) -> Any:
-        client.timeout = max(1, min(OBS_TIMEOUT_S, int(deadline.remaining())))
-        response = client.listObjects(bucket, prefix=prefix, marker=marker, max_keys=1000)
-        if response.status >= 300:
-            raise ServiceAnswerError(
-                response.status, response.errorCode, response.errorMessage, request_id=response.requestId
-            )
-        return response.body
-
-    marker: str | None = None
-    for _ in range(_LIST_PAGES):
-        body = loop.run("ListObjects", partial(page, marker))
-        contents = body.contents or []
-        yield from ((str(c.key), str(c.lastModified or "")) for c in contents)
-        if not contents or str(body.is_truncated).lower() != "true":
-            return
-        marker = str(body.next_marker or contents[-1].key)
+    client, loop = _client(settings, access, deadline, policy)
+    return ObsTarget(client, bucket, loop)
 
 
 def _client(settings: Settings, access: DcsAccess, deadline: Deadline, policy: RetryPolicy) -> tuple[Any, CallLoop]:
@@ -90,36 +75,31 @@ def _client(settings: Settings, access: DcsAccess, deadline: Deadline, policy: R
 
 
 def exported_objects(
-    export: ExportSource, settings: Settings, access: DcsAccess, deadline: Deadline, policy: RetryPolicy
+    export: ExportSource,
+    settings: Settings,
+    access: DcsAccess,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    bucket: ObsTarget | None = None,
 ) -> list[ExportedObject]:
     """Each object's size (None when it is not there), storage class and export metadata, from a HEAD
-    through the call loop, with the function's agency keys."""
-    from dcs_backup.export.errors import ServiceAnswerError
+    through the call loop, with the function's agency keys (through ``bucket`` when one is open)."""
+    bucket = bucket or obs_target(settings, access, export.bucket, deadline, policy)
+    return [_exported_object(key, bucket.headers(key)) for key in export.objects]
 
-    client, loop = _client(settings, access, deadline, policy)
 
-    def head(key: str) -> ExportedObject:
-        client.timeout = max(1, min(OBS_TIMEOUT_S, int(deadline.remaining())))
-        response = client.getObjectMetadata(export.bucket, key)
-        if response.status == 404:
-            return ExportedObject(key, None)
-        if response.status >= 300:
-            raise ServiceAnswerError(
-                response.status, response.errorCode, response.errorMessage, request_id=response.requestId
-            )
-        # The SDK gives user metadata under its own name, without the x-obs-meta- prefix.
-        headers = {str(k).lower(): str(v) for k, v in response.header or []}
-        verified = Verification.from_metadata(headers)  # the label the export wrote, read as it reads it
-        keys = verified.keys_by_db if verified is not None else None
-        return ExportedObject(
-            key,
-            ascii_whole_number(headers.get("content-length")),
-            storage_class=headers.get("storage-class"),
-            backup_id=unquote(headers["dcs-backup-id"]) if "dcs-backup-id" in headers else None,
-            source_size=ascii_whole_number(headers.get("dcs-source-size")),
-            verified_format=verified.format if verified is not None else None,
-            rdb_version=verified.rdb_version if verified is not None else None,
-            declared_keys=sum(keys.values()) if keys is not None else None,
-        )
-
-    return [loop.run("HeadObject", partial(head, key)) for key in export.objects]
+def _exported_object(key: str, headers: dict[str, str] | None) -> ExportedObject:
+    if headers is None:
+        return ExportedObject(key, None)
+    verified = Verification.from_metadata(headers)  # the label the export wrote, read as it reads it
+    keys = verified.keys_by_db if verified is not None else None
+    return ExportedObject(
+        key,
+        ascii_whole_number(headers.get("content-length")),
+        storage_class=headers.get("storage-class"),
+        backup_id=unquote(headers["dcs-backup-id"]) if "dcs-backup-id" in headers else None,
+        source_size=ascii_whole_number(headers.get("dcs-source-size")),
+        verified_format=verified.format if verified is not None else None,
+        rdb_version=verified.rdb_version if verified is not None else None,
+        declared_keys=sum(keys.values()) if keys is not None else None,
+    )

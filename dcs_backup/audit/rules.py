@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from dcs_backup.config import DEFAULT_RPO_HOURS
-from dcs_backup.dcs.models import BackupRecord
+from dcs_backup.dcs.models import BackupRecord, iso_seconds
 from dcs_backup.idempotency import made_by_function
 from dcs_backup.outcome import told_for_the_run
 
@@ -21,8 +21,9 @@ class AuditStatus(str, Enum):
     OK = "ok"  # a good backup newer than the RPO
     STALE = "stale"  # the newest good backup is older than the RPO
     NONE = "none"  # no good backup at all
+    UNPROVEN = "unproven"  # the RPO is met, but no drill has passed within max_drill_age_days
     SKIPPED = "skipped"  # single-node or not running: nothing to hold to the RPO
-    FAILED = "failed"  # the instance or its backups could not be read
+    FAILED = "failed"  # the instance or its backups (or its drill records) could not be read
 
 
 UNDATED_TIME = "their time cannot be read or lies in the future"
@@ -30,10 +31,11 @@ _HEADLINES = {
     AuditStatus.OK: "RPO met",
     AuditStatus.STALE: "RPO violated: the newest good backup is too old",
     AuditStatus.NONE: "RPO violated: no good backup",
+    AuditStatus.UNPROVEN: "restorability not proven: no recent passed drill",
     AuditStatus.SKIPPED: "instance skipped",
     AuditStatus.FAILED: "RPO unknown: the instance's backups could not be judged",
 }
-_VIOLATIONS = frozenset({AuditStatus.STALE, AuditStatus.NONE, AuditStatus.FAILED})
+_VIOLATIONS = frozenset({AuditStatus.STALE, AuditStatus.NONE, AuditStatus.UNPROVEN, AuditStatus.FAILED})
 
 
 class LastBackup(NamedTuple):
@@ -55,6 +57,25 @@ class LastBackup(NamedTuple):
         }
 
 
+class LastDrill(NamedTuple):
+    """An instance's newest drill on record and when one last passed (None: never, on record)."""
+
+    at: datetime
+    result: str
+    restore_seconds: float | None = None
+    backup_id: str | None = None
+    last_passed_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": iso_seconds(self.at),
+            "result": self.result,
+            "restore_seconds": self.restore_seconds,
+            "backup_id": self.backup_id,
+            "last_passed_at": iso_seconds(self.last_passed_at) if self.last_passed_at is not None else None,
+        }
+
+
 class AuditOutcome(NamedTuple):
     """One instance's verdict; every target gets exactly one."""
 
@@ -66,6 +87,9 @@ class AuditOutcome(NamedTuple):
     reason: str | None = None
     error_code: str | None = None
     dcs_request_id: str | None = None
+    drills_audited: bool = False  # the drill records were read: ``last_drill`` is in the answer (None: never)
+    last_drill: LastDrill | None = None
+    drill_problem: str | None = None  # restorability not proven within max_drill_age_days
 
     @property
     def verdict(self) -> str:
@@ -77,7 +101,14 @@ class AuditOutcome(NamedTuple):
 
     @property
     def attention(self) -> str | None:
-        """An RPO violation, in words a person can act on."""
+        """An RPO violation, or restorability not proven, in words a person can act on."""
+        found = self._rpo_attention()
+        if self.drill_problem is None or self.status is AuditStatus.SKIPPED:
+            return found
+        drill = f"restorability of instance {self.instance_name or self.instance_id} {self.drill_problem}"
+        return drill if found is None else f"{found}; {drill}"
+
+    def _rpo_attention(self) -> str | None:
         name = self.instance_name or self.instance_id
         if self.status is AuditStatus.NONE:
             return f"RPO violated: instance {name} has no successful backup at all"
@@ -94,7 +125,9 @@ class AuditOutcome(NamedTuple):
         data: dict[str, Any] = {"instance_id": self.instance_id, "instance_name": self.instance_name}
         data["status"] = self.status.value
         data["last_backup"] = self.last_backup.to_dict() if self.last_backup is not None else None
-        for name in ("reason", "error_code", "dcs_request_id"):
+        if self.drills_audited:
+            data["last_drill"] = self.last_drill.to_dict() if self.last_drill is not None else None
+        for name in ("drill_problem", "reason", "error_code", "dcs_request_id"):
             value = getattr(self, name)
             if value is not None:
                 data[name] = value
@@ -109,6 +142,7 @@ class AuditReport(NamedTuple):
     rpo_hours: int
     results: tuple[AuditOutcome, ...]
     reason: str | None = None
+    max_drill_age_days: int | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -126,6 +160,7 @@ class AuditReport(NamedTuple):
             "trigger": self.trigger,
             "request_id": self.request_id,
             "rpo_hours": self.rpo_hours,
+            **({"max_drill_age_days": self.max_drill_age_days} if self.max_drill_age_days is not None else {}),
             "results": [o.to_dict() for o in self.results],
             "counts": self.counts,
         }
@@ -160,3 +195,23 @@ def judge(
     )
     status = AuditStatus.STALE if age_hours > rpo_hours else AuditStatus.OK
     return AuditOutcome(instance_id, status, name, last, rpo_hours, reason=note)
+
+
+def judge_drills(
+    outcome: AuditOutcome, last: LastDrill | None, max_age_days: int | None, now: datetime
+) -> AuditOutcome:
+    """The instance's drills beside its RPO verdict: with ``max_age_days``, a newest passed drill older than
+    that, or none at all, means restorability is not proven (``unproven`` when the RPO itself is met)."""
+    judged = outcome._replace(drills_audited=True, last_drill=last)
+    if max_age_days is None or outcome.status is AuditStatus.SKIPPED:
+        return judged
+    passed = last.last_passed_at if last is not None else None
+    if passed is None:
+        problem = "not proven: no drill of it has passed (none on record)"
+    else:
+        age_days = (now - passed).total_seconds() / 86400
+        if age_days <= max_age_days:
+            return judged
+        problem = f"not proven for {int(age_days)} days: its newest passed drill is older than {max_age_days} days"
+    status = AuditStatus.UNPROVEN if outcome.status is AuditStatus.OK else outcome.status
+    return judged._replace(status=status, drill_problem=problem)

@@ -11,7 +11,8 @@ MAX_INSTANCE_IDS = 100
 INSTANCE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 INSTANCE_ID_RULE = "1 to 64 letters, digits, '.', '_' or '-'"
 BACKUP_FORMATS = ("rdb", "aof")
-BACKUPABLE_MODES = frozenset({"ha", "ha_rw_split", "proxy", "cluster"})
+CLUSTER_MODE = "cluster"  # Redis Cluster: database 0 only
+BACKUPABLE_MODES = frozenset({"ha", "ha_rw_split", "proxy", CLUSTER_MODE})
 READY_STATUS = "RUNNING"
 _SLASHED_TIME = re.compile(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}")
 # Spec codes of Redis 3.0 instances name the mode in words.
@@ -106,6 +107,11 @@ def iso_utc(text: str | None) -> str | None:
     """A DCS time (``2019-05-10T08:31:16.166Z``, or with an offset) as ISO 8601 UTC; None when unreadable."""
     moment = _utc(text)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
+
+
+def iso_seconds(moment: datetime) -> str:
+    """An aware time as ISO 8601 UTC to the second (``2026-12-01T15:00:00Z``)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def utc_time(text: str | None) -> datetime | None:

@@ -38,6 +38,8 @@ _OPTIONAL_FIELDS = (
     "error_code",
     "dcs_request_id",
     "export",
+    "record",
+    "record_problem",
 )
 _PROVES_NOTHING = frozenset({DrillStatus.FAILED, DrillStatus.INCONCLUSIVE})
 
@@ -61,6 +63,8 @@ class DrillOutcome(NamedTuple):
     dcs_request_id: str | None = None
     reused: bool = False  # the import was started by an earlier run (or delivery) and followed by this one
     export: dict[str, Any] | None = None  # the export drilled ("from": "export"): bucket and objects
+    record: str | None = None  # the key of the drill's record in the export bucket
+    record_problem: str | None = None  # why the drill that ran has no record: the audit will not see it
 
     @property
     def verdict(self) -> str:
@@ -72,19 +76,28 @@ class DrillOutcome(NamedTuple):
 
     @property
     def attention(self) -> str | None:
-        """Only a passed drill proves a backup restores: failed and inconclusive page someone."""
+        """Only a passed drill proves a backup restores: failed and inconclusive page someone, and so does a
+        drill whose record was not kept."""
+        name = self.instance_name or self.instance_id
+        if self.record_problem is not None:
+            return f"the drill of instance {name} ({self.status.value}) has no record: {self.record_problem}"
         if self.status not in _PROVES_NOTHING or told_for_the_run(self.reason):
             return None
-        name = self.instance_name or self.instance_id
         return f"restorability of instance {name} not proven ({self.status.value}): {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return outcome_dict(self, _OPTIONAL_FIELDS)
 
 
-def key_verdict(expected: int | None, restored: int | None, tolerance_pct: float) -> tuple[DrillStatus, str | None]:
+def key_verdict(
+    expected: int | None, restored: int | None, tolerance_pct: float, first_database_only: bool = False
+) -> tuple[DrillStatus, str | None]:
     """passed within ``tolerance_pct`` of what the backup declares (keys that expired since may be missing);
-    a count unknown on either side is inconclusive, never passed."""
+    a count unknown on either side is inconclusive, never passed.
+
+    ``first_database_only``: the files declare their first database's count only (the others' lie further in,
+    after its keys), so more keys restored than declared may be other databases': inconclusive, not failed.
+    """
     if expected is None:
         return DrillStatus.INCONCLUSIVE, "the key count the backup declares is unknown"
     if restored is None:
@@ -92,6 +105,12 @@ def key_verdict(expected: int | None, restored: int | None, tolerance_pct: float
     allowed = expected * tolerance_pct / 100
     if abs(expected - restored) <= allowed:
         return DrillStatus.PASSED, None
+    if first_database_only and restored > expected:
+        return (
+            DrillStatus.INCONCLUSIVE,
+            f"the scratch instance holds {restored} keys, more than the {expected} the backup's files declare for"
+            " their first database: the other databases' counts are not read, so nothing is proven",
+        )
     return (
         DrillStatus.FAILED,
         f"the scratch instance holds {restored} keys, the backup declares {expected} (tolerance {tolerance_pct:g} %)",
@@ -107,11 +126,13 @@ class DrillReport(NamedTuple):
     tolerance_pct: float
     results: tuple[DrillOutcome, ...]
     reason: str | None = None
+    records: dict[str, Any] | None = None  # where the drill records are kept, or why they are not
 
     @property
     def status(self) -> str:
         statuses = {o.status for o in self.results}
-        if self.reason is not None or statuses & _PROVES_NOTHING:
+        unrecorded = any(o.record_problem is not None for o in self.results)
+        if self.reason is not None or statuses & _PROVES_NOTHING or unrecorded:
             return "failed"
         return "pending" if DrillStatus.PENDING in statuses else "succeeded"
 
@@ -135,6 +156,8 @@ class DrillReport(NamedTuple):
             "results": [o.to_dict() for o in self.results],
             "counts": self.counts,
         }
+        if self.records is not None:
+            report["records"] = self.records
         if self.reason is not None:
             report["reason"] = self.reason
         return report

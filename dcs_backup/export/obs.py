@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from dcs_backup.export.base import StoredObject
@@ -186,6 +186,31 @@ class ObsTarget:
                 return parts
             marker = int(response.body.nextPartNumberMarker)
 
+    def headers(self, key: str) -> dict[str, str] | None:
+        """A HEAD's headers, names lower-cased (user metadata as the SDK gives it, without ``x-obs-meta-``);
+        None when there is no such object."""
+
+        def head() -> dict[str, str] | None:
+            response = self._send(lambda c: c.getObjectMetadata(self._bucket, key), missing_ok=True)
+            return None if response is None else {str(k).lower(): str(v) for k, v in response.header or []}
+
+        return self._loop.run("HeadObject", head)
+
+    def listed(self, prefix: str, max_pages: int) -> Iterator[tuple[str, str]]:
+        """Every object under ``prefix``, page by page (``max_pages`` of 1,000 at most): key and LastModified."""
+
+        def page(marker: str | None) -> Any:
+            return self._send(lambda c: c.listObjects(self._bucket, prefix=prefix, marker=marker, max_keys=1000)).body
+
+        marker: str | None = None
+        for _ in range(max_pages):
+            body = self._loop.run("ListObjects", lambda at=marker: page(at))  # type: ignore[misc]
+            contents = body.contents or []
+            yield from ((str(c.key), str(c.lastModified or "")) for c in contents)
+            if not contents or str(body.is_truncated).lower() != "true":
+                return
+            marker = str(body.next_marker or contents[-1].key)
+
     def read_object(self, key: str) -> bytes | None:
         """A small object's bytes (a progress record), or None when there is none."""
 
@@ -195,16 +220,19 @@ class ObsTarget:
 
         return self._loop.run("GetObject", get)
 
-    def write_object(self, key: str, data: bytes) -> None:
-        """A small object (a progress record), encrypted as the exports are."""
+    def write_object(self, key: str, data: bytes, *, allowance_s: float = 0.0) -> None:
+        """A small object (a progress or drill record), encrypted as the exports are; ``allowance_s``: how far
+        past the deadline it may still be tried."""
         from obs import PutObjectHeader
 
         digest = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
         headers = PutObjectHeader(
             md5=digest, contentType="application/json", sseHeader=upload_encryption(self._kms_key_id)
         )
-        self._loop.run(
-            "PutObject", lambda: self._send(lambda c: c.putContent(self._bucket, key, content=data, headers=headers))
+        loop = self._loop.with_allowance(allowance_s) if allowance_s else self._loop
+        loop.run(
+            "PutObject",
+            lambda: self._send(lambda c: c.putContent(self._bucket, key, content=data, headers=headers), loop=loop),
         )
 
     def delete_object(self, key: str) -> None:

@@ -98,7 +98,15 @@ class TestAnswers:
         function.emulator.state.add_backup(HA_ID, backup_type="auto", age_hours=1)
         answer = _audit(function, HA_ID, SINGLE_ID).answer
         assert (answer["action"], answer["status"], answer["rpo_hours"]) == ("audit", "succeeded", 24)
-        assert answer["counts"] == {"ok": 1, "stale": 0, "none": 0, "skipped": 1, "failed": 0, "total": 2}
+        assert answer["counts"] == {
+            "ok": 1,
+            "stale": 0,
+            "none": 0,
+            "unproven": 0,
+            "skipped": 1,
+            "failed": 0,
+            "total": 2,
+        }
 
     def test_a_violation_raises_rpo_violated_and_logs_an_error(self, function: FunctionHarness) -> None:
         result = function.invoke({"action": "audit", "instance_ids": [HA_ID, CLUSTER_ID]})

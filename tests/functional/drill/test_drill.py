@@ -98,3 +98,18 @@ class TestUnknownDeclaredKeys:
         assert result["status"] == "inconclusive"
         assert result["keys_restored"] == BACKUP_KEYS  # the backup loaded; its declared count is what is unknown
         assert "could not be listed" in result["reason"] and "DCS.2003" in result["reason"]
+
+
+class TestDatabases:
+    def test_keys_in_databases_after_the_first_make_a_master_standby_drill_inconclusive_not_failed(
+        self, drilling: ExportHarness
+    ) -> None:
+        good_backup(drilling).other_database_keys = 300  # db1's keys, declared only after db0's in the file
+        result = by_source(run_drill(drilling).answer)[HA_ID]
+        assert result["status"] == "inconclusive" and "first database" in result["reason"]
+        assert (result["keys_expected"], result["keys_restored"]) == (BACKUP_KEYS, BACKUP_KEYS + 300)
+
+    def test_a_cluster_holds_database_0_only_so_more_keys_than_declared_fail(self, drilling: ExportHarness) -> None:
+        good_backup(drilling, CLUSTER_ID).other_database_keys = 300
+        result = by_source(run_drill(drilling, instance_ids=[CLUSTER_ID]).answer)[CLUSTER_ID]
+        assert result["status"] == "failed" and f"holds {BACKUP_KEYS + 300} keys" in result["reason"]

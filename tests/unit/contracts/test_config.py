@@ -56,6 +56,30 @@ class TestSettings:
         assert "0d0466b0-e727-4d9c-b35d-f84bb474a37f" in str(raised.value)
 
 
+EXPORTING = {"DCS_EXPORT_BUCKET": "team-dcs-backups", "DCS_REGION": "eu-west-101"}
+
+
+class TestDrillRecords:
+    def test_records_go_beside_the_exports_by_default(self) -> None:
+        settings = Settings.from_env(EXPORTING)
+        assert (settings.drill_record_prefix, settings.export_prefix) == ("dcs-drills/", "dcs-backup/")
+
+    @pytest.mark.parametrize("prefix", ["/drills/", "/", "dcs-backup/drills/", "dcs-backup-drills/"])
+    def test_a_record_prefix_at_the_root_or_under_the_export_prefix_is_refused(self, prefix: str) -> None:
+        with pytest.raises(ConfigurationError, match="DCS_DRILL_RECORD_PREFIX"):
+            Settings.from_env({**EXPORTING, "DCS_DRILL_RECORD_PREFIX": prefix})
+
+    def test_a_drill_age_needs_the_bucket_the_records_are_in(self) -> None:
+        assert Settings.from_env({**EXPORTING, "DCS_MAX_DRILL_AGE_DAYS": "7"}).default_max_drill_age_days == 7
+        with pytest.raises(ConfigurationError, match="DCS_MAX_DRILL_AGE_DAYS needs DCS_EXPORT_BUCKET"):
+            Settings.from_env({"DCS_MAX_DRILL_AGE_DAYS": "7"})
+
+    @pytest.mark.parametrize("days", ["0", "3651", "7.5", "a week"])
+    def test_a_drill_age_is_a_whole_number_of_days(self, days: str) -> None:
+        with pytest.raises(ConfigurationError, match="DCS_MAX_DRILL_AGE_DAYS must be a whole number from 1 to 3650"):
+            Settings.from_env({**EXPORTING, "DCS_MAX_DRILL_AGE_DAYS": days})
+
+
 class TestAccess:
     def test_everything_missing_is_named_at_once(self) -> None:
         with pytest.raises(ConfigurationError) as caught:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dcs_backup.config import Settings
+from dcs_backup.export.spec import ExportSpec
 from dcs_backup.platform.errors import InvalidRequestError
 from dcs_backup.request import DEFAULT_REMARK, parse_backup_request
 
@@ -35,7 +36,10 @@ class TestDefaults:
 
 class TestRules:
     def test_unknown_fields_are_named_with_the_allowed_ones(self) -> None:
-        assert "allowed fields are action, rpo_hours, instance_ids" in _problems({"instances": ["a"]})["instances"]
+        assert (
+            "allowed fields are action, rpo_hours, max_drill_age_days, instance_ids"
+            in _problems({"instances": ["a"]})["instances"]
+        )
 
     @pytest.mark.parametrize("ids", [[], "a", [""], [1], ["a b"], ["x" * 65], [f"i{n}" for n in range(101)]])
     def test_instance_ids_shape_is_enforced(self, ids: Any) -> None:
@@ -115,3 +119,31 @@ def test_any_payload_is_accepted_or_rejected_with_named_fields(payload: dict[str
         assert 1 <= len(request.instance_ids) <= 100
         assert request.backup_format in ("rdb", "aof")
         assert len(request.remark) <= 128
+
+
+class TestDrillAge:
+    """``max_drill_age_days``: audit only, a whole number of days, judged from records in the export bucket."""
+
+    EXPORTING = SETTINGS._replace(default_export=ExportSpec("team-dcs-backups"))
+
+    def test_an_audit_takes_it(self) -> None:
+        request = parse_backup_request({"action": "audit", "max_drill_age_days": 7}, self.EXPORTING)
+        assert request.max_drill_age_days == 7
+
+    def test_an_audit_without_it_takes_the_configured_default(self) -> None:
+        settings = self.EXPORTING._replace(default_max_drill_age_days=30)
+        assert parse_backup_request({"action": "audit"}, settings).max_drill_age_days == 30
+        assert parse_backup_request({}, settings).max_drill_age_days is None
+
+    def test_a_backup_refuses_it(self) -> None:
+        problem = _problems({"max_drill_age_days": 7}, self.EXPORTING)["max_drill_age_days"]
+        assert problem == "applies to action 'audit' only"
+
+    def test_without_an_export_bucket_it_says_where_the_records_would_be(self) -> None:
+        problem = _problems({"action": "audit", "max_drill_age_days": 7})["max_drill_age_days"]
+        assert "DCS_EXPORT_BUCKET" in problem
+
+    @given(st.one_of(st.integers(max_value=0), st.integers(min_value=3651), st.floats(), st.text(), st.booleans()))
+    def test_anything_but_a_whole_number_of_days_from_1_to_3650_is_refused(self, days: Any) -> None:
+        problem = _problems({"action": "audit", "max_drill_age_days": days}, self.EXPORTING)["max_drill_age_days"]
+        assert "from 1 to 3650" in problem

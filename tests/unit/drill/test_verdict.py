@@ -23,6 +23,15 @@ class TestKeyVerdict:
     def test_an_unknown_count_is_inconclusive_never_passed(self, expected: int | None, restored: int | None) -> None:
         assert key_verdict(expected, restored, 50.0)[0] is DrillStatus.INCONCLUSIVE
 
+    def test_more_keys_than_the_first_database_declares_is_inconclusive_where_other_databases_may_be(
+        self,
+    ) -> None:
+        status, reason = key_verdict(1000, 1500, 1.0, first_database_only=True)
+        assert status is DrillStatus.INCONCLUSIVE and reason is not None and "first database" in reason
+
+    def test_fewer_keys_than_the_first_database_declares_still_fails(self) -> None:
+        assert key_verdict(1000, 500, 1.0, first_database_only=True)[0] is DrillStatus.FAILED
+
 
 class TestReport:
     def _report(self, *statuses: DrillStatus, reason: str | None = None) -> DrillReport:

@@ -13,6 +13,7 @@ VARIABLES = variables()
 ROLE = RESOURCES["huaweicloud_identity_role.obs_export"]
 BUCKET = RESOURCES["huaweicloud_obs_bucket.export"]
 AGENCY = RESOURCES["huaweicloud_identity_agency.function"]
+DRILL_RECORDS = RESOURCES["huaweicloud_identity_role.obs_drill_records"]
 
 # The OBS calls the export makes (dcs_backup/export/obs.py; shared/reference/obs.md): PutObject covers
 # initiate, upload part, complete and the progress record; abort; listing an upload's parts to continue
@@ -110,9 +111,12 @@ class TestObsPermission:
         assert listing["Condition"] == {"StringLike": {"obs:prefix": ["${var.export_prefix}*"]}}
 
     def test_agency_holds_it_on_the_domain_only_when_exporting(self) -> None:
-        domain_roles = AGENCY["domain_roles"]
-        assert _when(domain_roles, enabled=True) == "[huaweicloud_identity_role.obs_export[0].name]"
-        assert _when(domain_roles, enabled=False) == "[]"
+        held = re.fullmatch(r"\$\{concat\((.*)\)\}", AGENCY["domain_roles"])
+        assert held, AGENCY["domain_roles"]
+        assert held.group(1).split(", local.") == [
+            "local.export_enabled ? [huaweicloud_identity_role.obs_export[0].name] : []",
+            "drill_records_enabled ? [huaweicloud_identity_role.obs_drill_records[0].name] : []",
+        ]
         # Not on the region's project, not on all resources.
         assert not any("obs_export" in r for r in one(AGENCY["project_role"])["roles"])
         assert "all_resources_roles" not in AGENCY and "enterprise_project_roles" not in AGENCY
@@ -139,13 +143,35 @@ class TestObsPermission:
     def test_nothing_obs_is_granted_without_an_export_bucket(self) -> None:
         roles = {k: v for k, v in RESOURCES.items() if k.startswith("huaweicloud_identity_role.")}
         granting_obs = {k for k, v in roles.items() if re.search(r'"obs:', v["policy"])}
-        assert granting_obs == {"huaweicloud_identity_role.obs_export"}
-        for name in granting_obs:
-            assert _when(roles[name]["count"], enabled=False) == "0"
+        assert granting_obs == {"huaweicloud_identity_role.obs_export", "huaweicloud_identity_role.obs_drill_records"}
+        assert _when(roles["huaweicloud_identity_role.obs_export"]["count"], enabled=False) == "0"
+        assert DRILL_RECORDS["count"] == "${local.drill_records_enabled ? 1 : 0}"
+        assert LOCALS["drill_records_enabled"].startswith("${local.export_enabled && (")
         # The download links DCS hands out for the export are likewise granted only then.
         assert re.search(
             r'local\.export_enabled \? \["dcs:instance:downloadBackupData"\] : \[\]', LOCALS["dcs_actions"]
         )
+
+
+class TestDrillRecordsPermission:
+    def test_only_drills_or_an_audit_of_drill_age_with_an_export_bucket_get_it(self) -> None:
+        expected = "${local.export_enabled && (local.drill_enabled || var.max_drill_age_days != null)}"
+        assert LOCALS["drill_records_enabled"] == expected
+
+    def test_it_writes_and_reads_objects_and_lists_keys_under_the_record_prefix_only(self) -> None:
+        objects, listing = policy(DRILL_RECORDS)["Statement"]
+        assert sorted(objects["Action"]) == ["obs:object:GetObject", "obs:object:PutObject"]
+        assert objects["Resource"] == ["obs:*:*:object:${var.export_bucket}/${var.drill_record_prefix}*"]
+        assert listing["Action"] == ["obs:bucket:ListBucket"]
+        assert listing["Condition"] == {"StringLike": {"obs:prefix": ["${var.drill_record_prefix}*"]}}
+        assert DRILL_RECORDS["type"] == "AX"
+
+    def test_the_records_never_lie_under_the_export_prefix_its_lifecycle_ages(self) -> None:
+        conditions = [
+            p["condition"] for p in one(RESOURCES["huaweicloud_fgs_function.dcs_backup"]["lifecycle"])["precondition"]
+        ]
+        assert any("startswith(var.drill_record_prefix" in c for c in conditions)
+        assert any("var.max_drill_age_days == null || var.export_bucket" in c for c in conditions)
 
 
 class TestExportBucket:
