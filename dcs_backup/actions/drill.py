@@ -140,6 +140,7 @@ class _DrillJob:
         self.scratch_problem = self._scratch_refusal()
         self._running = self._running_import()
         self._busy: str | None = None  # why no further import may start in this run
+        self._chosen: DrillOutcome | None = None  # the source's backup once chosen, for a call that fails after
         self._modes: dict[str, str | None] = {}  # each source's cache mode: a Redis Cluster has database 0 only
 
     def order(self, targets: list[Target]) -> list[Target]:
@@ -186,17 +187,19 @@ class _DrillJob:
             return self._outcome(target, DrillStatus.FAILED, reason=self.scratch_problem)
         if self._busy is not None:
             return self._outcome(target, DrillStatus.PENDING, reason=self._busy)
+        self._chosen = None
         try:
             return self._drill(target)
         except CallError as error:
             status = DrillStatus.PENDING if error.kind is ErrorKind.DEADLINE else DrillStatus.FAILED
-            return self._outcome(
-                target,
-                status,
-                reason=failure_reason(error),
-                error_code=error.error_code,
-                dcs_request_id=error.request_id,
-            )
+            failed = {
+                "reason": failure_reason(error),
+                "error_code": error.error_code,
+                "dcs_request_id": error.request_id,
+            }
+            if self._chosen is not None:  # the backup it was drilling, its age: what the record and the retry need
+                return self._chosen._replace(status=status, **failed)
+            return self._outcome(target, status, **failed)
 
     def _drill(self, target: Target) -> DrillOutcome:
         eligible = eligible_instance(target, self._gateway)
@@ -353,7 +356,7 @@ class _DrillJob:
         """What the drill of ``backup_id`` knows from its record: the backup and its age."""
         created = backup.created if backup is not None else None
         age = round((_now() - created).total_seconds() / 3600, 2) if created is not None else None
-        return DrillOutcome(
+        self._chosen = DrillOutcome(
             target.instance_id,
             DrillStatus.PENDING,
             target.name,
@@ -361,6 +364,7 @@ class _DrillJob:
             backup_created_at=iso_utc(backup.created_at) if backup is not None else None,
             backup_age_hours=age,
         )
+        return self._chosen
 
     def _with_declared_keys(self, known: DrillOutcome) -> DrillOutcome:
         """The key count the backup's files declare (read from their heads), or why it is unknown."""

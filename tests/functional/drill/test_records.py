@@ -124,7 +124,8 @@ class TestRetriedDelivery:
         # Emptying the (Redis 7.0) scratch instance fails: its baseline restore is refused.
         recording.emulator.faults.script("RestoreInstance", *[Fault(FaultKind.SERVER_ERROR)] * 5)
         first, again, _ = self._deliver_twice(recording)
-        assert by_source(first.answer)[HA_ID]["status"] == "failed"
+        failed = by_source(first.answer)[HA_ID]
+        assert failed["status"] == "failed" and failed["backup_id"] and "RestoreInstance" in failed["reason"]
         assert by_source(again.answer)[HA_ID]["status"] == "passed"
         assert len(_records(recording, HA_ID)) == 2
 
