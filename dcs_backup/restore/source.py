@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from dcs_backup.dcs.models import BackupRecord
-from dcs_backup.idempotency import made_by_function, made_for_request
+from dcs_backup.idempotency import is_baseline_backup, made_by_function, made_for_request
 from dcs_backup.restore.spec import RestoreSource
 
 SAFETY_REMARK = "dcs-backup safety backup before restore"
@@ -32,12 +32,16 @@ def chosen_backup(
     records: Iterable[BackupRecord], source: RestoreSource, before: datetime | None = None
 ) -> BackupRecord | None:
     """The named backup (whatever its status: the guards judge it), or the newest restorable one of any
-    origin but a safety backup, made before ``before`` (this request's safety backup) when given."""
+    origin but a safety backup or a drill scratch instance's empty baseline (neither holds the data a
+    restore wants back), made before ``before`` (this request's safety backup) when given."""
     if source.backup_id is not None:
         return next((r for r in records if r.backup_id == source.backup_id), None)
     candidates = [
         r
         for r in records
-        if r.restorable and not is_safety_backup(r) and (before is None or r.created_or_oldest < before)
+        if r.restorable
+        and not is_safety_backup(r)
+        and not is_baseline_backup(r.remark)
+        and (before is None or r.created_or_oldest < before)
     ]
     return max(candidates, key=lambda r: r.created_or_oldest, default=None)

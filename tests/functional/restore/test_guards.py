@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dcs_backup.idempotency import BASELINE_REMARK
 from dcs_backup.platform.errors import RestoreRefusedError
 from devkit.seed import CLUSTER_ID, FROZEN_ID, HA_ID, SINGLE_ID
 from tests.conftest import FunctionHarness
@@ -124,6 +125,12 @@ class TestBackup:
         good = seeded_backup(restoring)
         newer = restoring.emulator.state.add_backup(HA_ID, age_hours=1, keys=9)
         override_record(restoring.emulator.state, newer.backup_id, is_support_restore="FALSE")
+        outcome = only_result(restoring.invoke(restore_request(plan=True)).answer)
+        assert outcome["plan"]["source"]["backup_id"] == good.backup_id
+
+    def test_latest_never_restores_a_drill_scratch_instances_empty_baseline(self, restoring: FunctionHarness) -> None:
+        good = seeded_backup(restoring)
+        restoring.emulator.state.add_backup(HA_ID, age_hours=1, remark=f"{BASELINE_REMARK} [dcsb:0123456789ab]")
         outcome = only_result(restoring.invoke(restore_request(plan=True)).answer)
         assert outcome["plan"]["source"]["backup_id"] == good.backup_id
 
