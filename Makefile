@@ -22,7 +22,7 @@ $(BIN)/.dev: requirements-dev.txt requirements.txt $(BIN)/.runtime
 run: $(BIN)/.runtime ## set up, then invoke the function on events/timer.json (the emulator unless credentials are set)
 	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m dcs_backup invoke events/timer.json
 
-demo: $(BIN)/.runtime ## the lifecycle on the bundled DCS and OBS emulators: back up, wait, export, prune, audit
+demo: $(BIN)/.runtime ## the lifecycle on the bundled DCS and OBS emulators: back up, wait, export, prune, restore, drill, audit
 	NO_PROXY=127.0.0.1,localhost $(BIN)/python -m devkit.story
 
 lint: $(BIN)/.dev ## ruff: lint and format check

@@ -3,8 +3,8 @@
 Each step is one function registered with ``@step("what it shows")``: it invokes the function as a
 trigger would (``Scene.invoke``), checks that the answer and the emulators' state say what the line
 claims (``expect``), and returns the few words printed after it. A step that does not do what it says
-stops the story; the command then prints that step's log lines and exits 1. A new step (restore, a
-drill) is one more function here, in the order it should run.
+stops the story; the command then prints that step's log lines and exits 1. A new step is one more
+function here, in the order it should run.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dcs_backup.idempotency import TAG_PREFIX
 from dcs_backup.platform.retry import PollPolicy
 from dcs_backup.runtime import Runtime
 from dcs_emulator import DcsEmulator, EmulatorState
+from dcs_emulator.model import Instance
 from dcs_emulator.obs_server import ObsEmulator
 from devkit.context import LocalContext
 from devkit.seed import ACCESS_KEY, CLUSTER_ID, HA_ID, PROJECT_ID, SECRET_KEY, SINGLE_ID
@@ -36,6 +37,8 @@ BACKED_UP = (HA_ID, CLUSTER_ID)  # the single-node one cannot be backed up
 EARLIER_NIGHTS = 3  # backups the function made before the story starts, on each backed-up instance
 KEEP_LAST = 2
 ORDERS_KEYS = 1200
+SCRATCH_ID = "0a9d3f7e-5b1c-4e2a-8f60-d1c2b3a4e5f6"  # the drills' scratch instance, untagged: never backed up here
+SCRATCH_NAME = "drill-scratch"
 
 
 class StepFailedError(Exception):
@@ -184,15 +187,40 @@ def restore_in_place(scene: Scene) -> str:
     return f"backup {chosen} restored ({keys} keys back), safety backup {restored['safety_backup_id']} taken first"
 
 
-@step("audit the RPO: every tagged instance has a good backup newer than 24 hours")
+@step("restore drill: each instance's verified export imported into the scratch instance, its keys counted, recorded")
+def drill_the_exports(scene: Scene) -> str:
+    scene.runtime.env["DCS_EXPORT_BUCKET"] = BUCKET  # drills prove the exports, and keep their records there
+    scene.runtime.env["DCS_EXPORT_PREFIX"] = PREFIX
+    report = scene.invoke({"action": "drill", "select": TAGGED})
+    expect(report.get("status") == "succeeded", f"the drill says {report.get('status')}: {report.get('reason')}")
+    results = _by_instance(report)
+    seconds = []
+    for instance_id in BACKED_UP:
+        result = results[instance_id]
+        expect(result["status"] == "passed", f"{FLEET[instance_id]}'s drill {result['status']}: {result.get('reason')}")
+        expect("export" in result, f"{FLEET[instance_id]} was drilled from {result.get('backup_id')}, not its export")
+        expected, restored = result["keys_expected"], result["keys_restored"]
+        expect(expected == restored, f"{FLEET[instance_id]}: {restored} keys restored, {expected} declared")
+        expect(result.get("record", "").startswith(f"dcs-drills/{instance_id}/"), f"no record of {instance_id}")
+        seconds.append(result["restore_seconds"])
+    expect(results[SINGLE_ID]["status"] == "skipped", "the single-node instance was drilled")
+    return f"{len(BACKED_UP)} exports restored into {SCRATCH_NAME} and passed (slowest {max(seconds):.1f} s), 1 skipped"
+
+
+@step("audit the RPO and the drills: a good backup newer than 24 hours, a passed drill within 7 days")
 def audit_the_rpo(scene: Scene) -> str:
-    report = scene.invoke({"action": "audit", "select": TAGGED, "rpo_hours": 24})
+    report = scene.invoke({"action": "audit", "select": TAGGED, "rpo_hours": 24, "max_drill_age_days": 7})
     expect(report.get("status") == "succeeded", f"the audit says {report.get('status')}: {report.get('reason')}")
     statuses = _statuses(report)
     expected = {HA_ID: "ok", CLUSTER_ID: "ok", SINGLE_ID: "skipped"}
     expect(statuses == expected, f"verdicts {statuses}, expected {expected}")
     ages = [_by_instance(report)[i]["last_backup"]["age_hours"] for i in BACKED_UP]
-    return f"RPO met on {len(BACKED_UP)} instances (newest backup {max(ages):.2f} h old), 1 skipped"
+    drills = [_by_instance(report)[i]["last_drill"] for i in BACKED_UP]
+    expect(all(d and d["result"] == "passed" for d in drills), f"last drills {drills}")
+    return (
+        f"RPO met on {len(BACKED_UP)} instances (newest backup {max(ages):.2f} h old), each with a passed drill,"
+        " 1 skipped"
+    )
 
 
 def demo_state() -> EmulatorState:
@@ -201,6 +229,7 @@ def demo_state() -> EmulatorState:
     for instance_id in FLEET:
         state.instance(instance_id).tags["backup"] = "daily"
     state.instance(HA_ID).keys = ORDERS_KEYS  # what its backups hold, and a restore brings back
+    state.add_instance(Instance(SCRATCH_ID, SCRATCH_NAME, engine_version="7.0", capacity=4, keys=0))
     for instance_id in BACKED_UP:
         for night in range(EARLIER_NIGHTS, 0, -1):
             remark = f"nightly {TAG_PREFIX}{night:012x}]"
@@ -219,7 +248,8 @@ def scene_of(state: EmulatorState) -> Iterator[Scene]:
                 "DCS_PROJECT_ID": PROJECT_ID,
                 "OBS_ENDPOINT": storage.endpoint,
                 "DCS_EXPORT_PART_MB": "5",
-                "DCS_RESTORE_TARGETS": HA_ID,  # the only instance the story may restore into
+                "DCS_RESTORE_TARGETS": f"{HA_ID},{SCRATCH_ID}",  # the only instances the story may write data to
+                "DCS_DRILL_INSTANCE": SCRATCH_ID,
             }
             runtime = Runtime(env=env)
             runtime.poll_policy = PollPolicy(first_delay_s=0.1, max_delay_s=0.3)
