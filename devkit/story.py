@@ -189,8 +189,8 @@ def restore_in_place(scene: Scene) -> str:
 
 @step("restore drill: each instance's verified export imported into the scratch instance, its keys counted, recorded")
 def drill_the_exports(scene: Scene) -> str:
-    scene.runtime.env["DCS_EXPORT_BUCKET"] = BUCKET  # drills prove the exports, and keep their records there
-    scene.runtime.env["DCS_EXPORT_PREFIX"] = PREFIX
+    # Drills prove the exports, and keep their records in the same bucket.
+    scene.runtime.env = {**scene.runtime.env, "DCS_EXPORT_BUCKET": BUCKET, "DCS_EXPORT_PREFIX": PREFIX}
     report = scene.invoke({"action": "drill", "select": TAGGED})
     expect(report.get("status") == "succeeded", f"the drill says {report.get('status')}: {report.get('reason')}")
     results = _by_instance(report)
