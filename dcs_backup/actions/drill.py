@@ -54,7 +54,6 @@ log = structlog.get_logger("dcs_backup")
 T = TypeVar("T")
 
 DRILLS_DISABLED = "drills are refused: set DCS_DRILL_INSTANCE to a scratch instance (also in DCS_RESTORE_TARGETS)"
-NO_EXPORT_BUCKET = 'a drill "from": "export" needs DCS_EXPORT_BUCKET, the bucket the exports are in'
 TASK_PREFIX = "dcsb-restore-"  # the restore's import tasks; a drill's description says whose backup it imports
 _DRILLED = re.compile(r"drill of backup (\S+)")
 SCRATCH_HOLDS_DRILL = "the drilled backup's data"
@@ -246,8 +245,7 @@ class _DrillJob:
         """The newest verified export of the source in the export bucket, imported from OBS: the off-instance
         copy proven; its objects' labels say how many keys the files declared."""
         spec = self._settings.default_export
-        if spec is None:
-            return self._outcome(target, DrillStatus.FAILED, reason=NO_EXPORT_BUCKET)
+        assert spec is not None  # a drill from the export is refused without an export bucket (its spec)
         wanted = ExportSource(bucket=spec.bucket, objects=(), prefix=spec.prefix)
         found = newest_export(
             wanted,
@@ -418,8 +416,9 @@ class _DrillJob:
         return reason
 
     def _running_import(self) -> _Running | None:
-        """An unfinished import into the scratch instance (a drill's or a restore's), if there is one."""
-        for task in self._gateway.find_migration_tasks(TASK_PREFIX):
+        """An unfinished import into the scratch instance (a drill's, a restore's, or one started from the
+        console under any name), if there is one."""
+        for task in self._gateway.find_migration_tasks(None):
             if task.target_instance_id == self._scratch_id and not task.finished:
                 drilled = _DRILLED.search(task.description)
                 return _Running(task, drilled.group(1) if drilled else None)

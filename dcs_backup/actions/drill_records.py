@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from dcs_backup.actions.exported_files import obs_target
@@ -15,6 +16,7 @@ from dcs_backup.config import Settings
 from dcs_backup.dcs.access import DcsAccess
 from dcs_backup.drill.outcome import DrillOutcome
 from dcs_backup.drill.records import (
+    MAX_RECORD_BYTES,
     DrillRecord,
     drill_id,
     instance_folder,
@@ -23,6 +25,8 @@ from dcs_backup.drill.records import (
     record_name,
     recorded_outcome,
 )
+from dcs_backup.platform.calls import CallError, ErrorKind
+from dcs_backup.platform.logs import redactor
 from dcs_backup.platform.retry import Deadline, RetryPolicy
 
 if TYPE_CHECKING:
@@ -31,6 +35,13 @@ if TYPE_CHECKING:
 NO_RECORDS = "drill records are not kept: set DCS_EXPORT_BUCKET, the bucket they are written to"
 _LIST_PAGES = 20  # 20,000 records of one instance: decades of daily drills
 WRITE_ALLOWANCE_S = 1.0  # a drill that ran is recorded even when it ended at the deadline
+
+
+class TooManyRecordsError(CallError):
+    """An instance's record folder holds more than can be listed in one run: its newest records are unseen."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorKind.REJECTED, "ListObjects", message)
 
 
 class DrillRecords:
@@ -55,7 +66,7 @@ class DrillRecords:
     def keep(self, record: DrillRecord) -> str:
         """Written even a little past the deadline: the drill it proves has already run."""
         key = record.key(self.prefix)
-        self._bucket().write_object(key, record.to_json(), allowance_s=WRITE_ALLOWANCE_S)
+        self._bucket().write_object(key, record.to_json(redactor.redact_public), allowance_s=WRITE_ALLOWANCE_S)
         return key
 
     def earlier(self, known: DrillOutcome, request_id: str) -> DrillOutcome | None:
@@ -63,11 +74,11 @@ class DrillRecords:
         a retry never imports it again. A drill that failed before its import is drilled again."""
         wanted = drill_id(request_id, known.backup_id)
         bucket = self._bucket()
-        for key, _ in bucket.listed(instance_folder(self.prefix, known.instance_id), _LIST_PAGES):
+        for key in self._keys(bucket, known.instance_id):
             name = record_name(key)
             if name is None or name.drill_id != wanted:
                 continue
-            recorded = recorded_outcome(name, bucket.read_object(key) or b"", known)
+            recorded = recorded_outcome(name, bucket.read_object(key, MAX_RECORD_BYTES) or b"", known)
             if recorded.migration_task_id is not None:
                 return recorded
         return None
@@ -76,18 +87,29 @@ class DrillRecords:
         """The instance's newest drill on record (its body read for the RTO and backup) and its newest passed
         one; None when it was never drilled."""
         bucket = self._bucket()
-        keys = (key for key, _ in bucket.listed(instance_folder(self.prefix, instance_id), _LIST_PAGES))
-        newest, passed = newest_records(keys)
+        found = newest_records(self._keys(bucket, instance_id), datetime.now(timezone.utc))
+        newest, passed = found.newest, found.passed
         if newest is None:
-            return None
-        body = record_body(bucket.read_object(newest.key) or b"")
+            return None if not found.future else LastDrill(None, None, future_records=found.future)
+        body = record_body(bucket.read_object(newest.key, MAX_RECORD_BYTES) or b"")
         return LastDrill(
             newest.at,
             newest.result,
             body.get("restore_seconds"),
             body.get("backup_id"),
             passed.at if passed is not None else None,
+            found.future,
         )
+
+    def _keys(self, bucket: ObsTarget, instance_id: str) -> list[str]:
+        """Every key in the instance's folder; a folder too big to list whole is an error, not "no drill"."""
+        keys = [key for key, _ in bucket.listed(instance_folder(self.prefix, instance_id), _LIST_PAGES + 1)]
+        if len(keys) > _LIST_PAGES * 1000:
+            raise TooManyRecordsError(
+                f"more than {_LIST_PAGES * 1000} objects under {instance_folder(self.prefix, instance_id)}: "
+                "delete the oldest drill records there"
+            )
+        return keys
 
     def _bucket(self) -> ObsTarget:
         with self._building:

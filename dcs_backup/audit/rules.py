@@ -60,20 +60,22 @@ class LastBackup(NamedTuple):
 class LastDrill(NamedTuple):
     """An instance's newest drill on record and when one last passed (None: never, on record)."""
 
-    at: datetime
-    result: str
+    at: datetime | None  # None: only records dated in the future, which are not counted
+    result: str | None
     restore_seconds: float | None = None
     backup_id: str | None = None
     last_passed_at: datetime | None = None
+    future_records: int = 0  # records dated later than now: a skewed clock or a forged name, never believed
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "at": iso_seconds(self.at),
+        drill = {
+            "at": iso_seconds(self.at) if self.at is not None else None,
             "result": self.result,
             "restore_seconds": self.restore_seconds,
             "backup_id": self.backup_id,
             "last_passed_at": iso_seconds(self.last_passed_at) if self.last_passed_at is not None else None,
         }
+        return drill | ({"future_records_ignored": self.future_records} if self.future_records else {})
 
 
 class AuditOutcome(NamedTuple):
@@ -203,6 +205,9 @@ def judge_drills(
     """The instance's drills beside its RPO verdict: with ``max_age_days``, a newest passed drill older than
     that, or none at all, means restorability is not proven (``unproven`` when the RPO itself is met)."""
     judged = outcome._replace(drills_audited=True, last_drill=last)
+    if last is not None and last.future_records:
+        note = f"{last.future_records} drill record(s) not counted: {UNDATED_TIME}"
+        judged = judged._replace(reason="; ".join(filter(None, (outcome.reason, note))))
     if max_age_days is None or outcome.status is AuditStatus.SKIPPED:
         return judged
     passed = last.last_passed_at if last is not None else None

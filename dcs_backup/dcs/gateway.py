@@ -37,6 +37,7 @@ BACKUP_PAGE_SIZE = 100
 RESTORE_PAGE_SIZE = 100
 MAX_RESTORE_PAGES = 100
 TASK_PAGE_SIZE = 100
+MAX_TASK_PAGES = 20  # 2,000 migration tasks in the project at most
 MAX_BACKUP_PAGES = 1000  # 100,000 records: far beyond what DCS keeps for an instance
 INSTANCE_PAGE_SIZE = 1000
 
@@ -306,22 +307,32 @@ class DcsGateway:
         )
 
     def find_migration_tasks(self, name: str | None) -> list[MigrationTask]:
-        """ListMigrationTask filtered by ``name`` (first page: the names this function gives are unique), or
-        the newest tasks of every name (None)."""
-        request = sdk.ListMigrationTaskRequest(name=name, offset=0, limit=TASK_PAGE_SIZE)
-        response = self._call("ListMigrationTask", lambda c: _readable(c.list_migration_task(request), "count"))
-        return [
-            MigrationTask(
-                task_id=str(item.task_id),
-                name=dcs_text(item.task_name),
-                description=item.description or "",
-                status=item.status,
-                target_instance_id=dcs_text(item.target_instance_id),
-                created_at=dcs_text(item.created_at),
-                error_message=dcs_text(item.error_message),
-            )
-            for item in response.migration_tasks or []
-        ]
+        """ListMigrationTask filtered by ``name``, or the tasks of every name (None): every page, up to
+        MAX_TASK_PAGES (DCS documents no order, so no page can be left out as older)."""
+        tasks: list[MigrationTask] = []
+        for page in range(MAX_TASK_PAGES):
+            request = sdk.ListMigrationTaskRequest(name=name, offset=page * TASK_PAGE_SIZE, limit=TASK_PAGE_SIZE)
+            response = self._call("ListMigrationTask", _list_tasks_page(request))
+            items = response.migration_tasks or []
+            tasks += [
+                MigrationTask(
+                    task_id=str(item.task_id),
+                    name=dcs_text(item.task_name),
+                    description=item.description or "",
+                    status=item.status,
+                    target_instance_id=dcs_text(item.target_instance_id),
+                    created_at=dcs_text(item.created_at),
+                    error_message=dcs_text(item.error_message),
+                )
+                for item in items
+            ]
+            if len(items) < TASK_PAGE_SIZE or len(tasks) >= _count(response.count):
+                break
+        return tasks
+
+
+def _list_tasks_page(request: sdk.ListMigrationTaskRequest) -> Callable[[DcsClient], Any]:
+    return lambda client: _readable(client.list_migration_task(request), "count")
 
 
 def _list_restores_page(request: sdk.ListRestoreRecordsRequest) -> Callable[[DcsClient], Any]:

@@ -11,11 +11,11 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from dcs_backup.dcs.models import iso_seconds
+from dcs_backup.dcs.models import MAX_CLOCK_SKEW, iso_seconds
 from dcs_backup.drill.outcome import DrillOutcome, DrillStatus
 
 RECORDED = frozenset({DrillStatus.PASSED, DrillStatus.FAILED, DrillStatus.INCONCLUSIVE})  # a drill that ran
@@ -64,9 +64,12 @@ class DrillRecord(NamedTuple):
         unique = drill_id(self.request_id, self.backup_id)
         return f"{instance_folder(prefix, self.instance_id)}{self.at.strftime(_STAMP)}-{self.result}-{unique}.json"
 
-    def to_json(self) -> bytes:
+    def to_json(self, redact: Callable[[str], str]) -> bytes:
+        """``redact``: what DCS's messages (in ``reason``) may echo is masked as in the answer."""
         body = self._asdict() | {"at": iso_seconds(self.at), "from": self.source_kind}
         del body["source_kind"]
+        if self.reason is not None:
+            body["reason"] = redact(self.reason)
         return json.dumps(body, sort_keys=True).encode()
 
 
@@ -102,12 +105,23 @@ def record_name(key: str) -> RecordName | None:
     return RecordName(key, at, found.group(2), found.group(3))
 
 
-def newest_records(keys: Iterable[str]) -> tuple[RecordName | None, RecordName | None]:
-    """The newest record of all, and the newest passed one."""
+class NewestRecords(NamedTuple):
+    """The newest record of all, the newest passed one, and how many claim a time still to come."""
+
+    newest: RecordName | None
+    passed: RecordName | None
+    future: int = 0
+
+
+def newest_records(keys: Iterable[str], now: datetime) -> NewestRecords:
+    """The newest record of all, and the newest passed one. A record dated later than now (beyond the clock
+    skew DCS's own times are allowed) proves nothing: it is not counted, only counted as such."""
     names = [name for name in map(record_name, keys) if name is not None]
+    future = [n for n in names if n.at > now + MAX_CLOCK_SKEW]
+    names = [n for n in names if n.at <= now + MAX_CLOCK_SKEW]
     newest = max(names, key=lambda n: (n.at, n.key), default=None)
     passed = max((n for n in names if n.result == DrillStatus.PASSED.value), key=lambda n: (n.at, n.key), default=None)
-    return newest, passed
+    return NewestRecords(newest, passed, len(future))
 
 
 def recorded_outcome(name: RecordName, data: bytes, known: DrillOutcome) -> DrillOutcome:

@@ -35,6 +35,8 @@ def parse_drill_request(payload: Mapping[str, Any], settings: Settings) -> Drill
         problems.append(
             FieldProblem("from", f"must be one of {', '.join(map(repr, FROM_CHOICES))} (got {show_value(kind)})")
         )
+    elif kind == "export" and settings.default_export is None:
+        problems.append(FieldProblem("from", "'export' needs DCS_EXPORT_BUCKET, the bucket the exports are in"))
     tolerance = payload.get("tolerance_pct", DEFAULT_TOLERANCE_PCT)
     low, high = TOLERANCE_RANGE
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not low <= tolerance <= high:

@@ -211,12 +211,24 @@ class ObsTarget:
                 return
             marker = str(body.next_marker or contents[-1].key)
 
-    def read_object(self, key: str) -> bytes | None:
-        """A small object's bytes (a progress record), or None when there is none."""
+    def read_object(self, key: str, max_bytes: int | None = None) -> bytes | None:
+        """A small object's bytes (a progress or drill record), or None when there is none; only its first
+        ``max_bytes`` when given, so that a huge object under a record's name is never read into memory."""
+        from obs import GetObjectHeader
+
+        header = GetObjectHeader(range=f"0-{max_bytes - 1}") if max_bytes else None
 
         def get() -> bytes | None:
-            response = self._send(lambda c: c.getObject(self._bucket, key, loadStreamInMemory=True), missing_ok=True)
-            return None if response is None else bytes(response.body.buffer or b"")
+            try:
+                response = self._send(
+                    lambda c: c.getObject(self._bucket, key, headers=header, loadStreamInMemory=True),
+                    missing_ok=True,
+                )
+            except ServiceAnswerError as error:
+                if max_bytes and error.status == 416:  # an empty object: no byte to range over
+                    return b""
+                raise
+            return None if response is None else bytes(response.body.buffer or b"")[: max_bytes or None]
 
         return self._loop.run("GetObject", get)
 

@@ -193,6 +193,69 @@ class TestAudited:
         assert verdict["status"] == "failed" and "drill records could not be read" in verdict["reason"]
 
 
+class TestUntrustedRecords:
+    """Anyone who can write the bucket can write records: a forged or odd one never proves anything."""
+
+    def _put(self, harness: ExportHarness, at: datetime, result: str, data: bytes) -> None:
+        key = f"{RECORDS}{HA_ID}/{at:%Y%m%dT%H%M%SZ}-{result}-{'cd' * 6}.json"
+        harness.storage.store.put(BUCKET, key, data)
+
+    def test_a_passed_record_dated_in_the_future_proves_nothing_and_is_said_to_be_left_out(
+        self, recording: ExportHarness
+    ) -> None:
+        good_backup(recording)
+        self._put(recording, datetime(2099, 1, 1, tzinfo=timezone.utc), "passed", b"{}")
+        failed_at = _old_record(recording, HA_ID, days=0.01, result="failed")
+        (verdict,) = _audit(recording, HA_ID, max_drill_age_days=7).answer["results"]
+        assert verdict["status"] == "unproven" and "1 drill record(s) not counted" in verdict["reason"]
+        last = verdict["last_drill"]
+        assert last["result"] == "failed" and last["at"] == f"{failed_at:%Y-%m-%dT%H:%M:%SZ}"
+        assert last["future_records_ignored"] == 1
+
+    def test_a_huge_object_under_a_records_name_is_read_no_further_than_a_record_can_be(
+        self, recording: ExportHarness
+    ) -> None:
+        good_backup(recording)
+        self._put(recording, datetime.now(timezone.utc), "passed", b" " * (8 * 1024 * 1024))
+        (verdict,) = _audit(recording, HA_ID, max_drill_age_days=7).answer["results"]
+        assert verdict["status"] == "ok" and verdict["last_drill"]["restore_seconds"] is None
+        (read,) = recording.storage.requests_for("GetObject")
+        assert read.headers["range"] == f"bytes=0-{64 * 1024 - 1}"
+
+    def test_the_scratch_password_echoed_by_a_failed_import_never_reaches_the_record(
+        self, recording: ExportHarness
+    ) -> None:
+        password = "Scr4tch-Passw0rd!"
+        recording.emulator.state.instances[SCRATCH_ID].password = password
+        recording.env["DCS_TARGET_PASSWORDS"] = json.dumps({SCRATCH_ID: password})
+        good_backup(recording)
+        recording.emulator.state.restores.fail_next_import(SCRATCH_ID, f"auth with password {password} failed")
+        result = run_drill(recording, **FROM_BACKUP)
+        (record,) = _records(recording, HA_ID).values()
+        assert record["result"] == "failed" and "***" in record["reason"]
+        assert password not in json.dumps(record) and password not in result.log_text
+
+
+class TestOtherImports:
+    def test_an_import_into_the_scratch_instance_under_any_name_holds_every_drill_back(
+        self, drilling: ExportHarness
+    ) -> None:
+        other = good_backup(drilling)
+        desk = drilling.emulator.state.restores
+        desk.import_s = 30.0
+        desk.create_task(
+            {
+                "task_name": "import-from-console",
+                "migration_type": "backupfile_import",
+                "backup_files": {"file_source": "backup_record", "backup_id": other.backup_id},
+                "target_instance": {"id": SCRATCH_ID},
+            }
+        )
+        result = by_source(run_drill(drilling, **FROM_BACKUP).answer)[HA_ID]
+        assert result["status"] == "pending" and "import-from-console" in result["reason"]
+        assert [r for r in drilling.emulator.requests if r.route in WRITES] == []
+
+
 def test_a_scheduled_drill_of_three_sources_and_the_audit_that_follows(recording: ExportHarness) -> None:
     """The timer's drill: a fine backup passes, a corrupt one fails, one too big for the scratch instance is skipped;
     the audit then finds the passed drill, and holds the other two as unproven."""

@@ -30,20 +30,36 @@ def test_two_requests_drilling_the_same_backup_in_the_same_second_never_share_a_
 
 
 def test_the_body_is_json_with_what_the_audit_reports() -> None:
-    body = json.loads(_record().to_json())
+    body = json.loads(_record().to_json(str))
     assert body["at"] == "2026-12-01T15:04:05Z" and body["from"] == "backup" and "source_kind" not in body
-    assert record_body(_record().to_json()) == {"restore_seconds": 3.25, "backup_id": "b-1"}
+    assert record_body(_record().to_json(str)) == {"restore_seconds": 3.25, "backup_id": "b-1"}
 
 
 def test_the_newest_record_and_the_newest_passed_one_are_found_by_their_keys() -> None:
     older = _record(at=datetime(2026, 11, 1, tzinfo=timezone.utc)).key("p")
     failed = _record(DrillStatus.FAILED, at=datetime(2026, 11, 20, tzinfo=timezone.utc)).key("p")
-    newest, passed = newest_records(["p/i-1/notes.txt", failed, older])
+    newest, passed, _ = newest_records(["p/i-1/notes.txt", failed, older], AT)
     assert newest is not None and newest.key == failed and passed is not None and passed.key == older
 
 
 def test_no_record_at_all_is_none_twice() -> None:
-    assert newest_records(["p/i-1/export-progress.json"]) == (None, None)
+    assert newest_records(["p/i-1/export-progress.json"], AT) == (None, None, 0)
+
+
+def test_a_record_dated_in_the_future_is_not_counted_only_counted_as_such() -> None:
+    past = _record(at=datetime(2026, 11, 1, tzinfo=timezone.utc)).key("p")
+    skewed = _record(at=datetime(2099, 1, 1, tzinfo=timezone.utc)).key("p")
+    soon = _record(at=AT.replace(minute=14)).key("p")  # within the clock skew allowed
+    newest, passed, future = newest_records([past, skewed, soon], AT)
+    assert newest is not None and newest.key == soon and passed is not None and passed.key == soon
+    assert future == 1
+
+
+def test_the_reason_a_record_keeps_is_redacted_as_the_answer_is() -> None:
+    body = json.loads(
+        _record()._replace(reason="auth with s3cret failed").to_json(lambda s: s.replace("s3cret", "***"))
+    )
+    assert body["reason"] == "auth with *** failed"
 
 
 @given(st.text(max_size=80))

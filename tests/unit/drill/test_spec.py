@@ -70,3 +70,10 @@ class TestScratchConfiguration:
     def test_one_scratch_instance_only(self) -> None:
         with pytest.raises(ConfigurationError, match="DCS_DRILL_INSTANCE may list at most 1"):
             Settings.from_env({"DCS_DRILL_INSTANCE": f"{HA_ID},other", "DCS_RESTORE_TARGETS": f"other,{HA_ID}"})
+
+
+def test_a_drill_from_the_export_without_an_export_bucket_is_refused_naming_the_variable() -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_drill_request({"from": "export", "instance_ids": ["a"]}, Settings())
+    (problem,) = caught.value.problems
+    assert problem.field == "from" and "DCS_EXPORT_BUCKET" in problem.problem
