@@ -18,7 +18,7 @@ import structlog
 
 from dcs_backup.actions.declared_keys import declared_keys
 from dcs_backup.actions.drill_records import NO_RECORDS, DrillRecords
-from dcs_backup.actions.exported_files import newest_export
+from dcs_backup.actions.exported_files import exported_objects, newest_export
 from dcs_backup.actions.runner import run_jobs
 from dcs_backup.actions.scratch import SCRATCH_UNCHANGED, Blocked, ScratchClearer
 from dcs_backup.actions.steps import credentials_failure, gateway_for, run_targets
@@ -43,6 +43,7 @@ from dcs_backup.outcome import BackupOutcome, failure_reason
 from dcs_backup.platform.calls import CallError, ErrorKind
 from dcs_backup.platform.errors import ConfigurationError
 from dcs_backup.restore import guards
+from dcs_backup.restore.guards import ExportedObject
 from dcs_backup.restore.restorer import ImportRestorer, Progress, follow
 from dcs_backup.restore.source import chosen_backup
 from dcs_backup.restore.spec import ExportSource, RestoreSource
@@ -51,11 +52,14 @@ from dcs_backup.selection.eligibility import eligible_instance
 from dcs_backup.selection.targets import Target
 
 log = structlog.get_logger("dcs_backup")
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 T = TypeVar("T")
 
 DRILLS_DISABLED = "drills are refused: set DCS_DRILL_INSTANCE to a scratch instance (also in DCS_RESTORE_TARGETS)"
 TASK_PREFIX = "dcsb-restore-"  # the restore's import tasks; a drill's description says whose backup it imports
 _DRILLED = re.compile(r"drill of backup (\S+)")
+# How a drill task's description says it imports the export, not the backup (DCS keeps 128 characters of it).
+FROM_EXPORT = " from its export"
 SCRATCH_HOLDS_DRILL = "the drilled backup's data"
 SCRATCH_IMPORTING = "the import in progress"
 STILL_IMPORTING = "the import was still running at the deadline; the next run follows it and verifies"
@@ -108,7 +112,8 @@ def drill(request: DrillRequest, settings: Settings, invocation: Invocation, rt:
 
 
 class _Running(NamedTuple):
-    """An unfinished import into the scratch instance, and the drill it belongs to (if it is one)."""
+    """An unfinished import into the scratch instance (or a drill's never judged), and the drill it belongs to
+    (if it is one)."""
 
     task: MigrationTask
     backup_id: str | None  # a drill's description names the backup; its name carries the source's hash
@@ -137,13 +142,18 @@ class _DrillJob:
         self._scratch = gateway.show_instance(scratch)
         self._clearer = ScratchClearer(gateway, self._scratch, invocation, rt, self._poll)
         self.scratch_problem = self._scratch_refusal()
+        self._scratch_tasks = [
+            t for t in gateway.find_migration_tasks(None) if t.target_instance_id == scratch
+        ]  # every import into the scratch instance, under any name
         self._running = self._running_import()
         self._busy: str | None = None  # why no further import may start in this run
         self._chosen: DrillOutcome | None = None  # the source's backup once chosen, for a call that fails after
         self._modes: dict[str, str | None] = {}  # each source's cache mode: a Redis Cluster has database 0 only
 
     def order(self, targets: list[Target]) -> list[Target]:
-        """The source whose import is running first (it resumes), then the least recently drilled."""
+        """The source whose import is running (or was never judged) first: it resumes; then the least recently
+        drilled."""
+        self._running = self._running or self._unjudged_import(targets)
         last = self._last_drilled()
         never = datetime.min.replace(tzinfo=timezone.utc)
         return sorted(
@@ -168,7 +178,12 @@ class _DrillJob:
         if self._records is None or outcome.status not in RECORDED or outcome.record is not None:
             return outcome
         record = DrillRecord.of(
-            outcome, _now(), self._request.source_kind, self._scratch_id, self._invocation.request_id
+            outcome,
+            _now(),
+            self._request.source_kind,
+            self._scratch_id,
+            self._invocation.request_id,
+            self._drill_id(outcome.instance_id, outcome.backup_id),
         )
         try:
             return outcome._replace(record=self._records.keep(record))
@@ -214,7 +229,11 @@ class _DrillJob:
             backup = next((r for r in records if r.backup_id == running.backup_id), None)
             restorer = self._restorer_of(running.task)
             started = utc_time(running.task.created_at) or _now()
-            known = self._with_declared_keys(self._known(target, backup, running.backup_id))
+            known = self._known(target, backup, running.backup_id)
+            if FROM_EXPORT in running.task.description:
+                known = self._with_labels_of(known, running.task.task_id)
+            else:
+                known = self._with_declared_keys(known)
             known = known._replace(migration_task_id=running.task.task_id, reused=True)
             self._running = None  # followed here: if it runs on past the deadline, _follow marks the run busy
             return self._follow(known, restorer, running.task.task_id, started)
@@ -238,7 +257,7 @@ class _DrillJob:
         too_big = self._too_big(target.instance_id)
         if too_big is not None:
             return known._replace(status=DrillStatus.SKIPPED, reason=too_big)
-        what = f"drill of backup {chosen.backup_id} of instance {target.instance_id}"
+        what = f"drill of backup {chosen.backup_id}"  # the task's name says whose (the source's key hash)
         return self._import(self._with_declared_keys(known), BackupImport(backup_id=chosen.backup_id), what)
 
     def _export_drill(self, target: Target, source: InstanceInfo) -> DrillOutcome:
@@ -268,20 +287,15 @@ class _DrillJob:
         too_big = self._too_big(target.instance_id)
         if too_big is not None:
             return known._replace(status=DrillStatus.SKIPPED, reason=too_big)
-        counts = [o.declared_keys for o in objects]
-        expected = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
-        known = known._replace(
-            keys_expected=expected,
-            reason=None if expected is not None else "the export's labels declare no key count",
-            export={"bucket": export.bucket, "objects": list(export.objects)},
-        )
-        what = f"drill of backup {backup_id} of instance {target.instance_id}, from its export"
+        known = _with_exported_keys(known, export, objects)
+        what = f"drill of backup {backup_id}{FROM_EXPORT}"
         return self._import(known, BackupImport(bucket=export.bucket, object_keys=export.objects), what)
 
     def _import(self, known: DrillOutcome, source: BackupImport, what: str) -> DrillOutcome:
         """The scratch instance emptied (and found empty), then ``source`` imported into it and followed."""
         assert known.backup_id is not None
-        earlier = self._records.earlier(known, self._invocation.request_id) if self._records else None
+        drill_id = self._drill_id(known.instance_id, known.backup_id)
+        earlier = self._records.earlier(known, drill_id) if self._records else None
         if earlier is not None:  # a retried delivery: the drill already ran, and its record says how it ended
             return earlier
         blocked = self._clearer.clear(f"before the drill of {known.instance_id}'s backup {known.backup_id}")
@@ -364,6 +378,16 @@ class _DrillJob:
         )
         return self._chosen
 
+    def _with_labels_of(self, known: DrillOutcome, task_id: str) -> DrillOutcome:
+        """A resumed drill of an export: the key count the labels of the objects its task imports declare."""
+        task = self._gateway.show_migration_task(task_id)
+        export = ExportSource(bucket=task.bucket or "", objects=task.object_keys)
+        if not task.bucket or not task.object_keys:
+            return known._replace(reason="the import task does not say which exported objects it imports")
+        invocation = self._invocation
+        objects = exported_objects(export, self._settings, invocation.access, invocation.deadline, self._rt.policy)
+        return _with_exported_keys(known, export, objects)
+
     def _with_declared_keys(self, known: DrillOutcome) -> DrillOutcome:
         """The key count the backup's files declare (read from their heads), or why it is unknown."""
         assert known.backup_id is not None
@@ -418,22 +442,41 @@ class _DrillJob:
     def _running_import(self) -> _Running | None:
         """An unfinished import into the scratch instance (a drill's, a restore's, or one started from the
         console under any name), if there is one."""
-        for task in self._gateway.find_migration_tasks(None):
-            if task.target_instance_id == self._scratch_id and not task.finished:
+        for task in self._scratch_tasks:
+            if not task.finished:
                 drilled = _DRILLED.search(task.description)
                 return _Running(task, drilled.group(1) if drilled else None)
         return None
 
+    def _unjudged_import(self, targets: list[Target]) -> _Running | None:
+        """The newest import into the scratch instance when it is a drill's that ended but was never judged
+        (the deadline came before the count, or its record could not be written): the scratch instance still
+        holds what it loaded, so it is judged now rather than imported again. Only records can tell."""
+        if self._records is None:
+            return None
+        newest = max(self._scratch_tasks, key=lambda t: utc_time(t.created_at) or _EARLIEST, default=None)
+        drilled = _DRILLED.search(newest.description) if newest is not None else None
+        if newest is None or drilled is None or not (newest.name or "").startswith(TASK_PREFIX):
+            return None
+        source = next((t.instance_id for t in targets if self._key_hash(t.instance_id) == _key_hash_of(newest)), None)
+        if source is None or self._records.judged(source, _drill_id_of(newest)):
+            return None
+        return _Running(newest, drilled.group(1))
+
     def _last_drilled(self) -> dict[str, datetime]:
         """When each source (by its hash) was last drilled into the scratch instance, from the import tasks."""
         last: dict[str, datetime] = {}
-        for task in self._gateway.find_migration_tasks(TASK_PREFIX):
+        for task in self._scratch_tasks:
             created = utc_time(task.created_at)
-            if task.target_instance_id != self._scratch_id or not _DRILLED.search(task.description) or not created:
+            if not (task.name or "").startswith(TASK_PREFIX) or not _DRILLED.search(task.description) or not created:
                 continue
             source = _key_hash_of(task)
             last[source] = max(created, last.get(source, created))
         return last
+
+    def _drill_id(self, source_id: str, backup_id: str | None) -> str:
+        """This run's drill of the source's backup, as its import task's name and its record's key carry it."""
+        return self._tag(source_id, backup_id or "").removesuffix("]").rsplit("-", 1)[-1]
 
     def _key_hash(self, source_id: str) -> str:
         """The part of a drill's task name that names its source (and the scratch instance)."""
@@ -452,6 +495,22 @@ class _DrillJob:
     def _outcome(self, target: Target, status: DrillStatus, **fields: object) -> DrillOutcome:
         fields.setdefault("instance_name", target.name)
         return DrillOutcome(target.instance_id, status, **fields)  # type: ignore[arg-type]
+
+
+def _with_exported_keys(known: DrillOutcome, export: ExportSource, objects: list[ExportedObject]) -> DrillOutcome:
+    """The key count the export's labels declare (over every object), and the export drilled."""
+    counts = [o.declared_keys for o in objects]
+    expected = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+    return known._replace(
+        keys_expected=expected,
+        reason=None if expected is not None else "the export's labels declare no key count",
+        export={"bucket": export.bucket, "objects": list(export.objects)},
+    )
+
+
+def _drill_id_of(task: MigrationTask) -> str:
+    """The request-and-backup part of a drill task's name, which the drill's record carries too."""
+    return (task.name or "").rsplit("-", 1)[-1]
 
 
 def _key_hash_of(task: MigrationTask) -> str:

@@ -6,7 +6,7 @@ Imported only by a drill or by an audit that reads drills: the OBS SDK stays out
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ from dcs_backup.drill.outcome import DrillOutcome
 from dcs_backup.drill.records import (
     MAX_RECORD_BYTES,
     DrillRecord,
-    drill_id,
+    RecordName,
     instance_folder,
     newest_records,
     record_body,
@@ -69,19 +69,25 @@ class DrillRecords:
         self._bucket().write_object(key, record.to_json(redactor.redact_public), allowance_s=WRITE_ALLOWANCE_S)
         return key
 
-    def earlier(self, known: DrillOutcome, request_id: str) -> DrillOutcome | None:
+    def earlier(self, known: DrillOutcome, drill_id: str) -> DrillOutcome | None:
         """What an earlier delivery of this request recorded of its import of ``known``'s backup, if one ran:
         a retry never imports it again. A drill that failed before its import is drilled again."""
-        wanted = drill_id(request_id, known.backup_id)
         bucket = self._bucket()
-        for key in self._keys(bucket, known.instance_id):
-            name = record_name(key)
-            if name is None or name.drill_id != wanted:
-                continue
-            recorded = recorded_outcome(name, bucket.read_object(key, MAX_RECORD_BYTES) or b"", known)
+        for name in self._named(bucket, known.instance_id, drill_id):
+            recorded = recorded_outcome(name, bucket.read_object(name.key, MAX_RECORD_BYTES) or b"", known)
             if recorded.migration_task_id is not None:
                 return recorded
         return None
+
+    def judged(self, instance_id: str, drill_id: str) -> bool:
+        """Whether the drill (its import task's fingerprint) has a record: its import was judged."""
+        return any(self._named(self._bucket(), instance_id, drill_id))
+
+    def _named(self, bucket: ObsTarget, instance_id: str, drill_id: str) -> Iterator[RecordName]:
+        for key in self._keys(bucket, instance_id):
+            name = record_name(key)
+            if name is not None and name.drill_id == drill_id:
+                yield name
 
     def last_drill(self, instance_id: str) -> LastDrill | None:
         """The instance's newest drill on record (its body read for the RTO and backup) and its newest passed

@@ -295,7 +295,7 @@ class DcsGateway:
     def show_migration_task(self, task_id: str) -> MigrationTask:
         request = sdk.ShowMigrationTaskRequest(task_id=task_id)
         response = self._call("ShowMigrationTask", lambda c: _readable(c.show_migration_task(request), "status"))
-        target = response.target_instance
+        target, files = response.target_instance, response.backup_files
         return MigrationTask(
             task_id=task_id,
             name=dcs_text(response.task_name),
@@ -304,6 +304,8 @@ class DcsGateway:
             target_instance_id=dcs_text(target.id) if target is not None else None,
             created_at=dcs_text(response.created_at),
             updated_at=dcs_text(response.updated_at),
+            bucket=dcs_text(files.bucket_name) if files is not None else None,
+            object_keys=tuple(str(f.file_name) for f in (files.files or []) if f.file_name) if files else (),
         )
 
     def find_migration_tasks(self, name: str | None) -> list[MigrationTask]:

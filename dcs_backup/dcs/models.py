@@ -187,6 +187,8 @@ class MigrationTask(NamedTuple):
     created_at: str | None = None
     updated_at: str | None = None
     error_message: str | None = None
+    bucket: str | None = None  # an import from OBS (ShowMigrationTask only): the bucket and the objects
+    object_keys: tuple[str, ...] = ()
 
     @property
     def finished(self) -> bool:

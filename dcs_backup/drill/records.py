@@ -7,7 +7,6 @@ and its newest passed one takes a listing, not a read of every record; the body 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -20,7 +19,7 @@ from dcs_backup.drill.outcome import DrillOutcome, DrillStatus
 
 RECORDED = frozenset({DrillStatus.PASSED, DrillStatus.FAILED, DrillStatus.INCONCLUSIVE})  # a drill that ran
 _STAMP = "%Y%m%dT%H%M%SZ"
-_KEY_NAME = re.compile(r"(\d{8}T\d{6}Z)-(passed|failed|inconclusive)-([0-9a-f]{12})\.json")
+_KEY_NAME = re.compile(r"(\d{8}T\d{6}Z)-(passed|failed|inconclusive)-([0-9a-f]{8})\.json")
 MAX_RECORD_BYTES = 64 * 1024  # a record is a few hundred bytes; anything bigger is not one
 
 
@@ -39,10 +38,17 @@ class DrillRecord(NamedTuple):
     keys_restored: int | None = None
     migration_task_id: str | None = None
     reason: str | None = None
+    drill_id: str = ""  # the request and backup drilled, as the import task's name carries them
 
     @classmethod
     def of(
-        cls, outcome: DrillOutcome, at: datetime, source_kind: str, scratch_instance_id: str, request_id: str
+        cls,
+        outcome: DrillOutcome,
+        at: datetime,
+        source_kind: str,
+        scratch_instance_id: str,
+        request_id: str,
+        drill_id: str,
     ) -> DrillRecord:
         return cls(
             outcome.instance_id,
@@ -57,12 +63,14 @@ class DrillRecord(NamedTuple):
             outcome.keys_restored,
             outcome.migration_task_id,
             outcome.reason,
+            drill_id,
         )
 
     def key(self, prefix: str) -> str:
-        """Unique per request and backup, so a retried delivery's record never overwrites another drill's."""
-        unique = drill_id(self.request_id, self.backup_id)
-        return f"{instance_folder(prefix, self.instance_id)}{self.at.strftime(_STAMP)}-{self.result}-{unique}.json"
+        """Named by the request and backup drilled (the import task's fingerprint), so a retried delivery finds
+        its earlier delivery's record, and a run finds whether a finished import was ever judged."""
+        stamp = self.at.strftime(_STAMP)
+        return f"{instance_folder(prefix, self.instance_id)}{stamp}-{self.result}-{self.drill_id}.json"
 
     def to_json(self, redact: Callable[[str], str]) -> bytes:
         """``redact``: what DCS's messages (in ``reason``) may echo is masked as in the answer."""
@@ -71,12 +79,6 @@ class DrillRecord(NamedTuple):
         if self.reason is not None:
             body["reason"] = redact(self.reason)
         return json.dumps(body, sort_keys=True).encode()
-
-
-def drill_id(request_id: str, backup_id: str | None) -> str:
-    """The part of a record's key that names the request and the backup it drilled: a retried delivery finds
-    its earlier delivery's record by it."""
-    return hashlib.sha256(f"{request_id}\n{backup_id}".encode()).hexdigest()[:12]
 
 
 def instance_folder(prefix: str, instance_id: str) -> str:

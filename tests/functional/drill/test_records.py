@@ -4,6 +4,8 @@ each instance's ``last_drill``, holding it to ``max_drill_age_days``."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -24,7 +26,7 @@ from tests.functional.drill.conftest import (
     good_backup,
     run_drill,
 )
-from tests.support import BUCKET, EXPORT_TOKEN, ExportHarness
+from tests.support import BUCKET, EXPORT_TOKEN, MIB, ExportHarness
 
 RECORDS = "dcs-drills/"
 FROM_BACKUP: dict[str, Any] = {"from": "backup"}
@@ -52,7 +54,7 @@ def _audit(harness: ExportHarness, *instance_ids: str, raise_on_failure: bool = 
 def _old_record(harness: ExportHarness, instance_id: str, days: float, result: str = "passed") -> datetime:
     """A record an earlier drill left ``days`` ago."""
     at = (datetime.now(timezone.utc) - timedelta(days=days)).replace(microsecond=0)
-    key = f"{RECORDS}{instance_id}/{at:%Y%m%dT%H%M%SZ}-{result}-{'ab' * 6}.json"
+    key = f"{RECORDS}{instance_id}/{at:%Y%m%dT%H%M%SZ}-{result}-{'ab' * 4}.json"
     body = {"instance_id": instance_id, "result": result, "restore_seconds": 42.5, "backup_id": "old-backup"}
     harness.storage.store.put(BUCKET, key, json.dumps(body).encode())
     return at
@@ -130,6 +132,72 @@ class TestRetriedDelivery:
         assert len(_records(recording, HA_ID)) == 2
 
 
+def _not_running_after_the_import(harness: ExportHarness, until: threading.Event) -> threading.Thread:
+    """Once an import into the scratch instance is created, the scratch instance shows another status than
+    RUNNING (as while it reloads) until ``until``: a run waiting for it to run again meets its deadline."""
+    state = harness.emulator.state
+
+    def watch() -> None:
+        while not until.is_set():
+            if harness.emulator.requests_for("CreateMigrationTask"):
+                state.instances[SCRATCH_ID].status = "RESTARTING"
+                until.wait()
+                state.instances[SCRATCH_ID].status = "RUNNING"
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+class TestImportsNeverJudged:
+    """An import that ended but was never judged is judged by the next run, not imported again."""
+
+    def test_an_import_cut_off_before_its_count_is_judged_by_the_next_run(self, recording: ExportHarness) -> None:
+        good_backup(recording)
+        until = threading.Event()
+        watcher = _not_running_after_the_import(recording, until)
+        first = by_source(run_drill(recording, remaining_ms=4_000, **FROM_BACKUP).answer)[HA_ID]
+        until.set()
+        watcher.join()
+        assert first["status"] == "pending" and "record" not in first
+        writes = len([r for r in recording.emulator.requests if r.route in WRITES])
+        second = by_source(run_drill(recording, **FROM_BACKUP).answer)[HA_ID]
+        assert second["status"] == "passed" and second["reused"] is True
+        assert second["migration_task_id"] == first["migration_task_id"]
+        assert len([r for r in recording.emulator.requests if r.route in WRITES]) == writes  # no emptying, no import
+
+    def test_a_retry_after_the_record_could_not_be_written_judges_the_import_again_without_importing(
+        self, recording: ExportHarness
+    ) -> None:
+        good_backup(recording)
+        recording.storage.faults.script("PutObject", *[Fault(FaultKind.FORBIDDEN)] * 3)
+        context = LocalContext.seeded(security_token=EXPORT_TOKEN)
+        body = {"action": "drill", "instance_ids": [HA_ID], "raise_on_failure": False, **FROM_BACKUP}
+        assert "record_problem" in by_source(recording.invoke(body, context).answer)[HA_ID]
+        recording.storage.faults.clear()  # the permission is mended; the platform delivers the request again
+        again = by_source(recording.invoke(body, context).answer)[HA_ID]
+        assert again["status"] == "passed" and again["record"] and again["reused"] is True
+        assert len(recording.emulator.requests_for("CreateMigrationTask")) == 1
+
+    def test_an_export_drill_resumed_by_the_next_run_is_judged_by_the_exports_labels(
+        self, recording: ExportHarness
+    ) -> None:
+        backup = recording.emulator.state.add_backup(
+            HA_ID, remark="nightly [dcsb:0123456789ab]", age_hours=24, size_bytes=6 * MIB, keys=BACKUP_KEYS
+        )
+        assert recording.export().answer["results"][0]["export"]["status"] == "done"
+        recording.emulator.state.restores.import_s = 4.0
+        first = by_source(run_drill(recording, 3_500, **{"from": "export"}).answer)[HA_ID]
+        assert first["status"] == "pending" and first["export"]
+        recording.emulator.state.delete_backup(HA_ID, backup.backup_id)  # DCS's ring of 24 dropped it
+        recording.emulator.state.restores.import_s = 0.2
+        second = by_source(run_drill(recording, **{"from": "export"}).answer)[HA_ID]
+        assert second["status"] == "passed" and second["reused"] is True
+        assert second["keys_expected"] == BACKUP_KEYS and second["export"]["bucket"] == BUCKET
+
+
 class TestAudited:
     def test_the_audit_shows_each_instances_last_drill(self, recording: ExportHarness) -> None:
         backup = good_backup(recording)
@@ -197,7 +265,7 @@ class TestUntrustedRecords:
     """Anyone who can write the bucket can write records: a forged or odd one never proves anything."""
 
     def _put(self, harness: ExportHarness, at: datetime, result: str, data: bytes) -> None:
-        key = f"{RECORDS}{HA_ID}/{at:%Y%m%dT%H%M%SZ}-{result}-{'cd' * 6}.json"
+        key = f"{RECORDS}{HA_ID}/{at:%Y%m%dT%H%M%SZ}-{result}-{'cd' * 4}.json"
         harness.storage.store.put(BUCKET, key, data)
 
     def test_a_passed_record_dated_in_the_future_proves_nothing_and_is_said_to_be_left_out(

@@ -9,24 +9,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dcs_backup.drill.outcome import DrillOutcome, DrillStatus
-from dcs_backup.drill.records import DrillRecord, drill_id, newest_records, record_body, record_name
+from dcs_backup.drill.records import DrillRecord, newest_records, record_body, record_name
 
 AT = datetime(2026, 12, 1, 15, 4, 5, 678_000, tzinfo=timezone.utc)
 
 
 def _record(status: DrillStatus = DrillStatus.PASSED, request_id: str = "req-1", at: datetime = AT) -> DrillRecord:
     outcome = DrillOutcome("i-1", status, backup_id="b-1", restore_seconds=3.25, keys_expected=5, keys_restored=5)
-    return DrillRecord.of(outcome, at, "backup", "scratch", request_id)
+    return DrillRecord.of(outcome, at, "backup", "scratch", request_id, request_id.encode().hex()[:8].ljust(8, "0"))
 
 
 def test_the_key_names_the_instance_the_time_and_the_result() -> None:
     key = _record().key("dcs-drills/")
     assert key.startswith("dcs-drills/i-1/20261201T150405Z-passed-") and key.endswith(".json")
-    assert record_name(key) == (key, AT.replace(microsecond=0), "passed", drill_id("req-1", "b-1"))
+    assert record_name(key) == (key, AT.replace(microsecond=0), "passed", _record().drill_id)
 
 
-def test_two_requests_drilling_the_same_backup_in_the_same_second_never_share_a_key() -> None:
-    assert _record(request_id="a").key("p/") != _record(request_id="b").key("p/")
+def test_the_key_carries_the_drill_id_its_import_task_is_named_by() -> None:
+    assert _record(request_id="ab").key("p/").endswith("-passed-61620000.json")
 
 
 def test_the_body_is_json_with_what_the_audit_reports() -> None:
