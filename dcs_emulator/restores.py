@@ -128,15 +128,28 @@ class RestoreDesk:
                     task.settled = True
                     if task.error is None:
                         self._state.instances[task.target_id].keys += task.keys
-            now = self._state.clock()
-            for instance_id, empties_at in list(self._flushes.items()):
-                if now >= empties_at:
-                    del self._flushes[instance_id]
-                    self._state.instances[instance_id].keys = 0
+            self._settle_flushes()
+
+    def end_flushes(self) -> None:
+        """Every flush under way ends now (a test's shortcut past ``flush_s``)."""
+        with self._state.lock:
+            self._flushes = dict.fromkeys(self._flushes, 0.0)
+
+    def _settle_flushes(self) -> None:
+        """A flush whose time is up has emptied its instance, which runs again (under the state's lock)."""
+        now = self._state.clock()
+        for instance_id, empties_at in list(self._flushes.items()):
+            if now >= empties_at:
+                del self._flushes[instance_id]
+                flushed = self._state.instances[instance_id]
+                flushed.keys = 0
+                if flushed.status == "FLUSHING":
+                    flushed.status = "RUNNING"
 
     def flush(self, body: dict[str, Any]) -> list[dict[str, str]]:
-        """RestartOrFlushInstances with ``action: flush``: each RUNNING Redis 4.0 or 5.0 instance is emptied after
-        ``flush_s``; any other is answered ``failed`` in the results per instance, as DCS answers a batch."""
+        """RestartOrFlushInstances with ``action: flush``: each RUNNING Redis 4.0 or 5.0 instance is FLUSHING for
+        ``flush_s``, then empty and RUNNING; any other is answered ``failed`` in the results per instance, as DCS
+        answers a batch."""
         ids, action = body.get("instances"), body.get("action")
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
             raise malformed_request("Invalid instances.")
@@ -157,7 +170,9 @@ class RestoreDesk:
                 )
                 self._failing_flushes.discard(instance_id)
                 if ok:
+                    assert instance is not None
                     self._flushes[instance_id] = self._state.clock() + self.flush_s
+                    instance.status = "FLUSHING"  # as DCS shows it until the data is gone
                 results.append({"instance": instance_id, "result": "success" if ok else "failed"})
         return results
 

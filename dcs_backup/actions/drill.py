@@ -20,7 +20,13 @@ from dcs_backup.actions.declared_keys import declared_keys
 from dcs_backup.actions.drill_records import NO_RECORDS, DrillRecords
 from dcs_backup.actions.exported_files import exported_objects, newest_export
 from dcs_backup.actions.runner import run_jobs
-from dcs_backup.actions.scratch import SCRATCH_UNCHANGED, Blocked, ScratchClearer
+from dcs_backup.actions.scratch import (
+    FLUSHING_STATUS,
+    SCRATCH_UNCHANGED,
+    STILL_FLUSHING,
+    Blocked,
+    ScratchClearer,
+)
 from dcs_backup.actions.steps import credentials_failure, gateway_for, run_targets
 from dcs_backup.config import Settings
 from dcs_backup.dcs.gateway import DcsGateway
@@ -147,6 +153,8 @@ class _DrillJob:
         ]  # every import into the scratch instance, under any name
         self._running = self._running_import()
         self._busy: str | None = None  # why no further import may start in this run
+        if self._scratch.status == FLUSHING_STATUS and self.scratch_problem is None:
+            self._busy = STILL_FLUSHING
         self._chosen: DrillOutcome | None = None  # the source's backup once chosen, for a call that fails after
         self._modes: dict[str, str | None] = {}  # each source's cache mode: a Redis Cluster has database 0 only
 

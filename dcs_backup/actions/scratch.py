@@ -36,6 +36,11 @@ from dcs_backup.restore.guards import Refusal
 from dcs_backup.restore.restorer import InPlaceRestorer, follow
 from dcs_backup.runtime import Runtime
 
+FLUSHING_STATUS = "FLUSHING"
+STILL_FLUSHING = (
+    "the scratch instance is still being flushed (FLUSHING), by an earlier run's flush; nothing was imported: "
+    "the next run continues once it runs again"
+)
 SCRATCH_FLUSHED = "flushed (empty)"
 SCRATCH_BASELINE = "restored to its empty baseline (empty)"
 SCRATCH_FLUSHING = "being flushed (not yet seen empty)"
@@ -75,8 +80,10 @@ class ScratchClearer:
 
     def state_refusal(self) -> Refusal | None:
         """The restore's state guard; being restored is no refusal while the restore is one of its baselines
-        (an earlier run's, which the clearing follows)."""
+        (an earlier run's, which the clearing follows), nor being flushed (an earlier run's flush)."""
         refusal = guards.state_refusal(self._scratch)
+        if refusal is not None and self.flushes and self._scratch.status == FLUSHING_STATUS:
+            return None  # an earlier run's flush: the drill waits for it (every source pending)
         if refusal is None or refusal.guard != "restore_running" or self.flushes:
             return refusal
         running = running_baseline_restore(self._gateway.list_restores(self._id), self._id)

@@ -72,7 +72,11 @@ class TestFlushOnRedis4And5:
         first = _cut_short(flushing, "waiting for the flush")
         assert first["scratch"] == "being flushed (not yet seen empty)"
         assert len(clearings(flushing)) == 1
+        still = run_drill(flushing, instance_ids=BOTH).answer  # DCS still shows it FLUSHING: nothing is written
+        assert _statuses(still) == {HA_ID: "pending", CLUSTER_ID: "pending"} and still["status"] == "pending"
+        assert "still being flushed" in by_source(still)[HA_ID]["reason"] and len(clearings(flushing)) == 1
         desk.flush_s = 0.1
+        desk.end_flushes()
         second = run_drill(flushing, instance_ids=BOTH).answer
         assert _statuses(second) == {HA_ID: "passed", CLUSTER_ID: "passed"}
 

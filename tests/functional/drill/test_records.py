@@ -193,7 +193,7 @@ class TestImportsNeverJudged:
         assert first["status"] == "pending" and first["export"]
         recording.emulator.state.delete_backup(HA_ID, backup.backup_id)  # DCS's ring of 24 dropped it
         recording.emulator.state.restores.import_s = 0.2
-        second = by_source(run_drill(recording, **{"from": "export"}).answer)[HA_ID]
+        second = by_source(run_drill(recording, 60_000, **{"from": "export"}).answer)[HA_ID]
         assert second["status"] == "passed" and second["reused"] is True
         assert second["keys_expected"] == BACKUP_KEYS and second["export"]["bucket"] == BUCKET
 

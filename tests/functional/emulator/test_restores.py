@@ -166,9 +166,12 @@ class TestFlushAndDamage:
         emulator.state.restores.flush_s = 1.0
         client = _client(emulator)
         assert _flush(client, HA_ID) == {HA_ID: "success"}
-        assert _keys(client, HA_ID) == 9
+        statistics = client.list_statistics_of_running_instances(ListStatisticsOfRunningInstancesRequest())
+        assert HA_ID not in {s.instance_id for s in statistics.statistics}  # FLUSHING: not a running instance
+        assert emulator.state.instance(HA_ID).status == "FLUSHING"
         clock[0] += 1.0
         assert _keys(client, HA_ID) == 0
+        assert emulator.state.instance(HA_ID).status == "RUNNING"
 
     def test_a_flush_of_a_redis_6_or_7_instance_is_answered_failed_for_it_alone(
         self, emulator: DcsEmulator, clock: list[float]
