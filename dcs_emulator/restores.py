@@ -130,6 +130,12 @@ class RestoreDesk:
                         self._state.instances[task.target_id].keys += task.keys
             self._settle_flushes()
 
+    def _refuse_beside_an_import(self, instance_id: str) -> None:
+        """DCS runs one job on an instance at a time: a restore or an import beside an unfinished import into
+        it is refused (under the state's lock)."""
+        if any(t.target_id == instance_id and self.task_status(t) == "MIGRATING" for t in self._tasks.values()):
+            raise DcsApiError(400, "DCS.4017", "This DCS instance job task is still running.")
+
     def end_flushes(self) -> None:
         """Every flush under way ends now (a test's shortcut past ``flush_s``)."""
         with self._state.lock:
@@ -190,6 +196,7 @@ class RestoreDesk:
                 raise DcsApiError(400, "DCS.4086", "only master standby instance is support this action")
             if instance.status == "RESTORING":
                 raise DcsApiError(400, "DCS.4097", "the instance is restoring.")
+            self._refuse_beside_an_import(instance_id)
             backups = state.backups(instance_id)
             if any(state.backup_status(b) in RUNNING_BACKUP_STATUSES for b in backups):
                 raise DcsApiError(400, "DCS.4096", "the instance is backuping.")
@@ -254,6 +261,7 @@ class RestoreDesk:
             instance = state.instance(target["id"])
             if instance.status == "RESTORING":
                 raise DcsApiError(400, "DCS.4097", "the instance is restoring.")
+            self._refuse_beside_an_import(instance.instance_id)
             if instance.status != "RUNNING":
                 raise DcsApiError(400, "DCS.4049", "The instance status is not running.")
             if instance.password is not None and target.get("password") != instance.password:

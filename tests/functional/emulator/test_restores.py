@@ -134,6 +134,18 @@ class TestMigrationTasks:
         client = _client(emulator)
         assert _error_code(lambda: client.create_migration_task(CreateMigrationTaskRequest(body=body))) == "DCS.4080"
 
+    def test_a_restore_or_an_import_beside_an_unfinished_import_into_the_instance_is_dcs_4017(
+        self, emulator: DcsEmulator, clock: list[float]
+    ) -> None:
+        state = emulator.state
+        backup, own = state.add_backup(HA_ID, keys=40), state.add_backup(CLUSTER_ID, keys=3)
+        client = _client(emulator)
+        _import_backup(client, backup.backup_id, CLUSTER_ID)
+        assert _error_code(lambda: _import_backup(client, backup.backup_id, CLUSTER_ID)) == "DCS.4017"
+        assert _error_code(lambda: _restore(client, CLUSTER_ID, own.backup_id)) == "DCS.4017"
+        clock[0] += 10  # the import ends
+        assert _restore(client, CLUSTER_ID, own.backup_id)
+
 
 def _import_backup(client: DcsClient, backup_id: str, target: str) -> Any:
     body = CreateMigrationTaskBody(
