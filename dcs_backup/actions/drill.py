@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple, TypeVar
 
 import structlog
@@ -59,6 +59,7 @@ from dcs_backup.selection.targets import Target
 
 log = structlog.get_logger("dcs_backup")
 _EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+UNJUDGED_WINDOW = timedelta(days=1)  # how old an import never judged may be and still be judged, not redone
 T = TypeVar("T")
 
 DRILLS_DISABLED = "drills are refused: set DCS_DRILL_INSTANCE to a scratch instance (also in DCS_RESTORE_TARGETS)"
@@ -157,6 +158,7 @@ class _DrillJob:
             self._busy = STILL_FLUSHING
         self._chosen: DrillOutcome | None = None  # the source's backup once chosen, for a call that fails after
         self._modes: dict[str, str | None] = {}  # each source's cache mode: a Redis Cluster has database 0 only
+        self._resumed: dict[str, tuple[str, str]] = {}  # a source whose import was followed: its drill id, kind
 
     def order(self, targets: list[Target]) -> list[Target]:
         """The source whose import is running (or was never judged) first: it resumes; then the least recently
@@ -185,14 +187,11 @@ class _DrillJob:
         outcome = self._judged(target)
         if self._records is None or outcome.status not in RECORDED or outcome.record is not None:
             return outcome
-        record = DrillRecord.of(
-            outcome,
-            _now(),
-            self._request.source_kind,
-            self._scratch_id,
-            self._invocation.request_id,
-            self._drill_id(outcome.instance_id, outcome.backup_id),
+        # A drill resumed from an earlier run's import is recorded as that import's drill, of its kind.
+        drill_id, kind = self._resumed.get(
+            outcome.instance_id, (self._drill_id(outcome.instance_id, outcome.backup_id), self._request.source_kind)
         )
+        record = DrillRecord.of(outcome, _now(), kind, self._scratch_id, self._invocation.request_id, drill_id)
         try:
             return outcome._replace(record=self._records.keep(record))
         except CallError as error:
@@ -238,6 +237,10 @@ class _DrillJob:
             restorer = self._restorer_of(running.task)
             started = utc_time(running.task.created_at) or _now()
             known = self._known(target, backup, running.backup_id)
+            self._resumed[target.instance_id] = (
+                _drill_id_of(running.task),
+                "export" if FROM_EXPORT in running.task.description else "backup",
+            )
             if FROM_EXPORT in running.task.description:
                 known = self._with_labels_of(known, running.task.task_id)
             else:
@@ -460,16 +463,30 @@ class _DrillJob:
         """The newest import into the scratch instance when it is a drill's that ended but was never judged
         (the deadline came before the count, or its record could not be written): the scratch instance still
         holds what it loaded, so it is judged now rather than imported again. Only records can tell."""
-        if self._records is None:
+        times = [utc_time(t.created_at) for t in self._scratch_tasks]
+        if self._records is None or not times or any(t is None for t in times):
+            return None  # an import whose time is unknown may be newer than any: nothing is taken for the newest
+        newest = max(self._scratch_tasks, key=lambda t: utc_time(t.created_at) or _EARLIEST)
+        created = utc_time(newest.created_at)
+        drilled = _DRILLED.search(newest.description)
+        if created is None or drilled is None or not (newest.name or "").startswith(TASK_PREFIX):
             return None
-        newest = max(self._scratch_tasks, key=lambda t: utc_time(t.created_at) or _EARLIEST, default=None)
-        drilled = _DRILLED.search(newest.description) if newest is not None else None
-        if newest is None or drilled is None or not (newest.name or "").startswith(TASK_PREFIX):
-            return None
+        if _now() - created > UNJUDGED_WINDOW or self._restored_since(created):
+            return None  # the scratch instance may hold something else by now: drilled afresh
         source = next((t.instance_id for t in targets if self._key_hash(t.instance_id) == _key_hash_of(newest)), None)
         if source is None or self._records.judged(source, _drill_id_of(newest)):
             return None
         return _Running(newest, drilled.group(1))
+
+    def _restored_since(self, moment: datetime) -> bool:
+        """Any in-place restore of the scratch instance begun after the import created at ``moment`` (or at a
+        time unknown). A task's time is given to the second: a restore begun within that second is the emptying
+        before the import (DCS runs no restore beside an import)."""
+        for restore in self._gateway.list_restores(self._scratch_id):
+            began = utc_time(restore.created_at)
+            if began is None or began >= moment + timedelta(seconds=1):
+                return True
+        return False
 
     def _last_drilled(self) -> dict[str, datetime]:
         """When each source (by its hash) was last drilled into the scratch instance, from the import tasks."""

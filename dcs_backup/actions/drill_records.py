@@ -32,7 +32,10 @@ from dcs_backup.platform.retry import Deadline, RetryPolicy
 if TYPE_CHECKING:
     from dcs_backup.export.obs import ObsTarget
 
-NO_RECORDS = "drill records are not kept: set DCS_EXPORT_BUCKET, the bucket they are written to"
+NO_RECORDS = (
+    "drill records are not kept: set DCS_EXPORT_BUCKET, the bucket they are written to; without them the audit "
+    "sees no drill, and an import cut off before its count is imported again by the next run"
+)
 _LIST_PAGES = 20  # 20,000 records of one instance: decades of daily drills
 WRITE_ALLOWANCE_S = 1.0  # a drill that ran is recorded even when it ended at the deadline
 

@@ -168,6 +168,83 @@ class TestImportsNeverJudged:
         assert second["migration_task_id"] == first["migration_task_id"]
         assert len([r for r in recording.emulator.requests if r.route in WRITES]) == writes  # no emptying, no import
 
+    def _cut_before_the_count(self, harness: ExportHarness) -> dict[str, Any]:
+        until = threading.Event()
+        watcher = _not_running_after_the_import(harness, until)
+        first = by_source(run_drill(harness, remaining_ms=4_000, **FROM_BACKUP).answer)[HA_ID]
+        until.set()
+        watcher.join()
+        assert first["status"] == "pending"
+        return first
+
+    def test_an_import_once_judged_is_never_judged_again_the_next_run_drills_the_newer_backup(
+        self, recording: ExportHarness
+    ) -> None:
+        good_backup(recording)
+        self._cut_before_the_count(recording)
+        assert by_source(run_drill(recording, **FROM_BACKUP).answer)[HA_ID]["reused"] is True
+        newer = good_backup(recording)
+        newer.created_at += 3600  # taken an hour after the first
+        third = by_source(run_drill(recording, **FROM_BACKUP).answer)[HA_ID]
+        assert third["backup_id"] == newer.backup_id and third["status"] == "passed" and not third.get("reused")
+        assert len(recording.emulator.requests_for("CreateMigrationTask")) == 2
+        assert len(_records(recording, HA_ID)) == 2
+
+    def test_an_import_never_judged_is_imported_again_once_the_scratch_instance_was_restored_since(
+        self, recording: ExportHarness
+    ) -> None:
+        good_backup(recording)
+        self._cut_before_the_count(recording)
+        other = recording.emulator.state.add_backup(SCRATCH_ID, age_hours=48, keys=BACKUP_KEYS, remark="other data")
+        body = {
+            "action": "restore",
+            "instance_id": SCRATCH_ID,
+            "confirm_instance_name": "drill-scratch",
+            "source": {"backup_id": other.backup_id},
+            "raise_on_failure": False,
+        }
+        restored = recording.invoke(body, LocalContext.seeded(security_token=EXPORT_TOKEN)).answer
+        assert restored["status"] == "succeeded", restored
+        second = by_source(run_drill(recording, **FROM_BACKUP).answer)[HA_ID]
+        assert second["status"] == "passed" and not second.get("reused")
+        assert len(recording.emulator.requests_for("CreateMigrationTask")) == 2
+
+    def test_a_resumed_backup_import_is_recorded_as_a_drill_of_the_backup_whatever_the_request_asks(
+        self, recording: ExportHarness
+    ) -> None:
+        good_backup(recording)
+        self._cut_before_the_count(recording)
+        assert by_source(run_drill(recording, 60_000, **{"from": "export"}).answer)[HA_ID]["reused"] is True
+        (record,) = _records(recording, HA_ID).values()
+        assert record["from"] == "backup" and record["result"] == "passed"
+
+    def test_an_import_into_the_scratch_instance_whose_time_dcs_leaves_out_may_be_newer_so_it_is_drilled_afresh(
+        self, recording: ExportHarness, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        good_backup(recording)
+        self._cut_before_the_count(recording)
+        desk = recording.emulator.state.restores
+        desk.create_task(
+            {
+                "task_name": "import-from-console",
+                "migration_type": "backupfile_import",
+                "backup_files": {"file_source": "backup_record", "backup_id": good_backup(recording).backup_id},
+                "target_instance": {"id": SCRATCH_ID},
+            }
+        )
+        listed = type(desk).task_list_item
+
+        def without_its_time(self: Any, task: Any) -> dict[str, Any]:
+            item = listed(self, task)
+            if task.name == "import-from-console":
+                item.pop("created_at")
+            return item
+
+        monkeypatch.setattr(type(desk), "task_list_item", without_its_time)
+        time.sleep(desk.import_s)  # the console's import ends
+        second = by_source(run_drill(recording, **FROM_BACKUP).answer)[HA_ID]
+        assert second["status"] == "passed" and not second.get("reused")
+
     def test_a_retry_after_the_record_could_not_be_written_judges_the_import_again_without_importing(
         self, recording: ExportHarness
     ) -> None:
