@@ -7,7 +7,8 @@ reached and the project id.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dcs_backup.outcome import OutcomeStatus, ResultDocument, RunStatus
 from dcs_backup.platform.errors import (
@@ -58,41 +59,50 @@ def respond(trigger: Trigger, document: ResultDocument, raise_on_failure: bool) 
 def report(trigger: Trigger, audit: AuditReport, raise_on_failure: bool) -> dict[str, Any]:
     """An audit: HTTP 200 with the report (the audit itself worked; ``status`` is the verdict).
     Others: the report, or RpoViolatedError carrying it when an instance violates the RPO."""
-    public: dict[str, Any] = redactor.redact_public(audit.to_dict())
-    if trigger is Trigger.APIG:
-        return apigateway.respond(200, public)
-    if audit.succeeded or not raise_on_failure:
-        return public
-    violations = sum(1 for o in audit.results if o.attention is not None)
-    summary = json.dumps(public, ensure_ascii=False)
-    raise RpoViolatedError(
-        redactor.redact_public(
-            f"RPO of {audit.rpo_hours} h"
-            + (f" or drill age of {audit.max_drill_age_days} days" if audit.max_drill_age_days is not None else "")
-            + f" not met for {violations} instance(s)"
-            + (f"; {audit.reason}" if audit.reason else "")
-            + f": {summary}"
-        )
-    )
+    drill_age = f" or drill age of {audit.max_drill_age_days} days" if audit.max_drill_age_days is not None else ""
+    said = f"RPO of {audit.rpo_hours} h{drill_age} not met for {_needing_attention(audit)} instance(s)"
+    return _verdict(trigger, audit, raise_on_failure, RpoViolatedError, said)
 
 
 def answer_drill(trigger: Trigger, report: DrillReport, raise_on_failure: bool) -> dict[str, Any]:
     """A drill: HTTP 200 with the report (``status`` is the verdict), as for the audit. Others: the report, or
     BackupFailedError carrying it when a drill failed or proved nothing (inconclusive)."""
-    public: dict[str, Any] = redactor.redact_public(report.to_dict())
+    said = f"restorability not proven for {_needing_attention(report)} instance(s)"
+    return _verdict(trigger, report, raise_on_failure, BackupFailedError, said)
+
+
+class _Verdict(Protocol):
+    """A report that judges (an audit, a drill): the run worked; its ``succeeded`` is the verdict."""
+
+    @property
+    def succeeded(self) -> bool: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+    @property
+    def results(self) -> Sequence[Any]: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def _needing_attention(document: _Verdict) -> int:
+    return sum(1 for o in document.results if o.attention is not None)
+
+
+def _verdict(
+    trigger: Trigger, document: _Verdict, raise_on_failure: bool, error: type[Exception], said: str
+) -> dict[str, Any]:
+    """HTTP 200 with the report; other triggers the report, or ``error`` carrying it after ``said`` (what
+    fails) when the verdict is a failure."""
+    public: dict[str, Any] = redactor.redact_public(document.to_dict())
     if trigger is Trigger.APIG:
         return apigateway.respond(200, public)
-    if report.succeeded or not raise_on_failure:
+    if document.succeeded or not raise_on_failure:
         return public
-    unproven = sum(1 for o in report.results if o.attention is not None)
     summary = json.dumps(public, ensure_ascii=False)
-    raise BackupFailedError(
-        redactor.redact_public(
-            f"restorability not proven for {unproven} instance(s)"
-            + (f"; {report.reason}" if report.reason else "")
-            + f": {summary}"
-        )
-    )
+    reason = f"; {document.reason}" if document.reason else ""
+    raise error(redactor.redact_public(f"{said}{reason}: {summary}"))
 
 
 def answer_restore(trigger: Trigger, document: RestoreDocument, raise_on_failure: bool) -> dict[str, Any]:
