@@ -49,7 +49,7 @@ from dcs_backup.outcome import BackupOutcome, failure_reason
 from dcs_backup.platform.calls import CallError, ErrorKind
 from dcs_backup.platform.errors import ConfigurationError
 from dcs_backup.restore import guards
-from dcs_backup.restore.guards import ExportedObject
+from dcs_backup.restore.guards import ExportedObject, Refusal
 from dcs_backup.restore.restorer import ImportRestorer, Progress, follow
 from dcs_backup.restore.source import chosen_backup
 from dcs_backup.restore.spec import ExportSource, RestoreSource
@@ -262,12 +262,9 @@ class _DrillJob:
         if refusal is not None or chosen is None:
             return self._outcome(target, DrillStatus.FAILED, reason=refusal.reason if refusal else None)
         known = self._known(target, chosen, chosen.backup_id)
-        refusal = guards.version_refusal(source, self._scratch)
-        if refusal is not None:
-            return known._replace(status=DrillStatus.SKIPPED, reason=f"{refusal.guard}: {refusal.reason}")
-        too_big = self._too_big(target.instance_id)
-        if too_big is not None:
-            return known._replace(status=DrillStatus.SKIPPED, reason=too_big)
+        unfit = self._unfit(known, guards.version_refusal(source, self._scratch))
+        if unfit is not None:
+            return unfit
         what = f"drill of backup {chosen.backup_id}"  # the task's name says whose (the source's key hash)
         return self._import(self._with_declared_keys(known), BackupImport(backup_id=chosen.backup_id), what)
 
@@ -292,12 +289,9 @@ class _DrillJob:
         backup_id = objects[0].backup_id or ""
         records = self._gateway.list_backups(target.instance_id)
         known = self._known(target, next((r for r in records if r.backup_id == backup_id), None), backup_id)
-        refusal = guards.rdb_version_refusal(objects, self._scratch)
-        if refusal is not None:
-            return known._replace(status=DrillStatus.SKIPPED, reason=f"{refusal.guard}: {refusal.reason}")
-        too_big = self._too_big(target.instance_id)
-        if too_big is not None:
-            return known._replace(status=DrillStatus.SKIPPED, reason=too_big)
+        unfit = self._unfit(known, guards.rdb_version_refusal(objects, self._scratch))
+        if unfit is not None:
+            return unfit
         known = _with_exported_keys(known, export, objects)
         what = f"drill of backup {backup_id}{FROM_EXPORT}"
         return self._import(known, BackupImport(bucket=export.bucket, object_keys=export.objects), what)
@@ -412,6 +406,14 @@ class _DrillJob:
         )
         return known._replace(keys_expected=declared.keys, reason=declared.why_unknown)
 
+    def _unfit(self, known: DrillOutcome, version: Refusal | None) -> DrillOutcome | None:
+        """Skipped before anything is written: a Redis version (or RDB format) newer than the scratch instance
+        loads, or a source bigger than it; None when the scratch instance can take it."""
+        if version is not None:
+            return known._replace(status=DrillStatus.SKIPPED, reason=f"{version.guard}: {version.reason}")
+        too_big = self._too_big(known.instance_id)
+        return known._replace(status=DrillStatus.SKIPPED, reason=too_big) if too_big is not None else None
+
     def _too_big(self, source_id: str) -> str | None:
         """A source whose used memory exceeds the scratch instance's capacity is never imported."""
         statistics = self._gateway.statistics()
@@ -463,11 +465,10 @@ class _DrillJob:
         """The newest import into the scratch instance when it is a drill's that ended but was never judged
         (the deadline came before the count, or its record could not be written): the scratch instance still
         holds what it loaded, so it is judged now rather than imported again. Only records can tell."""
-        times = [utc_time(t.created_at) for t in self._scratch_tasks]
-        if self._records is None or not times or any(t is None for t in times):
+        dated = [(utc_time(t.created_at), t) for t in self._scratch_tasks]
+        if self._records is None or not dated or any(at is None for at, _ in dated):
             return None  # an import whose time is unknown may be newer than any: nothing is taken for the newest
-        newest = max(self._scratch_tasks, key=lambda t: utc_time(t.created_at) or _EARLIEST)
-        created = utc_time(newest.created_at)
+        created, newest = max(dated, key=lambda pair: pair[0] or _EARLIEST)
         drilled = _DRILLED.search(newest.description)
         if created is None or drilled is None or not (newest.name or "").startswith(TASK_PREFIX):
             return None

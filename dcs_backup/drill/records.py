@@ -132,7 +132,7 @@ def recorded_outcome(name: RecordName, data: bytes, known: DrillOutcome) -> Dril
     task, reason = body.get("migration_task_id"), body.get("reason")
     return known._replace(
         status=DrillStatus(name.result),
-        restore_seconds=record_body(data).get("restore_seconds"),
+        restore_seconds=_seconds(body.get("restore_seconds")),
         migration_task_id=task if isinstance(task, str) else None,
         reason=reason if isinstance(reason, str) else None,
         reused=True,
@@ -144,6 +144,13 @@ def recorded_outcome(name: RecordName, data: bytes, known: DrillOutcome) -> Dril
 
 def _whole(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _seconds(value: Any) -> float | None:
+    """A time taken, believed only as a finite number of seconds, 0 or more."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < math.inf:
+        return float(value)
+    return None
 
 
 def _json_object(data: bytes) -> dict[str, Any]:
@@ -159,10 +166,10 @@ def _json_object(data: bytes) -> dict[str, Any]:
 def record_body(data: bytes) -> dict[str, Any]:
     """The fields a record's body holds that its key does not; empty for a body that is not a record."""
     body = _json_object(data)
-    seconds, backup_id = body.get("restore_seconds"), body.get("backup_id")
+    seconds, backup_id = _seconds(body.get("restore_seconds")), body.get("backup_id")
     found: dict[str, Any] = {}
-    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds < math.inf:
-        found["restore_seconds"] = float(seconds)
+    if seconds is not None:
+        found["restore_seconds"] = seconds
     if isinstance(backup_id, str) and backup_id:
         found["backup_id"] = backup_id
     return found
