@@ -5,7 +5,7 @@ Imported only for a restore of exported files: the OBS SDK stays out of every ot
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from dcs_backup.actions.backup import required_obs_endpoint
@@ -58,20 +58,14 @@ def newest_export(
 def obs_target(
     settings: Settings, access: DcsAccess, bucket: str, deadline: Deadline, policy: RetryPolicy
 ) -> ObsTarget:
-    """One bucket through the OBS SDK, with the function's agency keys and the call loop's retries."""
-    from dcs_backup.export.obs import ObsTarget
-
-    client, loop = _client(settings, access, deadline, policy)
-    return ObsTarget(client, bucket, loop)
-
-
-def _client(settings: Settings, access: DcsAccess, deadline: Deadline, policy: RetryPolicy) -> tuple[Any, CallLoop]:
+    """One bucket through the OBS SDK, with the function's agency keys and the call loop's retries; what it
+    writes is encrypted as the exports are (DCS_EXPORT_KMS_KEY_ID, else SSE-OBS)."""
     from dcs_backup.export.errors import classify
-    from dcs_backup.export.obs import ObsAccess, build_obs_client
+    from dcs_backup.export.obs import ObsAccess, ObsTarget, build_obs_client
 
     endpoint = required_obs_endpoint(settings)
     client = build_obs_client(ObsAccess(endpoint, access.access_key, access.secret_key, access.security_token or ""))
-    return client, CallLoop(deadline, policy, classify)
+    return ObsTarget(client, bucket, CallLoop(deadline, policy, classify), kms_key_id=settings.export_kms_key_id)
 
 
 def exported_objects(

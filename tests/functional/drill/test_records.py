@@ -73,6 +73,15 @@ class TestWritten:
         assert record["keys_expected"] == record["keys_restored"] == BACKUP_KEYS
         assert record["restore_seconds"] == result["restore_seconds"] and record["scratch_instance_id"] == SCRATCH_ID
 
+    def test_a_record_is_encrypted_as_the_exports_are_with_the_export_kms_key(self, recording: ExportHarness) -> None:
+        key_id = "0d0466b0-e727-4d9c-b35d-f84bb474a37f"
+        recording.env["DCS_EXPORT_KMS_KEY_ID"] = key_id
+        good_backup(recording)
+        run_drill(recording, **FROM_BACKUP)
+        (stored,) = [o for k, o in recording.storage.store.objects(BUCKET).items() if k.startswith(RECORDS)]
+        assert stored.encryption is not None
+        assert (stored.encryption.algorithm, stored.encryption.kms_key_id) == ("kms", key_id)
+
     def test_a_failed_drill_is_kept_too_and_a_skipped_source_is_not(self, recording: ExportHarness) -> None:
         good_backup(recording).file_damage = "flipped_byte"
         good_backup(recording, BIG_ID)
